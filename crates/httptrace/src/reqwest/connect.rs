@@ -1,0 +1,387 @@
+//! Connect: a connector layer that follows each new connection's dial and
+//! records every connection in a registry, so that round trips can tell a
+//! fresh connection from a reused one.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use hyper_util::client::legacy::connect::{Connection, HttpInfo};
+
+use super::error::classify_chain;
+use crate::Traces;
+use crate::event::*;
+
+tokio::task_local! {
+    /// The round trip being sent, set around reqwest's future by the client.
+    pub(crate) static ROUND_TRIP: RoundTripCtx;
+    /// The dial in progress, set around the connector's future.
+    static DIAL: Arc<Dial>;
+}
+
+/// What the connector needs to know about the round trip that asked for a
+/// connection.
+#[derive(Clone)]
+pub(crate) struct RoundTripCtx {
+    pub(crate) traces: Traces,
+}
+
+/// One dial: shared by the connector, the resolver and the TLS observers,
+/// which all run inside the connector's future.
+pub(crate) struct Dial {
+    pub(crate) traces: Traces,
+    started: Instant,
+    state: Mutex<DialState>,
+}
+
+#[derive(Default)]
+struct DialState {
+    /// DNS ended at this instant (connect starts then).
+    dns_done: Option<Instant>,
+    dns_failed: bool,
+    /// First TLS session-store lookup: TCP is connected, ClientHello is built.
+    tls_hello: Option<(Instant, String)>,
+    resumable: bool,
+    /// Chain seen by the verifier, and its verdict.
+    verified: Option<(Vec<CertificateSummary>, Option<String>)>,
+    finished: bool,
+}
+
+impl Dial {
+    /// Runs `f` with the dial of the current task, if one is traced.
+    pub(crate) fn with_current(f: impl FnOnce(&Dial)) {
+        let _ = DIAL.try_with(|dial| f(dial));
+    }
+
+    /// Hands out the current task's dial, if one is traced.
+    pub(crate) fn with_current_arc(f: impl FnOnce(Arc<Dial>)) {
+        if let Ok(dial) = DIAL.try_with(Arc::clone) {
+            f(dial)
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, DialState> {
+        // A hook that panicked must not poison the dial for everyone else.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// DNS answered (or failed): connect starts now.
+    pub(crate) fn dns_done(&self, at: Instant, failed: bool) {
+        let mut state = self.lock();
+        state.dns_done = Some(at);
+        state.dns_failed = failed;
+        drop(state);
+        if !failed {
+            self.traces.emit(Event::ConnectStart(ConnectStart {
+                at,
+                network: "tcp",
+                addr: None,
+            }));
+        }
+    }
+
+    pub(crate) fn tls_hello(&self, server_name: String, resumable: bool) {
+        let mut state = self.lock();
+        if state.tls_hello.is_none() {
+            state.tls_hello = Some((Instant::now(), server_name));
+        }
+        state.resumable |= resumable;
+    }
+
+    pub(crate) fn tls_verified(&self, chain: Vec<CertificateSummary>, error: Option<String>) {
+        self.lock().verified = Some((chain, error));
+    }
+
+    /// Emits the events of a dial that ended at `at`: connect done, and the
+    /// TLS handshake if one started. They are emitted only now because the
+    /// address connected to is only known at the end.
+    fn finish(&self, at: Instant, conn: Option<&ConnFacts>, error: Option<HookError>) {
+        let mut state = self.lock();
+        if std::mem::replace(&mut state.finished, true) {
+            return;
+        }
+        let connect_started = state.dns_done.unwrap_or(self.started);
+        if state.dns_done.is_none() {
+            // No lookup (IP literal, or the resolver was not ours): the dial
+            // itself is the connect.
+            self.traces.emit(Event::ConnectStart(ConnectStart {
+                at: connect_started,
+                network: "tcp",
+                addr: None,
+            }));
+        } else if state.dns_failed {
+            return; // DnsDone already carries the error; nothing was dialled.
+        }
+        let addr = conn.map(|c| c.remote_addr);
+        match state.tls_hello.take() {
+            None => {
+                self.traces.emit(Event::ConnectDone(ConnectDone {
+                    at,
+                    network: "tcp",
+                    addr,
+                    error,
+                }));
+            }
+            Some((hello_at, server_name)) => {
+                self.traces.emit(Event::ConnectDone(ConnectDone {
+                    at: hello_at,
+                    network: "tcp",
+                    addr,
+                    error: None,
+                }));
+                self.traces.emit(Event::TlsHandshakeStart(TlsHandshakeStart {
+                    at: hello_at,
+                    server_name,
+                }));
+                let verified = state.verified.take();
+                let (tls_state, error) = match (conn, error) {
+                    (Some(conn), None) => {
+                        let chain = verified.map(|(chain, _)| chain).unwrap_or_default();
+                        let state = TlsState {
+                            version: conn.tls_version.clone(),
+                            alpn: conn.h2.then(|| "h2".to_string()),
+                            // No chain to verify means the server accepted our ticket.
+                            resumed: state.resumable && chain.is_empty(),
+                            peer_certificates: chain,
+                        };
+                        (Some(state), None)
+                    }
+                    (_, error) => {
+                        let error = match verified {
+                            Some((_, Some(message))) => {
+                                HookError::new(ErrorKind::Certificate, message)
+                            }
+                            _ => error.unwrap_or_else(|| {
+                                HookError::new(ErrorKind::Tls, "handshake failed")
+                            }),
+                        };
+                        let error = if error.kind() == ErrorKind::Connect {
+                            HookError::new(ErrorKind::Tls, error.message())
+                        } else {
+                            error
+                        };
+                        (None, Some(error))
+                    }
+                };
+                self.traces.emit(Event::TlsHandshakeDone(TlsHandshakeDone {
+                    at,
+                    state: tls_state,
+                    error,
+                }));
+            }
+        }
+    }
+}
+
+/// What the connector learns about a connection once it is established.
+pub(crate) struct ConnFacts {
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) remote_addr: SocketAddr,
+    pub(crate) h2: bool,
+    pub(crate) proxied: bool,
+    pub(crate) tls_version: Option<String>,
+}
+
+/// A connection the registry knows about.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnRecord {
+    /// When it became usable.
+    pub(crate) ready_at: Instant,
+    pub(crate) proxied: bool,
+    /// Traced round trips that used it so far.
+    pub(crate) uses: u64,
+    /// Traced round trips using it now (HTTP/2 multiplexes).
+    pub(crate) active: u32,
+    /// Since when nothing traced has used it.
+    pub(crate) idle_since: Instant,
+}
+
+/// Connections by local address (unique per live TCP connection). Bounded:
+/// reqwest does not say when a connection closes, so the oldest entries are
+/// forgotten past `CAPACITY`.
+#[derive(Default)]
+pub(crate) struct ConnRegistry {
+    conns: Mutex<(HashMap<SocketAddr, ConnRecord>, VecDeque<SocketAddr>)>,
+}
+
+const CAPACITY: usize = 4096;
+
+impl ConnRegistry {
+    fn insert(&self, local: SocketAddr, record: ConnRecord) {
+        let mut guard = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, order) = &mut *guard;
+        if map.insert(local, record).is_none() {
+            order.push_back(local);
+        }
+        while order.len() > CAPACITY {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+    }
+
+    /// Marks the connection in use by a round trip; returns it as it was.
+    pub(crate) fn acquire(&self, local: SocketAddr) -> Option<ConnRecord> {
+        let mut guard = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        let record = guard.0.get_mut(&local)?;
+        let before = record.clone();
+        record.uses += 1;
+        record.active += 1;
+        Some(before)
+    }
+
+    /// A round trip is done with the connection.
+    pub(crate) fn release(&self, local: SocketAddr, at: Instant) {
+        let mut guard = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(record) = guard.0.get_mut(&local) {
+            record.active = record.active.saturating_sub(1);
+            if record.active == 0 {
+                record.idle_since = at;
+            }
+        }
+    }
+}
+
+/// The connector layer installed with `ClientBuilder::connector_layer`.
+#[derive(Clone)]
+pub(crate) struct TraceConnectLayer {
+    pub(crate) registry: Arc<ConnRegistry>,
+}
+
+impl<S> tower_layer::Layer<S> for TraceConnectLayer {
+    type Service = TraceConnect<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TraceConnect {
+            inner,
+            registry: self.registry.clone(),
+        }
+    }
+}
+
+/// The connector service: see [`TraceConnectLayer`].
+#[derive(Clone)]
+pub(crate) struct TraceConnect<S> {
+    inner: S,
+    registry: Arc<ConnRegistry>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<S, Req> tower_service::Service<Req> for TraceConnect<S>
+where
+    S: tower_service::Service<Req>,
+    S::Response: Connection + Send + 'static,
+    S::Error: Into<BoxError> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, req: Req) -> Self::Future {
+        let started = Instant::now();
+        // Read in the task of the round trip that asked for the connection;
+        // the dial may later finish in a background task.
+        let round_trip = ROUND_TRIP.try_with(RoundTripCtx::clone).ok();
+        let registry = self.registry.clone();
+        let future = self.inner.call(req);
+        let Some(round_trip) = round_trip.filter(|rt| !rt.traces.is_empty()) else {
+            return Box::pin(async move {
+                let conn = future.await.map_err(Into::into)?;
+                if let Some(facts) = facts(&conn) {
+                    register(&registry, &facts, Instant::now());
+                }
+                Ok(conn)
+            });
+        };
+        let dial = Arc::new(Dial {
+            traces: round_trip.traces.clone(),
+            started,
+            state: Mutex::default(),
+        });
+        let guard = DialGuard(dial.clone());
+        Box::pin(DIAL.scope(dial, async move {
+            let result = future.await.map_err(Into::into);
+            let at = Instant::now();
+            match &result {
+                Ok(conn) => {
+                    let facts = facts(conn);
+                    guard.0.finish(at, facts.as_ref(), None);
+                    if let Some(facts) = facts {
+                        register(&registry, &facts, at);
+                    }
+                }
+                Err(error) => guard.0.finish(at, None, Some(classify_chain(&**error))),
+            }
+            result
+        }))
+    }
+}
+
+/// Ends the dial's events if its future is dropped before it finished (the
+/// request was cancelled or timed out mid-dial), so no phase stays open.
+struct DialGuard(Arc<Dial>);
+
+impl Drop for DialGuard {
+    fn drop(&mut self) {
+        self.0.finish(
+            Instant::now(),
+            None,
+            Some(HookError::new(
+                ErrorKind::Cancelled,
+                "dial cancelled before it finished",
+            )),
+        );
+    }
+}
+
+fn facts<C: Connection>(conn: &C) -> Option<ConnFacts> {
+    let connected = conn.connected();
+    let mut extensions = http::Extensions::new();
+    connected.get_extras(&mut extensions);
+    let info = extensions.get::<HttpInfo>()?;
+    let tls_version = extensions
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|tls| tls.version())
+        .map(|v| tls_version_name(v).to_string());
+    Some(ConnFacts {
+        local_addr: info.local_addr(),
+        remote_addr: info.remote_addr(),
+        h2: connected.is_negotiated_h2(),
+        proxied: connected.is_proxied(),
+        tls_version,
+    })
+}
+
+fn tls_version_name(v: reqwest::tls::Version) -> &'static str {
+    use reqwest::tls::Version;
+    match v {
+        Version::TLS_1_3 => "TLSv1.3",
+        Version::TLS_1_2 => "TLSv1.2",
+        Version::TLS_1_1 => "TLSv1.1",
+        Version::TLS_1_0 => "TLSv1.0",
+        _ => "TLS",
+    }
+}
+
+fn register(registry: &ConnRegistry, facts: &ConnFacts, at: Instant) {
+    registry.insert(
+        facts.local_addr,
+        ConnRecord {
+            ready_at: at,
+            proxied: facts.proxied,
+            uses: 0,
+            active: 0,
+            idle_since: at,
+        },
+    );
+}

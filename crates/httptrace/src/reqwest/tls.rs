@@ -1,0 +1,269 @@
+//! TLS: a rustls configuration whose certificate verifier and session store
+//! report to the dial in progress, without changing what they decide.
+//!
+//! reqwest hides the TLS stream, so the handshake is observed through the
+//! callbacks rustls makes while it runs on the dialling task: the session
+//! store is first consulted while the ClientHello is built (handshake start,
+//! which is also the moment TCP connected), the verifier sees the chain.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ClientSessionMemoryCache, ClientSessionStore, Resumption};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, NamedGroup, SignatureScheme};
+
+use super::connect::Dial;
+use crate::event::CertificateSummary;
+
+/// Builds the client configuration: the user's roots (platform roots plus
+/// extra ones, or only the extra ones), our observers around the verifier and
+/// the session store, and ALPN for HTTP/2 and HTTP/1.1.
+pub(crate) fn client_config(
+    extra_roots: Vec<CertificateDer<'static>>,
+    built_in_roots: bool,
+    accept_invalid_certs: bool,
+    http1_only: bool,
+) -> Result<ClientConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let inner: Arc<dyn ServerCertVerifier> = if accept_invalid_certs {
+        Arc::new(AcceptAnyCert(provider.clone()))
+    } else if built_in_roots {
+        // The same platform verifier reqwest uses by default.
+        Arc::new(rustls_platform_verifier::Verifier::new_with_extra_roots(
+            extra_roots,
+            provider.clone(),
+        )?)
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for root in extra_roots {
+            roots.add(root)?;
+        }
+        rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| rustls::Error::General(e.to_string()))?
+    };
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(ObservingVerifier { inner }))
+        .with_no_client_auth();
+    config.resumption = Resumption::store(Arc::new(ObservingSessionStore {
+        inner: ClientSessionMemoryCache::new(256),
+    }));
+    config.alpn_protocols = if http1_only {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    };
+    Ok(config)
+}
+
+/// Delegates every decision to the real verifier and tells the dial what it
+/// saw. Never changes the outcome.
+#[derive(Debug)]
+struct ObservingVerifier {
+    inner: Arc<dyn ServerCertVerifier>,
+}
+
+impl ServerCertVerifier for ObservingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let result =
+            self.inner
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        Dial::with_current(|dial| {
+            let chain = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|der| summarize(der))
+                .collect();
+            dial.tls_verified(chain, result.as_ref().err().map(|e| e.to_string()));
+        });
+        result
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn requires_raw_public_keys(&self) -> bool {
+        self.inner.requires_raw_public_keys()
+    }
+
+    fn root_hint_subjects(&self) -> Option<&[rustls::DistinguishedName]> {
+        self.inner.root_hint_subjects()
+    }
+}
+
+/// `--insecure`: accepts any certificate but still checks handshake
+/// signatures. Only built when the user asks for it explicitly.
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// rustls's in-memory session cache, plus a note to the dial: the first
+/// lookup happens while the ClientHello is built, i.e. the handshake starts.
+#[derive(Debug)]
+struct ObservingSessionStore {
+    inner: ClientSessionMemoryCache,
+}
+
+fn hello(server_name: &ServerName<'_>, resumable: bool) {
+    Dial::with_current(|dial| dial.tls_hello(server_name.to_str().into_owned(), resumable));
+}
+
+impl ClientSessionStore for ObservingSessionStore {
+    fn set_kx_hint(&self, server_name: ServerName<'static>, group: NamedGroup) {
+        self.inner.set_kx_hint(server_name, group)
+    }
+
+    fn kx_hint(&self, server_name: &ServerName<'_>) -> Option<NamedGroup> {
+        hello(server_name, false);
+        self.inner.kx_hint(server_name)
+    }
+
+    fn set_tls12_session(
+        &self,
+        server_name: ServerName<'static>,
+        value: rustls::client::Tls12ClientSessionValue,
+    ) {
+        self.inner.set_tls12_session(server_name, value)
+    }
+
+    fn tls12_session(
+        &self,
+        server_name: &ServerName<'_>,
+    ) -> Option<rustls::client::Tls12ClientSessionValue> {
+        let session = self.inner.tls12_session(server_name);
+        hello(server_name, session.is_some());
+        session
+    }
+
+    fn remove_tls12_session(&self, server_name: &ServerName<'static>) {
+        self.inner.remove_tls12_session(server_name)
+    }
+
+    fn insert_tls13_ticket(
+        &self,
+        server_name: ServerName<'static>,
+        value: rustls::client::Tls13ClientSessionValue,
+    ) {
+        self.inner.insert_tls13_ticket(server_name, value)
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        server_name: &ServerName<'static>,
+    ) -> Option<rustls::client::Tls13ClientSessionValue> {
+        let ticket = self.inner.take_tls13_ticket(server_name);
+        hello(server_name, ticket.is_some());
+        ticket
+    }
+}
+
+/// Subject, issuer, names and validity of a DER certificate; an unparsable
+/// certificate gives an empty summary rather than an error (the verifier
+/// decides about validity, not us).
+pub(crate) fn summarize(der: &[u8]) -> CertificateSummary {
+    use x509_parser::prelude::*;
+    let Ok((_, cert)) = X509Certificate::from_der(der) else {
+        return CertificateSummary::default();
+    };
+    let mut summary = CertificateSummary::default();
+    summary.subject = cert.subject().to_string();
+    summary.issuer = cert.issuer().to_string();
+    summary.serial = cert.raw_serial_as_string().replace(':', "");
+    summary.not_before = cert.validity().not_before.timestamp();
+    summary.not_after = cert.validity().not_after.timestamp();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(n) => summary.subject_alt_names.push((*n).to_string()),
+                GeneralName::IPAddress(ip) => match ip.len() {
+                    4 => summary.subject_alt_names.push(
+                        std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).unwrap_or_default())
+                            .to_string(),
+                    ),
+                    16 => summary.subject_alt_names.push(
+                        std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap_or_default())
+                            .to_string(),
+                    ),
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    summary
+}
