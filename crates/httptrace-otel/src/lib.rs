@@ -1,0 +1,2 @@
+//! OpenTelemetry adapter for `httptrace` (work in progress).
+#![warn(missing_docs)]
