@@ -61,7 +61,8 @@ impl Error {
     pub fn is_redirect(&self) -> bool {
         match &self.inner {
             Inner::Reqwest(e) => e.is_redirect(),
-            _ => false,
+            Inner::TooManyRedirects { .. } => true,
+            Inner::Config(_) => false,
         }
     }
 

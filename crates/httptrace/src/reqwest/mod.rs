@@ -360,8 +360,9 @@ impl Client {
         let started = start.at;
         let host_port = host_port(request.url());
         traces.emit(Event::RoundTripStart(start));
+        let get_conn_at = Instant::now();
         traces.emit(Event::GetConn(GetConn {
-            at: Instant::now(),
+            at: get_conn_at,
             host_port,
         }));
         let sent_headers = request.headers().clone();
@@ -405,14 +406,16 @@ impl Client {
         let local_addr = info.as_ref().map(HttpInfo::local_addr);
         let record = local_addr.and_then(|local| self.shared.registry.acquire(local));
         let (got_at, reused, was_idle, idle_time, proxied) = match &record {
-            Some(r) if r.ready_at >= started => (r.ready_at, r.uses > 0, false, None, r.proxied),
+            Some(r) if r.ready_at >= started => {
+                (r.ready_at.max(get_conn_at), r.uses > 0, false, None, r.proxied)
+            }
             Some(r) => {
                 let was_idle = r.active == 0;
-                let idle = was_idle.then(|| started.saturating_duration_since(r.idle_since));
-                (started, true, was_idle, idle, r.proxied)
+                let idle = was_idle.then(|| get_conn_at.saturating_duration_since(r.idle_since));
+                (get_conn_at, true, was_idle, idle, r.proxied)
             }
             // Not in the registry: dialled long ago and forgotten.
-            None => (started, true, false, None, false),
+            None => (get_conn_at, true, false, None, false),
         };
         traces.emit(Event::GotConn(GotConn {
             at: got_at,
