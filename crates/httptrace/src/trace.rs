@@ -258,7 +258,11 @@ pub struct RequestInfo<'a> {
 impl<'a> RequestInfo<'a> {
     /// Describes a request.
     pub fn new(method: &'a http::Method, url: &'a url::Url, headers: &'a http::HeaderMap) -> Self {
-        Self { method, url, headers }
+        Self {
+            method,
+            url,
+            headers,
+        }
     }
 }
 

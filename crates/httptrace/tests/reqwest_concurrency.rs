@@ -47,7 +47,11 @@ async fn two_hundred_concurrent_requests_each_see_only_their_own_events() {
             Event::RoundTripStart(s) => Some(s.url.to_string()),
             _ => None,
         });
-        assert_eq!(starts, [url.clone()], "request {i} saw another request's start");
+        assert_eq!(
+            starts,
+            std::slice::from_ref(&url),
+            "request {i} saw another request's start"
+        );
         let done: Vec<_> = rec.find(|e| match e {
             Event::RoundTripDone(d) => d.status,
             _ => None,
@@ -57,12 +61,20 @@ async fn two_hundred_concurrent_requests_each_see_only_their_own_events() {
             Event::BodyDone(b) => Some(b.bytes),
             _ => None,
         });
-        assert_eq!(bodies, [body_len], "request {i} got another request's body_done");
+        assert_eq!(
+            bodies,
+            [body_len],
+            "request {i} got another request's body_done"
+        );
         let conns: Vec<_> = rec.find(|e| match e {
             Event::GotConn(g) => g.remote_addr,
             _ => None,
         });
-        assert_eq!(conns, [servers[h].addr()], "request {i} attributed to another host");
+        assert_eq!(
+            conns,
+            [servers[h].addr()],
+            "request {i} attributed to another host"
+        );
         for e in &events {
             match e {
                 Event::DnsStart(d) => assert_eq!(d.host, hosts[h], "request {i}"),
@@ -79,13 +91,26 @@ async fn two_hundred_concurrent_requests_each_see_only_their_own_events() {
         }
         // Each kind of once-per-round-trip event appears exactly once.
         let names: Vec<_> = events.iter().map(Event::name).collect();
-        for once in ["round_trip_start", "get_conn", "got_conn", "round_trip_done", "body_done"] {
-            assert_eq!(names.iter().filter(|n| **n == once).count(), 1, "{once} in request {i}");
+        for once in [
+            "round_trip_start",
+            "get_conn",
+            "got_conn",
+            "round_trip_done",
+            "body_done",
+        ] {
+            assert_eq!(
+                names.iter().filter(|n| **n == once).count(),
+                1,
+                "{once} in request {i}"
+            );
         }
         let unique: HashSet<_> = names.iter().filter(|n| n.starts_with("dns_")).collect();
         assert!(unique.len() <= 2);
     }
-    assert!(dialled >= hosts.len(), "every host was dialled at least once");
+    assert!(
+        dialled >= hosts.len(),
+        "every host was dialled at least once"
+    );
     assert!(
         coalesced > 0,
         "concurrent lookups of one name should have been coalesced"

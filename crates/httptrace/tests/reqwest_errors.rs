@@ -49,7 +49,11 @@ fn first_error(rec: &Recorder, hook: &str) -> httptrace::HookError {
 
 #[tokio::test]
 async fn malformed_url_fails_as_a_builder_error() {
-    let plain = reqwest::Client::new().get("http://[::1").send().await.unwrap_err();
+    let plain = reqwest::Client::new()
+        .get("http://[::1")
+        .send()
+        .await
+        .unwrap_err();
     let rec = Recorder::new();
     let traced = reqwest::Client::builder()
         .traced()
@@ -209,7 +213,10 @@ async fn timeout_fails_as_timeout() {
     assert!(traced.is_timeout());
     let events = rec.events();
     let start = events[0].at();
-    let done = events.iter().find(|e| e.name() == "round_trip_done").unwrap();
+    let done = events
+        .iter()
+        .find(|e| e.name() == "round_trip_done")
+        .unwrap();
     assert!(done.at() - start >= timeout);
     assert_eq!(done.error().unwrap().kind(), ErrorKind::Timeout);
 }
@@ -238,7 +245,11 @@ async fn reset_mid_body_is_reported_on_body_done() {
         _ => None,
     });
     assert_eq!(body.len(), 1);
-    assert!(body[0].bytes >= 1000 && body[0].bytes < 100_000, "{}", body[0].bytes);
+    assert!(
+        body[0].bytes >= 1000 && body[0].bytes < 100_000,
+        "{}",
+        body[0].bytes
+    );
     match &body[0].outcome {
         BodyOutcome::Failed(e) => assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}"),
         other => panic!("expected a failed body, got {other:?}"),
@@ -250,7 +261,13 @@ async fn traced_responses_match_plain_ones() {
     let server = TestServer::http();
     let traced = reqwest::Client::builder().traced().unwrap();
     let plain = reqwest::Client::new();
-    for path in ["/", "/status/404", "/status/503", "/bytes/70000", "/redirect/2"] {
+    for path in [
+        "/",
+        "/status/404",
+        "/status/503",
+        "/bytes/70000",
+        "/redirect/2",
+    ] {
         let a = plain.get(server.url(path)).send().await.unwrap();
         let b = traced.get(server.url(path)).send().await.unwrap();
         assert_eq!(a.status(), b.status(), "{path}");

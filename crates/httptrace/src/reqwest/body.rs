@@ -98,10 +98,10 @@ where
                     *this.bytes += data.len() as u64;
                 }
                 // Some readers stop at `is_end_stream` without polling again.
-                if this.inner.is_end_stream() {
-                    if let Some(end) = this.end.take() {
-                        end.finish(*this.bytes, BodyOutcome::Completed);
-                    }
+                if this.inner.is_end_stream()
+                    && let Some(end) = this.end.take()
+                {
+                    end.finish(*this.bytes, BodyOutcome::Completed);
                 }
                 Poll::Ready(Some(Ok(frame)))
             }

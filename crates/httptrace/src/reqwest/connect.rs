@@ -133,10 +133,11 @@ impl Dial {
                     addr,
                     error: None,
                 }));
-                self.traces.emit(Event::TlsHandshakeStart(TlsHandshakeStart {
-                    at: hello_at,
-                    server_name,
-                }));
+                self.traces
+                    .emit(Event::TlsHandshakeStart(TlsHandshakeStart {
+                        at: hello_at,
+                        server_name,
+                    }));
                 let verified = state.verified.take();
                 let (tls_state, error) = match (conn, error) {
                     (Some(conn), None) => {

@@ -124,7 +124,10 @@ impl Resolve for ResolveHook {
             if let Some(traces) = dial.traces() {
                 let (addrs, error) = match &result {
                     Ok(ips) => (ips.to_vec(), None),
-                    Err(e) => (Vec::new(), Some(HookError::new(ErrorKind::Dns, e.0.clone()))),
+                    Err(e) => (
+                        Vec::new(),
+                        Some(HookError::new(ErrorKind::Dns, e.0.clone())),
+                    ),
                 };
                 traces.emit(Event::DnsDone(DnsDone {
                     at,

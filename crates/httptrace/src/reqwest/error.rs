@@ -78,7 +78,8 @@ impl Error {
 
     /// As [`reqwest::Error::is_builder`]; also true for a bad [`Config`](super::Config).
     pub fn is_builder(&self) -> bool {
-        matches!(self.inner, Inner::Config(_)) || self.as_reqwest().is_some_and(reqwest::Error::is_builder)
+        matches!(self.inner, Inner::Config(_))
+            || self.as_reqwest().is_some_and(reqwest::Error::is_builder)
     }
 
     /// As [`reqwest::Error::is_request`].
@@ -121,7 +122,10 @@ impl fmt::Display for Error {
         match &self.inner {
             Inner::Reqwest(e) => fmt::Display::fmt(e, f),
             Inner::TooManyRedirects { url, limit } => {
-                write!(f, "error following redirect for url ({url}): too many redirects (limit {limit})")
+                write!(
+                    f,
+                    "error following redirect for url ({url}): too many redirects (limit {limit})"
+                )
             }
             Inner::Config(message) => write!(f, "builder error: {message}"),
         }
@@ -196,7 +200,10 @@ fn kind_of(e: &(dyn std::error::Error + 'static)) -> ErrorKind {
             Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
                 ErrorKind::ConnectionReset
             }
-            _ if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
+            _ if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>()) =>
+            {
                 tls_kind(io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()))
             }
             _ => ErrorKind::Other,

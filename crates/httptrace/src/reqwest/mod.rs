@@ -368,8 +368,10 @@ impl Client {
         let sent_headers = request.headers().clone();
         let upload = Arc::new(std::sync::Mutex::new(Upload::default()));
         if let Some(body) = request.body_mut().take() {
-            *request.body_mut() =
-                Some(reqwest::Body::wrap(RequestBodyProbe::new(body, upload.clone())));
+            *request.body_mut() = Some(reqwest::Body::wrap(RequestBodyProbe::new(
+                body,
+                upload.clone(),
+            )));
         }
         let mut pending = PendingRoundTrip(Some(traces.clone()));
         let result = ROUND_TRIP
@@ -406,9 +408,13 @@ impl Client {
         let local_addr = info.as_ref().map(HttpInfo::local_addr);
         let record = local_addr.and_then(|local| self.shared.registry.acquire(local));
         let (got_at, reused, was_idle, idle_time, proxied) = match &record {
-            Some(r) if r.ready_at >= started => {
-                (r.ready_at.max(get_conn_at), r.uses > 0, false, None, r.proxied)
-            }
+            Some(r) if r.ready_at >= started => (
+                r.ready_at.max(get_conn_at),
+                r.uses > 0,
+                false,
+                None,
+                r.proxied,
+            ),
             Some(r) => {
                 let was_idle = r.active == 0;
                 let idle = was_idle.then(|| get_conn_at.saturating_duration_since(r.idle_since));
@@ -583,7 +589,10 @@ impl RequestBuilder {
     }
 
     /// Applies any `reqwest::RequestBuilder` method not mirrored here.
-    pub fn map(mut self, f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Self {
+    pub fn map(
+        mut self,
+        f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Self {
         self.inner = f(self.inner);
         self
     }

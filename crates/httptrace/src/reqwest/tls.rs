@@ -78,9 +78,13 @@ impl ServerCertVerifier for ObservingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let result =
-            self.inner
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        let result = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
         Dial::with_current(|dial| {
             let chain = std::iter::once(end_entity)
                 .chain(intermediates)
@@ -240,12 +244,14 @@ pub(crate) fn summarize(der: &[u8]) -> CertificateSummary {
     let Ok((_, cert)) = X509Certificate::from_der(der) else {
         return CertificateSummary::default();
     };
-    let mut summary = CertificateSummary::default();
-    summary.subject = cert.subject().to_string();
-    summary.issuer = cert.issuer().to_string();
-    summary.serial = cert.raw_serial_as_string().replace(':', "");
-    summary.not_before = cert.validity().not_before.timestamp();
-    summary.not_after = cert.validity().not_after.timestamp();
+    let mut summary = CertificateSummary {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        serial: cert.raw_serial_as_string().replace(':', ""),
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+        subject_alt_names: Vec::new(),
+    };
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {
             match name {
