@@ -8,31 +8,45 @@
 //! makes, and it sees exactly that request's events, each with the instant it
 //! happened.
 //!
-//! ```no_run
+//! ```
 //! # #[cfg(feature = "reqwest")]
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use httptrace::{ClientTrace, Event};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use httptrace::reqwest::ClientBuilderExt;
+//! use httptrace::{ClientTrace, Event};
 //! use std::time::Instant;
+//! # // A one-shot local HTTP server, so the example runs anywhere.
+//! # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let url = format!("http://{}/", listener.local_addr()?);
+//! # tokio::spawn(async move {
+//! #     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//! #     let (mut socket, _) = listener.accept().await.unwrap();
+//! #     let mut buf = [0u8; 1024];
+//! #     let _ = socket.read(&mut buf).await;
+//! #     let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello").await;
+//! # });
 //!
-//! // An ordinary reqwest builder, with its settings kept.
+//! // An ordinary reqwest builder, its settings kept.
 //! let client = reqwest::Client::builder()
 //!     .timeout(std::time::Duration::from_secs(10))
 //!     .traced()?;
 //!
+//! // Print every hook with its offset from the start.
 //! let start = Instant::now();
 //! let trace = ClientTrace::new()
-//!     .on_dns_done(|e| println!("dns done: {:?} coalesced={}", e.addrs, e.coalesced))
-//!     .on_got_conn(|e| println!("got conn: reused={} idle={:?}", e.reused, e.idle_time))
+//!     .on_got_conn(|e| println!("reused={} idle={:?}", e.reused, e.idle_time))
 //!     .on_event(move |e: &Event| {
-//!         println!("{:>8.3} ms  {}", (e.at() - start).as_secs_f64() * 1e3, e.name())
+//!         let ms = e.at().saturating_duration_since(start).as_secs_f64() * 1e3;
+//!         println!("{ms:8.3} ms  {}", e.name());
 //!     });
 //!
-//! let response = client.get("https://example.com/").trace(trace).send().await?;
-//! let body = response.text().await?; // body_done fires here
-//! println!("{} bytes", body.len());
+//! // Attached to this one request only.
+//! let response = client.get(&url).trace(trace).send().await?;
+//! assert_eq!(response.text().await?, "hello"); // body_done fires here
 //! # Ok(())
 //! # }
+//! # #[cfg(not(feature = "reqwest"))]
+//! # fn main() {}
 //! ```
 //!
 //! The core ([`ClientTrace`], [`Event`], [`Traces`]) knows no transport;

@@ -283,3 +283,104 @@ where
         self(request)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn dns_start() -> Event {
+        Event::DnsStart(DnsStart {
+            at: Instant::now(),
+            host: "example.test".into(),
+        })
+    }
+
+    #[test]
+    fn specific_hook_runs_before_catch_all() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (a, b) = (log.clone(), log.clone());
+        let trace = ClientTrace::new()
+            .on_event(move |e| a.lock().unwrap().push(format!("any:{}", e.name())))
+            .on_dns_start(move |e| b.lock().unwrap().push(format!("dns:{}", e.host)));
+        trace.emit(&dns_start());
+        trace.emit(&Event::GetConn(GetConn {
+            at: Instant::now(),
+            host_port: "x:1".into(),
+        }));
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["dns:example.test", "any:dns_start", "any:get_conn"]
+        );
+    }
+
+    #[tokio::test]
+    async fn scopes_nest_newest_first_and_end_with_the_future() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let tag = |name: &'static str| {
+            let log = log.clone();
+            ClientTrace::new().on_dns_start(move |_| log.lock().unwrap().push(name))
+        };
+        assert!(Traces::current().is_empty());
+        let (outer, inner) = (tag("outer"), tag("inner"));
+        outer
+            .scope(async move {
+                inner
+                    .scope(async {
+                        assert_eq!(Traces::current().len(), 2);
+                        Traces::current().emit(dns_start());
+                    })
+                    .await;
+                assert_eq!(Traces::current().len(), 1);
+            })
+            .await;
+        assert!(Traces::current().is_empty());
+        assert_eq!(*log.lock().unwrap(), ["inner", "outer"]);
+    }
+
+    #[test]
+    fn empty_traces_cost_nothing_and_ignore_events() {
+        let traces = Traces::none();
+        assert!(traces.is_empty());
+        traces.emit(dns_start());
+        let mut headers = http::HeaderMap::new();
+        let start = RoundTripStart {
+            at: Instant::now(),
+            method: http::Method::GET,
+            url: url::Url::parse("http://x/").unwrap(),
+            resend_count: 0,
+        };
+        traces.request_headers(&start, &mut headers);
+        assert!(headers.is_empty());
+    }
+
+    #[test]
+    fn request_headers_hook_adds_headers() {
+        let trace = ClientTrace::new().on_request_headers(|start, headers| {
+            headers.insert("x-hop", start.resend_count.to_string().parse().unwrap());
+        });
+        let traces = Traces::none().with(trace);
+        let mut headers = http::HeaderMap::new();
+        let start = RoundTripStart {
+            at: Instant::now(),
+            method: http::Method::GET,
+            url: url::Url::parse("http://x/").unwrap(),
+            resend_count: 2,
+        };
+        traces.request_headers(&start, &mut headers);
+        assert_eq!(headers["x-hop"], "2");
+    }
+
+    #[test]
+    fn system_time_preserves_order_and_differences() {
+        let a = Instant::now();
+        let b = a + std::time::Duration::from_millis(250);
+        let (sa, sb) = (system_time(a), system_time(b));
+        assert_eq!(
+            sb.duration_since(sa).unwrap(),
+            std::time::Duration::from_millis(250)
+        );
+        let earlier = system_time(a - std::time::Duration::from_millis(5));
+        assert!(earlier < sa);
+    }
+}

@@ -148,7 +148,10 @@ async fn https_h2_with_delayed_dns_reports_dns_tls_and_alpn() {
     });
     assert_eq!(start, ["api.test"]);
     let queries = dns.queries_for("api.test");
-    assert!((1..=2).contains(&queries), "one lookup (A, maybe AAAA): {queries} queries");
+    assert!(
+        (1..=2).contains(&queries),
+        "one lookup (A, maybe AAAA): {queries} queries"
+    );
 }
 
 #[tokio::test]
