@@ -1,2 +1,62 @@
-//! OpenTelemetry adapter for `httptrace` (work in progress).
+//! OpenTelemetry for [`httptrace`]: every HTTP round trip a traced client
+//! makes becomes one CLIENT span, with the hooks (DNS, connect, TLS,
+//! connection reuse, request written, first byte, body done) as span events
+//! at their own timestamps, HTTP client metrics beside it, and the hop's W3C
+//! `traceparent` sent with the request.
+//!
+//! # A service in three lines
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use httptrace::reqwest::{ClientBuilderExt, Config};
+//!
+//! let _otel = httptrace_otel::init(); // OTLP export configured by OTEL_* variables
+//! let client = reqwest::Client::builder()
+//!     .traced_with(Config::new().make_trace(httptrace_otel::OtelTrace::new()))?;
+//! let body = client.get("https://example.com/").send().await?.text().await?;
+//! # let _ = body;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`init`] reads the standard variables (`OTEL_EXPORTER_OTLP_ENDPOINT`,
+//! `OTEL_EXPORTER_OTLP_PROTOCOL` = `http/protobuf` (default) or `grpc`,
+//! `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_SERVICE_NAME`,
+//! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` and `_ARG`,
+//! `OTEL_PROPAGATORS`, `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER` =
+//! `none`, `OTEL_SDK_DISABLED`, `OTEL_BSP_*`, ...), installs the global
+//! tracer and meter providers, the TraceContext + Baggage propagator and a
+//! `tracing` subscriber with the `tracing-opentelemetry` layer, and returns a
+//! guard whose drop flushes (bounded). Requests made inside a `tracing` span
+//! get their hop spans under it. See [`Setup`] for options, and
+//! [`OtelTrace::with_tracer`] when the service already owns a provider.
+//!
+//! # What a hop span holds
+//!
+//! | | |
+//! |---|---|
+//! | name | the method (`GET`), or `HTTP` for unknown methods |
+//! | kind | CLIENT; start = `round_trip_start`, end = `body_done` (or the failed `round_trip_done`) |
+//! | attributes | `http.request.method` (`_OTHER` + `http.request.method_original`), `url.full` (credentials redacted), `server.address`, `server.port`, `http.response.status_code`, `error.type`, `network.protocol.version`, `network.peer.address`, `network.peer.port`, `http.request.resend_count` (redirect hops), opted-in `http.request.header.*` |
+//! | status | Error for 4xx/5xx (no description), for transport errors (with the message) and for cancelled requests |
+//! | events | one per hook, named as [`httptrace::Event::name`], at the hook's timestamp, in time order |
+//!
+//! Metrics: `http.client.request.duration` (round trip start to response
+//! headers), `http.client.active_requests` and `dns.lookup.duration`.
+//!
+//! A dead, slow or misconfigured collector never blocks or fails requests:
+//! spans go to a bounded queue and are exported by a background thread;
+//! nothing on the request path waits for export.
 #![warn(missing_docs)]
+
+pub mod attrs;
+mod metrics;
+mod setup;
+mod trace;
+
+pub use metrics::DURATION_BUCKETS;
+pub use setup::{
+    DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, InitError, OtelGuard, Protocol, Setup,
+    ShutdownError, init, init_from_env,
+};
+pub use trace::{OtelTrace, SCOPE_NAME, current_context};

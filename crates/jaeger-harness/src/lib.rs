@@ -127,7 +127,9 @@ pub fn binary_path() -> PathBuf {
             let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
             PathBuf::from(home).join(".cache").join("httptrace")
         });
-    cache.join("jaeger").join(format!("jaeger-{JAEGER_VERSION}"))
+    cache
+        .join("jaeger")
+        .join(format!("jaeger-{JAEGER_VERSION}"))
 }
 
 fn skip_requested() -> bool {
@@ -136,7 +138,9 @@ fn skip_requested() -> bool {
 
 fn loud_skip(reason: &str) {
     let bar = "!".repeat(78);
-    eprintln!("\n{bar}\n!!! SKIPPED END-TO-END TEST (HTTPTRACE_SKIP_E2E=1)\n!!! {reason}\n!!! Nothing was checked against a real Jaeger.\n{bar}\n");
+    eprintln!(
+        "\n{bar}\n!!! SKIPPED END-TO-END TEST (HTTPTRACE_SKIP_E2E=1)\n!!! {reason}\n!!! Nothing was checked against a real Jaeger.\n{bar}\n"
+    );
 }
 
 /// One running Jaeger, killed on drop.
@@ -210,9 +214,13 @@ impl Jaeger {
         let io = |what: &str, e: std::io::Error| (Error::new(format!("{what}: {e}")), false);
         fs::create_dir_all(&dir).map_err(|e| io("cannot create the temp dir", e))?;
         let config = dir.join("config.yaml");
-        fs::write(&config, ports.render(CONFIG_TEMPLATE)).map_err(|e| io("cannot write the config", e))?;
-        let log = fs::File::create(dir.join("jaeger.log")).map_err(|e| io("cannot create the log", e))?;
-        let log2 = log.try_clone().map_err(|e| io("cannot clone the log handle", e))?;
+        fs::write(&config, ports.render(CONFIG_TEMPLATE))
+            .map_err(|e| io("cannot write the config", e))?;
+        let log =
+            fs::File::create(dir.join("jaeger.log")).map_err(|e| io("cannot create the log", e))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| io("cannot clone the log handle", e))?;
         let child = Command::new(bin)
             .arg("--config")
             .arg(&config)
@@ -226,7 +234,12 @@ impl Jaeger {
             .no_proxy()
             .timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| (Error::new(format!("cannot build the HTTP client: {e}")), false))?;
+            .map_err(|e| {
+                (
+                    Error::new(format!("cannot build the HTTP client: {e}")),
+                    false,
+                )
+            })?;
         let mut jaeger = Jaeger {
             child,
             ports,
@@ -242,7 +255,10 @@ impl Jaeger {
                     let lines: Vec<&str> = log.lines().collect();
                     lines[lines.len().saturating_sub(30)..].join("\n")
                 };
-                Err((Error::new(format!("{e}\n--- jaeger log (tail) ---\n{tail}")), retry))
+                Err((
+                    Error::new(format!("{e}\n--- jaeger log (tail) ---\n{tail}")),
+                    retry,
+                ))
             }
         }
     }
@@ -253,7 +269,9 @@ impl Jaeger {
         let services = format!("{}/api/v3/services", self.query_url());
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(Error::new(format!("jaeger exited during start-up: {status}")));
+                return Err(Error::new(format!(
+                    "jaeger exited during start-up: {status}"
+                )));
             }
             let healthy = match self.http.get(&health).send().await {
                 Ok(r) if r.status().is_success() => r
@@ -333,7 +351,10 @@ impl Jaeger {
     /// the OTLP JSON (`{"result":{"resourceSpans":[..]}}`), or `None` when
     /// Jaeger does not know the trace (yet).
     pub async fn get_trace(&self, trace_id: &str) -> Result<Option<Value>, Error> {
-        let url = format!("{}/api/v3/traces/{trace_id}?raw_traces=true", self.query_url());
+        let url = format!(
+            "{}/api/v3/traces/{trace_id}?raw_traces=true",
+            self.query_url()
+        );
         self.get_json(&url).await
     }
 
@@ -394,7 +415,11 @@ impl Jaeger {
         let v = self.get_json(&url).await?.unwrap_or(Value::Null);
         Ok(v.get("services")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 }
@@ -517,7 +542,10 @@ fn any_value(v: &Value) -> Value {
     if let Some(i) = obj.get("intValue") {
         // int64 is a JSON string in OTLP/JSON.
         return match i {
-            Value::String(s) => s.parse::<i64>().map(Value::from).unwrap_or_else(|_| i.clone()),
+            Value::String(s) => s
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| i.clone()),
             other => other.clone(),
         };
     }
@@ -525,7 +553,11 @@ fn any_value(v: &Value) -> Value {
         return d.clone();
     }
     if let Some(a) = obj.get("arrayValue") {
-        let items = a.get("values").and_then(Value::as_array).cloned().unwrap_or_default();
+        let items = a
+            .get("values")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         return Value::Array(items.iter().map(any_value).collect());
     }
     if obj.is_empty() {
@@ -570,15 +602,30 @@ fn string_field(v: &Value, key: &str) -> String {
 pub fn spans(trace: &Value) -> Vec<Span> {
     let root = trace.get("result").unwrap_or(trace);
     let mut out = Vec::new();
-    for rs in root.get("resourceSpans").and_then(Value::as_array).into_iter().flatten() {
+    for rs in root
+        .get("resourceSpans")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let resource = attributes(rs.get("resource").and_then(|r| r.get("attributes")));
         let service = resource
             .get("service.name")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        for ss in rs.get("scopeSpans").and_then(Value::as_array).into_iter().flatten() {
-            for s in ss.get("spans").and_then(Value::as_array).into_iter().flatten() {
+        for ss in rs
+            .get("scopeSpans")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for s in ss
+                .get("spans")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let status = s.get("status").cloned().unwrap_or(Value::Null);
                 out.push(Span {
                     service: service.clone(),
@@ -627,7 +674,13 @@ mod tests {
     #[test]
     fn ports_are_distinct_and_rendered() {
         let p = Ports::pick().unwrap();
-        let all = [p.otlp_grpc, p.otlp_http, p.query_http, p.query_grpc, p.health];
+        let all = [
+            p.otlp_grpc,
+            p.otlp_http,
+            p.query_http,
+            p.query_grpc,
+            p.health,
+        ];
         let mut dedup = all.to_vec();
         dedup.sort_unstable();
         dedup.dedup();

@@ -10,7 +10,10 @@ async fn hand_made_span_round_trips_through_jaeger() {
     let Some(jaeger) = Jaeger::start().await.expect("start jaeger") else {
         return;
     };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
     let trace_id = format!("{:032x}", now as u128 * 7919);
     let body = serde_json::json!({"resourceSpans":[{
         "resource":{"attributes":[{"key":"service.name","value":{"stringValue":"harness-selftest"}}]},
@@ -43,7 +46,13 @@ async fn hand_made_span_round_trips_through_jaeger() {
     assert_eq!(s[0].events[0].name, "dns_start");
     assert_eq!(s[0].attr_str("http.request.method"), Some("GET"));
 
-    assert!(jaeger.services().await.unwrap().contains(&"harness-selftest".to_string()));
+    assert!(
+        jaeger
+            .services()
+            .await
+            .unwrap()
+            .contains(&"harness-selftest".to_string())
+    );
     let found = jaeger
         .find_traces(
             "harness-selftest",
@@ -54,7 +63,13 @@ async fn hand_made_span_round_trips_through_jaeger() {
         .unwrap()
         .expect("search finds the trace");
     assert!(spans(&found).iter().any(|s| s.trace_id == trace_id));
-    assert!(jaeger.get_trace("00000000000000000000000000000001").await.unwrap().is_none());
+    assert!(
+        jaeger
+            .get_trace("00000000000000000000000000000001")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]

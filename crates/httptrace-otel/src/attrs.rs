@@ -1,0 +1,499 @@
+//! Mapping hook data to OpenTelemetry HTTP client semantic conventions:
+//! method normalisation, `url.full` redaction, protocol versions, which
+//! headers may be recorded, and the attributes of each hook's span event.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use httptrace::{BodyOutcome, Event, HookError};
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+
+/// Query parameters whose values `url.full` never shows (semantic conventions
+/// v1.3x list, compared case-insensitively).
+pub const DEFAULT_REDACTED_QUERY_PARAMS: &[&str] = &[
+    "AWSAccessKeyId",
+    "Signature",
+    "sig",
+    "X-Goog-Signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+];
+
+/// Request/response headers never recorded, whatever the configuration says.
+pub const NEVER_RECORDED_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
+
+const KNOWN_METHODS: &[&str] = &[
+    "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE",
+];
+
+/// `(http.request.method, http.request.method_original if it differs)`.
+///
+/// Methods outside RFC 9110 + PATCH become `_OTHER`; the original goes to
+/// `http.request.method_original`.
+pub fn method(m: &http::Method) -> (&'static str, Option<String>) {
+    let s = m.as_str();
+    match KNOWN_METHODS.iter().find(|k| **k == s) {
+        Some(k) => (k, None),
+        None => ("_OTHER", Some(s.to_string())),
+    }
+}
+
+/// The span name for a method: `{method}`, or `HTTP` when it is `_OTHER`.
+pub fn span_name(method: &'static str) -> &'static str {
+    if method == "_OTHER" { "HTTP" } else { method }
+}
+
+/// `network.protocol.version` for an HTTP version.
+pub fn protocol_version(v: http::Version) -> Option<&'static str> {
+    Some(match v {
+        http::Version::HTTP_09 => "0.9",
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_11 => "1.1",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => return None,
+    })
+}
+
+/// `url.full` with credentials removed: userinfo becomes
+/// `REDACTED:REDACTED`, and the values of the listed query parameters
+/// (matched case-insensitively after percent-decoding the name) become
+/// `REDACTED`. The rest of the URL is kept byte for byte.
+pub fn redact_url(url: &url::Url, redacted_params: &HashSet<String>) -> String {
+    let mut u = url.clone();
+    if !u.username().is_empty() || u.password().is_some() {
+        // Only fails for URLs that cannot have credentials (then there are none).
+        let _ = u.set_username("REDACTED");
+        let _ = u.set_password(Some("REDACTED"));
+    }
+    if let Some(query) = u.query()
+        && !query.is_empty()
+    {
+        let mut out = String::with_capacity(query.len());
+        let mut changed = false;
+        for (i, pair) in query.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            let (name, value) = match pair.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (pair, None),
+            };
+            let decoded: String = url::form_urlencoded::parse(name.as_bytes())
+                .next()
+                .map(|(k, _)| k.into_owned())
+                .unwrap_or_default();
+            if value.is_some() && redacted_params.contains(&decoded.to_ascii_lowercase()) {
+                let _ = write!(out, "{name}=REDACTED");
+                changed = true;
+            } else {
+                out.push_str(pair);
+            }
+        }
+        if changed {
+            u.set_query(Some(&out));
+        }
+    }
+    u.to_string()
+}
+
+/// Lowercased set of the default redacted query parameters plus `extra`.
+pub fn redacted_params(extra: &[String]) -> HashSet<String> {
+    DEFAULT_REDACTED_QUERY_PARAMS
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .chain(extra.iter().map(|s| s.to_ascii_lowercase()))
+        .collect()
+}
+
+/// Which headers may be recorded: the opted-in names minus the never-recorded
+/// ones and the user's sensitive list.
+#[derive(Clone, Debug, Default)]
+pub struct HeaderPolicy {
+    record: HashSet<String>,
+    sensitive: HashSet<String>,
+}
+
+impl HeaderPolicy {
+    /// A policy recording `record` (lowercased), never `sensitive`.
+    pub fn new(record: &[String], sensitive: &[String]) -> Self {
+        let sensitive: HashSet<String> = NEVER_RECORDED_HEADERS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(sensitive.iter().map(|s| s.to_ascii_lowercase()))
+            .collect();
+        let record = record
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .filter(|s| !sensitive.contains(s))
+            .collect();
+        HeaderPolicy { record, sensitive }
+    }
+
+    /// True when this header's values may be recorded.
+    pub fn allows(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        self.record.contains(&lower) && !self.sensitive.contains(&lower)
+    }
+
+    /// True when nothing is opted in.
+    pub fn is_empty(&self) -> bool {
+        self.record.is_empty()
+    }
+
+    /// `http.request.header.<name>` attributes (string arrays) for the
+    /// allowed headers of `headers`. Values marked sensitive are skipped.
+    pub fn request_attributes(&self, headers: &http::HeaderMap) -> Vec<KeyValue> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for name in headers.keys() {
+            if !self.allows(name.as_str()) {
+                continue;
+            }
+            let values: Vec<StringValue> = headers
+                .get_all(name)
+                .iter()
+                .filter(|v| !v.is_sensitive())
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned().into())
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            out.push(KeyValue::new(
+                format!("http.request.header.{}", name.as_str()),
+                Value::Array(Array::String(values)),
+            ));
+        }
+        out
+    }
+}
+
+/// `tls.protocol.name` / `tls.protocol.version` from rustls' `"TLSv1_3"`,
+/// `"TLSv1.3"` or `"TLSv1.3"`-like strings.
+pub fn tls_protocol(version: &str) -> (&'static str, String) {
+    let v = version.trim();
+    for prefix in ["TLSv", "TLS ", "TLS"] {
+        if let Some(rest) = v.strip_prefix(prefix) {
+            return ("tls", rest.trim().replace('_', "."));
+        }
+    }
+    for prefix in ["SSLv", "SSL"] {
+        if let Some(rest) = v.strip_prefix(prefix) {
+            return ("ssl", rest.trim().replace('_', "."));
+        }
+    }
+    ("tls", v.to_string())
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn error_attrs(out: &mut Vec<KeyValue>, e: &HookError, scrub: &dyn Fn(&str) -> String) {
+    out.push(KeyValue::new("error.type", e.kind().as_str()));
+    out.push(KeyValue::new("error.message", scrub(e.message())));
+}
+
+fn strings(items: impl IntoIterator<Item = String>) -> Value {
+    Value::Array(Array::String(
+        items.into_iter().map(StringValue::from).collect(),
+    ))
+}
+
+/// The attributes of the span event for `event`. `scrub` removes
+/// credentials from transport error messages; `headers` decides whether a
+/// written header's values may be shown (its name always is).
+pub fn event_attributes(
+    event: &Event,
+    headers: &HeaderPolicy,
+    redact: &dyn Fn(&url::Url) -> String,
+    scrub: &dyn Fn(&str) -> String,
+) -> Vec<KeyValue> {
+    let mut a = Vec::new();
+    match event {
+        Event::RoundTripStart(e) => {
+            let (m, original) = method(&e.method);
+            a.push(KeyValue::new("http.request.method", m));
+            if let Some(o) = original {
+                a.push(KeyValue::new("http.request.method_original", o));
+            }
+            a.push(KeyValue::new("url.full", redact(&e.url)));
+            a.push(KeyValue::new(
+                "http.request.resend_count",
+                i64::from(e.resend_count),
+            ));
+        }
+        Event::GetConn(e) => a.push(KeyValue::new("httptrace.host_port", e.host_port.clone())),
+        Event::DnsStart(e) => a.push(KeyValue::new("dns.question.name", e.host.clone())),
+        Event::DnsDone(e) => {
+            a.push(KeyValue::new("dns.question.name", e.host.clone()));
+            a.push(KeyValue::new(
+                "dns.answers",
+                strings(e.addrs.iter().map(|ip| ip.to_string())),
+            ));
+            a.push(KeyValue::new("httptrace.dns.coalesced", e.coalesced));
+            if let Some(err) = &e.error {
+                error_attrs(&mut a, err, scrub);
+            }
+        }
+        Event::ConnectStart(e) => {
+            a.push(KeyValue::new("network.transport", e.network));
+            if let Some(addr) = e.addr {
+                a.push(KeyValue::new("network.peer.address", addr.ip().to_string()));
+                a.push(KeyValue::new("network.peer.port", i64::from(addr.port())));
+            }
+        }
+        Event::ConnectDone(e) => {
+            a.push(KeyValue::new("network.transport", e.network));
+            if let Some(addr) = e.addr {
+                a.push(KeyValue::new("network.peer.address", addr.ip().to_string()));
+                a.push(KeyValue::new("network.peer.port", i64::from(addr.port())));
+            }
+            if let Some(err) = &e.error {
+                error_attrs(&mut a, err, scrub);
+            }
+        }
+        Event::TlsHandshakeStart(e) => {
+            a.push(KeyValue::new("server.address", e.server_name.clone()));
+        }
+        Event::TlsHandshakeDone(e) => {
+            if let Some(state) = &e.state {
+                if let Some(v) = &state.version {
+                    let (name, version) = tls_protocol(v);
+                    a.push(KeyValue::new("tls.protocol.name", name));
+                    a.push(KeyValue::new("tls.protocol.version", version));
+                }
+                if let Some(alpn) = &state.alpn {
+                    a.push(KeyValue::new("tls.next_protocol", alpn.clone()));
+                }
+                a.push(KeyValue::new("tls.resumed", state.resumed));
+                if let Some(leaf) = state.peer_certificates.first() {
+                    a.push(KeyValue::new("tls.server.subject", leaf.subject.clone()));
+                    a.push(KeyValue::new("tls.server.issuer", leaf.issuer.clone()));
+                    if !leaf.subject_alt_names.is_empty() {
+                        a.push(KeyValue::new(
+                            "httptrace.tls.server.subject_alt_names",
+                            strings(leaf.subject_alt_names.iter().cloned()),
+                        ));
+                    }
+                    a.push(KeyValue::new(
+                        "httptrace.tls.server.not_after",
+                        leaf.not_after,
+                    ));
+                }
+                a.push(KeyValue::new(
+                    "httptrace.tls.server.chain_length",
+                    state.peer_certificates.len() as i64,
+                ));
+            }
+            if let Some(err) = &e.error {
+                error_attrs(&mut a, err, scrub);
+            }
+        }
+        Event::GotConn(e) => {
+            a.push(KeyValue::new("httptrace.conn.reused", e.reused));
+            a.push(KeyValue::new("httptrace.conn.was_idle", e.was_idle));
+            if let Some(idle) = e.idle_time {
+                a.push(KeyValue::new("httptrace.conn.idle_time_ms", ms(idle)));
+            }
+            if let Some(local) = e.local_addr {
+                a.push(KeyValue::new(
+                    "network.local.address",
+                    local.ip().to_string(),
+                ));
+                a.push(KeyValue::new("network.local.port", i64::from(local.port())));
+            }
+            if let Some(remote) = e.remote_addr {
+                a.push(KeyValue::new(
+                    "network.peer.address",
+                    remote.ip().to_string(),
+                ));
+                a.push(KeyValue::new("network.peer.port", i64::from(remote.port())));
+            }
+            if let Some(v) = protocol_version(e.protocol) {
+                a.push(KeyValue::new("network.protocol.version", v));
+            }
+            a.push(KeyValue::new("httptrace.conn.proxied", e.proxied));
+        }
+        Event::PutIdleConn(e) => {
+            if let Some(err) = &e.error {
+                error_attrs(&mut a, err, scrub);
+            }
+        }
+        Event::WroteHeaderField(e) => {
+            a.push(KeyValue::new(
+                "httptrace.header.name",
+                e.name.as_str().to_string(),
+            ));
+            if headers.allows(e.name.as_str()) {
+                // The transport already replaced sensitive values by REDACTED.
+                a.push(KeyValue::new(
+                    "httptrace.header.values",
+                    strings(e.values.iter().cloned()),
+                ));
+            }
+        }
+        Event::WroteHeaders(_) | Event::Wait100Continue(_) | Event::GotFirstResponseByte(_) => {}
+        Event::WroteRequest(e) => {
+            a.push(KeyValue::new("http.request.body.size", e.body_bytes as i64));
+            if let Some(err) = &e.error {
+                error_attrs(&mut a, err, scrub);
+            }
+        }
+        Event::Got1xxResponse(e) => {
+            a.push(KeyValue::new(
+                "http.response.status_code",
+                i64::from(e.status.as_u16()),
+            ));
+        }
+        Event::RoundTripDone(e) => {
+            if let Some(s) = e.status {
+                a.push(KeyValue::new(
+                    "http.response.status_code",
+                    i64::from(s.as_u16()),
+                ));
+            }
+            if let Some(v) = e.version.and_then(protocol_version) {
+                a.push(KeyValue::new("network.protocol.version", v));
+            }
+            if let Some(err) = &e.error {
+                error_attrs(&mut a, err, scrub);
+            }
+        }
+        Event::BodyDone(e) => {
+            // Bytes after content decoding, so not `http.response.body.size`
+            // (which is the size on the wire).
+            a.push(KeyValue::new(
+                "httptrace.response.body_bytes",
+                e.bytes as i64,
+            ));
+            let outcome = match &e.outcome {
+                BodyOutcome::Completed => "completed",
+                BodyOutcome::Failed(err) => {
+                    error_attrs(&mut a, err, scrub);
+                    "failed"
+                }
+                BodyOutcome::Dropped => "dropped",
+                _ => "other",
+            };
+            a.push(KeyValue::new("httptrace.body.outcome", outcome));
+        }
+        _ => {}
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(url: &str) -> String {
+        redact_url(
+            &url::Url::parse(url).unwrap(),
+            &redacted_params(&["token".into()]),
+        )
+    }
+
+    #[test]
+    fn methods_are_normalised() {
+        assert_eq!(method(&http::Method::GET), ("GET", None));
+        assert_eq!(method(&http::Method::PATCH), ("PATCH", None));
+        let odd = http::Method::from_bytes(b"PROPFIND").unwrap();
+        assert_eq!(method(&odd), ("_OTHER", Some("PROPFIND".to_string())));
+        // Case matters: methods are case-sensitive tokens.
+        let lower = http::Method::from_bytes(b"get").unwrap();
+        assert_eq!(method(&lower), ("_OTHER", Some("get".to_string())));
+        assert_eq!(span_name("_OTHER"), "HTTP");
+        assert_eq!(span_name("GET"), "GET");
+    }
+
+    #[test]
+    fn userinfo_is_redacted() {
+        assert_eq!(
+            r("https://user:pw@example.com/a"),
+            "https://REDACTED:REDACTED@example.com/a"
+        );
+        assert_eq!(
+            r("https://user@example.com/a"),
+            "https://REDACTED:REDACTED@example.com/a"
+        );
+        assert_eq!(
+            r("https://:pw@example.com/a"),
+            "https://REDACTED:REDACTED@example.com/a"
+        );
+        assert_eq!(
+            r("https://example.com:8443/a?b=c#f"),
+            "https://example.com:8443/a?b=c#f"
+        );
+    }
+
+    #[test]
+    fn signed_query_values_are_redacted() {
+        assert_eq!(
+            r(
+                "https://s3.example.com/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIA%2F1&X-Amz-Signature=abc&x=1"
+            ),
+            "https://s3.example.com/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED&x=1"
+        );
+        assert_eq!(
+            r(
+                "https://e.com/?AWSAccessKeyId=a&Signature=b&sig=c&X-Goog-Signature=d&X-Amz-Security-Token=e"
+            ),
+            "https://e.com/?AWSAccessKeyId=REDACTED&Signature=REDACTED&sig=REDACTED&X-Goog-Signature=REDACTED&X-Amz-Security-Token=REDACTED"
+        );
+        // Case-insensitive, user-listed keys, percent-encoded names, bare keys.
+        assert_eq!(
+            r("https://e.com/?SIG=1&Token=2&flag&%73ig=3"),
+            "https://e.com/?SIG=REDACTED&Token=REDACTED&flag&%73ig=REDACTED"
+        );
+        assert_eq!(
+            r("https://e.com/?signature2=x"),
+            "https://e.com/?signature2=x"
+        );
+    }
+
+    #[test]
+    fn header_policy_never_allows_credentials() {
+        let p = HeaderPolicy::new(
+            &[
+                "X-Request-Id".into(),
+                "Authorization".into(),
+                "cookie".into(),
+                "x-api-key".into(),
+            ],
+            &["X-API-Key".into()],
+        );
+        assert!(p.allows("x-request-id"));
+        assert!(!p.allows("authorization"));
+        assert!(!p.allows("Cookie"));
+        assert!(!p.allows("x-api-key"));
+        assert!(!p.allows("accept"));
+        let mut h = http::HeaderMap::new();
+        h.insert("x-request-id", "r1".parse().unwrap());
+        h.append("x-request-id", "r2".parse().unwrap());
+        h.insert("authorization", "Bearer s3cr3t".parse().unwrap());
+        h.insert("cookie", "a=b".parse().unwrap());
+        let attrs = p.request_attributes(&h);
+        assert_eq!(attrs.len(), 1);
+        assert_eq!(attrs[0].key.as_str(), "http.request.header.x-request-id");
+        assert_eq!(
+            attrs[0].value,
+            strings(["r1".to_string(), "r2".to_string()])
+        );
+    }
+
+    #[test]
+    fn tls_versions() {
+        assert_eq!(tls_protocol("TLSv1_3"), ("tls", "1.3".to_string()));
+        assert_eq!(tls_protocol("TLSv1.2"), ("tls", "1.2".to_string()));
+        assert_eq!(tls_protocol("weird"), ("tls", "weird".to_string()));
+    }
+}

@@ -1,0 +1,61 @@
+//! The metric instruments recorded beside the spans.
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Histogram, Meter, UpDownCounter};
+
+/// Bucket boundaries the HTTP semantic conventions advise for durations (s).
+pub const DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// The instruments, made once per [`crate::OtelTrace`] from its meter.
+#[derive(Clone, Debug)]
+pub(crate) struct Instruments {
+    /// `http.client.request.duration`: round trip start to response headers
+    /// (or failure), per hop.
+    pub request_duration: Histogram<f64>,
+    /// `http.client.active_requests`: hops in flight.
+    pub active_requests: UpDownCounter<i64>,
+    /// `dns.lookup.duration`: lookups this request made itself.
+    pub dns_lookup_duration: Histogram<f64>,
+}
+
+impl Instruments {
+    pub fn new(meter: &Meter) -> Self {
+        Instruments {
+            request_duration: meter
+                .f64_histogram("http.client.request.duration")
+                .with_unit("s")
+                .with_description("Duration of HTTP client requests.")
+                .with_boundaries(DURATION_BUCKETS.to_vec())
+                .build(),
+            active_requests: meter
+                .i64_up_down_counter("http.client.active_requests")
+                .with_unit("{request}")
+                .with_description("Number of active HTTP requests.")
+                .build(),
+            dns_lookup_duration: meter
+                .f64_histogram("dns.lookup.duration")
+                .with_unit("s")
+                .with_description("Measures the time taken to perform a DNS lookup.")
+                .with_boundaries(DURATION_BUCKETS.to_vec())
+                .build(),
+        }
+    }
+}
+
+/// Attributes shared by the request metrics of one hop.
+pub(crate) fn base_attributes(
+    method: &'static str,
+    server_address: Option<&str>,
+    server_port: Option<i64>,
+) -> Vec<KeyValue> {
+    let mut a = vec![KeyValue::new("http.request.method", method)];
+    if let Some(host) = server_address {
+        a.push(KeyValue::new("server.address", host.to_string()));
+    }
+    if let Some(port) = server_port {
+        a.push(KeyValue::new("server.port", port));
+    }
+    a
+}

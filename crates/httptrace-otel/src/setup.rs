@@ -1,0 +1,874 @@
+//! The export pipeline for a service in one call: OTLP exporters (gRPC or
+//! HTTP/protobuf), batch span processor, periodic metric reader, resource,
+//! propagators, global providers and a `tracing` subscriber, configured by
+//! the standard `OTEL_*` environment variables.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{InstrumentationScope, global};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider,
+};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+/// The OTLP transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// OTLP over gRPC (tonic); default port 4317.
+    Grpc,
+    /// OTLP over HTTP with protobuf bodies; default port 4318. The
+    /// specification's default.
+    HttpProtobuf,
+}
+
+impl Protocol {
+    /// Parses an `OTEL_EXPORTER_OTLP_PROTOCOL` value (`grpc`,
+    /// `http/protobuf`); `None` for anything else (`http/json` included,
+    /// which this crate does not build).
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "grpc" => Some(Protocol::Grpc),
+            "http/protobuf" => Some(Protocol::HttpProtobuf),
+            _ => None,
+        }
+    }
+}
+
+/// Why the pipeline could not be built.
+#[derive(Debug)]
+pub struct InitError(String);
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InitError {}
+
+type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Options of the pipeline, on top of the environment. Start with
+/// [`Setup::from_env`]; programmatic settings win over the environment,
+/// except the service name, which is only a default.
+#[derive(Clone)]
+pub struct Setup {
+    env: EnvLookup,
+    service_name: Option<String>,
+    endpoint: Option<String>,
+    protocol: Option<Protocol>,
+    traces: Option<bool>,
+    metrics: Option<bool>,
+    fmt: bool,
+    subscriber: bool,
+    max_queue_size: Option<usize>,
+    scheduled_delay: Option<Duration>,
+    export_timeout: Option<Duration>,
+    shutdown_timeout: Duration,
+    otel_filter: Option<String>,
+}
+
+impl fmt::Debug for Setup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Setup")
+            .field("service_name", &self.service_name)
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field("traces", &self.traces)
+            .field("metrics", &self.metrics)
+            .field("fmt", &self.fmt)
+            .field("subscriber", &self.subscriber)
+            .field("max_queue_size", &self.max_queue_size)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default filter of the OpenTelemetry `tracing` layer: `info` and up,
+/// minus the crates on the export path (their spans would be exported, make
+/// more exports, and so on) and HTTP internals.
+pub const DEFAULT_OTEL_FILTER: &str = "info,h2=off,hyper=off,hyper_util=off,tonic=off,tower=off,\
+reqwest=off,opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off,opentelemetry_http=off";
+
+/// Default bound of [`OtelGuard::shutdown`] and of the guard's drop.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Setup {
+    /// The defaults, read from the process environment.
+    pub fn from_env() -> Self {
+        Self::with_env(|k| std::env::var(k).ok())
+    }
+
+    /// The defaults, reading `OTEL_*` variables through `lookup` instead of
+    /// the process environment (for tests). The exporters and the SDK still
+    /// read the variables they handle themselves from the process
+    /// environment: endpoint, headers, timeout, compression, sampler,
+    /// resource attributes, batch and metric-interval settings.
+    pub fn with_env(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        Setup {
+            env: Arc::new(lookup),
+            service_name: None,
+            endpoint: None,
+            protocol: None,
+            traces: None,
+            metrics: None,
+            fmt: true,
+            subscriber: true,
+            max_queue_size: None,
+            scheduled_delay: None,
+            export_timeout: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            otel_filter: None,
+        }
+    }
+
+    /// `service.name` when neither `OTEL_SERVICE_NAME` nor `service.name` in
+    /// `OTEL_RESOURCE_ATTRIBUTES` sets it (the deployment has the last word).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// The collector's base URL (like `OTEL_EXPORTER_OTLP_ENDPOINT`, which it
+    /// overrides): `http://host:4317` for gRPC, `http://host:4318` for HTTP
+    /// (`/v1/traces` and `/v1/metrics` are appended).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// The transport, overriding `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// Whether to export traces, overriding `OTEL_TRACES_EXPORTER`.
+    pub fn traces(mut self, enabled: bool) -> Self {
+        self.traces = Some(enabled);
+        self
+    }
+
+    /// Whether to export metrics, overriding `OTEL_METRICS_EXPORTER`.
+    pub fn metrics(mut self, enabled: bool) -> Self {
+        self.metrics = Some(enabled);
+        self
+    }
+
+    /// Whether the installed subscriber also logs to stderr through a
+    /// `tracing-subscriber` fmt layer filtered by `RUST_LOG` (default `info`).
+    /// On by default.
+    pub fn fmt(mut self, enabled: bool) -> Self {
+        self.fmt = enabled;
+        self
+    }
+
+    /// Whether [`Setup::install`] installs a global `tracing` subscriber
+    /// (registry + OpenTelemetry layer + optional fmt layer). On by default;
+    /// turn off when the application builds its own (use
+    /// [`OtelGuard::tracing_layer`]).
+    pub fn install_subscriber(mut self, enabled: bool) -> Self {
+        self.subscriber = enabled;
+        self
+    }
+
+    /// Bound of the span queue (default 2048 or `OTEL_BSP_MAX_QUEUE_SIZE`).
+    /// When it is full new spans are dropped, never waited for.
+    pub fn max_queue_size(mut self, spans: usize) -> Self {
+        self.max_queue_size = Some(spans);
+        self
+    }
+
+    /// Delay between batch exports (default 5 s or `OTEL_BSP_SCHEDULE_DELAY`).
+    pub fn scheduled_delay(mut self, delay: Duration) -> Self {
+        self.scheduled_delay = Some(delay);
+        self
+    }
+
+    /// Timeout of one export call (default 10 s or `OTEL_EXPORTER_OTLP_TIMEOUT`).
+    pub fn export_timeout(mut self, timeout: Duration) -> Self {
+        self.export_timeout = Some(timeout);
+        self
+    }
+
+    /// Bound of [`OtelGuard::shutdown`] and of the guard's drop (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The `EnvFilter` directives of the OpenTelemetry `tracing` layer
+    /// (default [`DEFAULT_OTEL_FILTER`]).
+    pub fn otel_filter(mut self, directives: impl Into<String>) -> Self {
+        self.otel_filter = Some(directives.into());
+        self
+    }
+
+    fn var(&self, key: &str) -> Option<String> {
+        (self.env)(key).filter(|v| !v.trim().is_empty())
+    }
+
+    fn sdk_disabled(&self) -> bool {
+        self.var("OTEL_SDK_DISABLED")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    }
+
+    /// Whether an `OTEL_*_EXPORTER` list asks for OTLP: `none` alone turns
+    /// the signal off; unknown exporters are reported and OTLP is used.
+    fn exporter_enabled(&self, key: &str, notes: &mut Vec<String>) -> bool {
+        let Some(v) = self.var(key) else { return true };
+        let items: Vec<String> = v
+            .split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .collect();
+        if items.iter().all(|s| s == "none") {
+            return false;
+        }
+        for other in items.iter().filter(|s| *s != "otlp" && *s != "none") {
+            notes.push(format!(
+                "{key}: exporter `{other}` is not supported here; using otlp"
+            ));
+        }
+        true
+    }
+
+    /// The transport for a signal: programmatic, else
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL`, else
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`, else `http/protobuf`.
+    pub fn resolved_protocol(&self, signal: &str) -> Protocol {
+        self.resolve_protocol(signal, &mut Vec::new())
+    }
+
+    fn resolve_protocol(&self, signal: &str, notes: &mut Vec<String>) -> Protocol {
+        if let Some(p) = self.protocol {
+            return p;
+        }
+        let specific = format!(
+            "OTEL_EXPORTER_OTLP_{}_PROTOCOL",
+            signal.to_ascii_uppercase()
+        );
+        for key in [specific.as_str(), "OTEL_EXPORTER_OTLP_PROTOCOL"] {
+            if let Some(v) = self.var(key) {
+                match Protocol::parse(&v) {
+                    Some(p) => return p,
+                    None => notes.push(format!(
+                        "{key}={v} is not supported (grpc, http/protobuf); using http/protobuf"
+                    )),
+                }
+                break;
+            }
+        }
+        Protocol::HttpProtobuf
+    }
+
+    /// The propagator `OTEL_PROPAGATORS` asks for (default `tracecontext,baggage`).
+    fn propagator(&self, notes: &mut Vec<String>) -> TextMapCompositePropagator {
+        let list = self
+            .var("OTEL_PROPAGATORS")
+            .unwrap_or_else(|| "tracecontext,baggage".into());
+        let mut props: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+        for name in list.split(',').map(|s| s.trim().to_ascii_lowercase()) {
+            match name.as_str() {
+                "tracecontext" => props.push(Box::new(TraceContextPropagator::new())),
+                "baggage" => props.push(Box::new(BaggagePropagator::new())),
+                "none" | "" => {}
+                other => notes.push(format!(
+                    "OTEL_PROPAGATORS: `{other}` is not supported here; skipped"
+                )),
+            }
+        }
+        TextMapCompositePropagator::new(props)
+    }
+
+    fn resource(&self) -> Resource {
+        let env_names_service = self.var("OTEL_SERVICE_NAME").is_some()
+            || self.var("OTEL_RESOURCE_ATTRIBUTES").is_some_and(|attrs| {
+                attrs.split(',').any(|kv| {
+                    kv.split('=')
+                        .next()
+                        .is_some_and(|k| k.trim() == "service.name")
+                })
+            });
+        let builder = Resource::builder();
+        match &self.service_name {
+            Some(name) if !env_names_service => builder.with_service_name(name.clone()).build(),
+            _ => builder.build(),
+        }
+    }
+
+    /// Builds the providers without installing anything globally.
+    ///
+    /// The gRPC exporter runs on a small runtime of its own (one thread), so
+    /// export never competes with, nor depends on, the application's runtime;
+    /// this may be called inside or outside a tokio runtime.
+    pub fn build(self) -> Result<OtelGuard, InitError> {
+        let mut notes = Vec::new();
+        let disabled = self.sdk_disabled();
+        let traces = !disabled
+            && self
+                .traces
+                .unwrap_or_else(|| self.exporter_enabled("OTEL_TRACES_EXPORTER", &mut notes));
+        let metrics = !disabled
+            && self
+                .metrics
+                .unwrap_or_else(|| self.exporter_enabled("OTEL_METRICS_EXPORTER", &mut notes));
+        let traces_protocol = self.resolve_protocol("traces", &mut notes);
+        let metrics_protocol = self.resolve_protocol("metrics", &mut notes);
+        let propagator = self.propagator(&mut notes);
+
+        let needs_runtime = (traces && traces_protocol == Protocol::Grpc)
+            || (metrics && metrics_protocol == Protocol::Grpc);
+        let runtime = if needs_runtime {
+            Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("httptrace-otel-export")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| InitError(format!("cannot start the export runtime: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let _entered = runtime.as_ref().map(|rt| rt.enter());
+        let resource = self.resource();
+
+        let tracer_provider = if traces {
+            let exporter = self.span_exporter(traces_protocol)?;
+            let mut batch = BatchConfigBuilder::default();
+            if let Some(n) = self.max_queue_size {
+                batch = batch.with_max_queue_size(n);
+            }
+            if let Some(d) = self.scheduled_delay {
+                batch = batch.with_scheduled_delay(d);
+            }
+            let processor = BatchSpanProcessor::builder(exporter)
+                .with_batch_config(batch.build())
+                .build();
+            Some(
+                SdkTracerProvider::builder()
+                    .with_span_processor(processor)
+                    .with_resource(resource.clone())
+                    .build(),
+            )
+        } else {
+            None
+        };
+        let meter_provider = if metrics {
+            let exporter = self.metric_exporter(metrics_protocol)?;
+            Some(
+                SdkMeterProvider::builder()
+                    .with_reader(PeriodicReader::builder(exporter).build())
+                    .with_resource(resource)
+                    .build(),
+            )
+        } else {
+            None
+        };
+        drop(_entered);
+        Ok(OtelGuard {
+            tracer_provider,
+            meter_provider,
+            propagator: Some(propagator),
+            runtime,
+            shutdown_timeout: self.shutdown_timeout,
+            otel_filter: self
+                .otel_filter
+                .clone()
+                .unwrap_or_else(|| DEFAULT_OTEL_FILTER.to_string()),
+            fmt: self.fmt,
+            subscriber: self.subscriber,
+            notes,
+            done: false,
+        })
+    }
+
+    fn endpoint_for(&self, protocol: Protocol, path: &str) -> Option<String> {
+        let base = self.endpoint.as_deref()?.trim_end_matches('/');
+        Some(match protocol {
+            Protocol::Grpc => base.to_string(),
+            Protocol::HttpProtobuf => format!("{base}{path}"),
+        })
+    }
+
+    fn span_exporter(
+        &self,
+        protocol: Protocol,
+    ) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
+        let endpoint = self.endpoint_for(protocol, "/v1/traces");
+        let built = match protocol {
+            Protocol::Grpc => {
+                let mut b = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                if let Some(t) = self.export_timeout {
+                    b = b.with_timeout(t);
+                }
+                b.build()
+            }
+            Protocol::HttpProtobuf => {
+                let mut b = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                if let Some(t) = self.export_timeout {
+                    b = b.with_timeout(t);
+                }
+                b.build()
+            }
+        };
+        built.map_err(|e| InitError(format!("OTLP span exporter: {e}")))
+    }
+
+    fn metric_exporter(
+        &self,
+        protocol: Protocol,
+    ) -> Result<opentelemetry_otlp::MetricExporter, InitError> {
+        let endpoint = self.endpoint_for(protocol, "/v1/metrics");
+        let built = match protocol {
+            Protocol::Grpc => {
+                let mut b = opentelemetry_otlp::MetricExporter::builder().with_tonic();
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                if let Some(t) = self.export_timeout {
+                    b = b.with_timeout(t);
+                }
+                b.build()
+            }
+            Protocol::HttpProtobuf => {
+                let mut b = opentelemetry_otlp::MetricExporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                if let Some(t) = self.export_timeout {
+                    b = b.with_timeout(t);
+                }
+                b.build()
+            }
+        };
+        built.map_err(|e| InitError(format!("OTLP metric exporter: {e}")))
+    }
+
+    /// Builds the pipeline and installs it: global propagator, tracer and
+    /// meter providers, and (unless turned off) a global `tracing`
+    /// subscriber with the OpenTelemetry layer. Fails only when an exporter
+    /// cannot be built (say, an unparsable endpoint).
+    pub fn try_install(self) -> Result<OtelGuard, InitError> {
+        let mut guard = self.build()?;
+        guard.install_globals();
+        Ok(guard)
+    }
+
+    /// Like [`Setup::try_install`], but never fails: when the exporters
+    /// cannot be built the problem is reported on stderr and the service
+    /// runs with propagation and logging only.
+    pub fn install(self) -> OtelGuard {
+        let fallback = Setup {
+            traces: Some(false),
+            metrics: Some(false),
+            ..self.clone()
+        };
+        match self.try_install() {
+            Ok(guard) => guard,
+            Err(e) => {
+                eprintln!("httptrace-otel: telemetry export disabled: {e}");
+                let mut guard = fallback.build().unwrap_or_else(|_| OtelGuard::empty());
+                guard.install_globals();
+                guard
+            }
+        }
+    }
+}
+
+/// Installs the pipeline from the environment: [`Setup::from_env`] then
+/// [`Setup::install`]. Keep the guard alive for the life of the service; its
+/// drop flushes (bounded by 5 s).
+///
+/// Never fails and never blocks on the collector: export runs in the batch
+/// processor's background thread, spans are dropped (not waited for) when its
+/// queue is full, and export errors are logged through `tracing`
+/// (OpenTelemetry's internal logs).
+pub fn init() -> OtelGuard {
+    Setup::from_env().install()
+}
+
+/// Same as [`init`]: the environment is where the configuration comes from.
+pub fn init_from_env() -> OtelGuard {
+    init()
+}
+
+/// Owns the providers; flushes and shuts them down, bounded in time, on
+/// [`OtelGuard::shutdown`] or drop.
+pub struct OtelGuard {
+    tracer_provider: Option<SdkTracerProvider>,
+    meter_provider: Option<SdkMeterProvider>,
+    propagator: Option<TextMapCompositePropagator>,
+    runtime: Option<tokio::runtime::Runtime>,
+    shutdown_timeout: Duration,
+    otel_filter: String,
+    fmt: bool,
+    subscriber: bool,
+    notes: Vec<String>,
+    done: bool,
+}
+
+impl fmt::Debug for OtelGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtelGuard")
+            .field("traces", &self.tracer_provider.is_some())
+            .field("metrics", &self.meter_provider.is_some())
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("notes", &self.notes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a shutdown or flush did not complete.
+#[derive(Debug)]
+pub struct ShutdownError(String);
+
+impl fmt::Display for ShutdownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ShutdownError {}
+
+/// Runs `f` on a helper thread; the caller waits on the receiver with its
+/// own bound, so a stuck exporter cannot hold it.
+fn on_helper<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::sync::mpsc::Receiver<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = std::thread::Builder::new()
+        .name(format!("httptrace-otel-{name}"))
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    rx
+}
+
+impl OtelGuard {
+    fn empty() -> Self {
+        OtelGuard {
+            tracer_provider: None,
+            meter_provider: None,
+            propagator: None,
+            runtime: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            otel_filter: DEFAULT_OTEL_FILTER.to_string(),
+            fmt: false,
+            subscriber: false,
+            notes: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn install_globals(&mut self) {
+        if let Some(p) = self.propagator.take() {
+            global::set_text_map_propagator(p);
+        }
+        if let Some(tp) = &self.tracer_provider {
+            global::set_tracer_provider(tp.clone());
+        }
+        if let Some(mp) = &self.meter_provider {
+            global::set_meter_provider(mp.clone());
+        }
+        if self.subscriber {
+            let otel = self.tracing_layer();
+            let fmt = self.fmt.then(|| {
+                let filter =
+                    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter)
+            });
+            if let Err(e) = tracing_subscriber::registry()
+                .with(otel)
+                .with(fmt)
+                .try_init()
+            {
+                eprintln!(
+                    "httptrace-otel: a global tracing subscriber is already set ({e}); \
+                     add OtelGuard::tracing_layer() to it to export tracing spans"
+                );
+            }
+        }
+        for note in &self.notes {
+            tracing::warn!(target: "httptrace_otel", "{note}");
+        }
+    }
+
+    /// The `tracing-opentelemetry` layer exporting `tracing` spans through
+    /// this pipeline's tracer, filtered by [`Setup::otel_filter`], for
+    /// applications that build their own subscriber. `None` when traces are
+    /// off.
+    pub fn tracing_layer<S>(&self) -> Option<impl tracing_subscriber::Layer<S> + use<S>>
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        let tracer = self.tracer(crate::trace::SCOPE_NAME)?;
+        let filter = EnvFilter::try_new(&self.otel_filter)
+            .unwrap_or_else(|_| EnvFilter::new(DEFAULT_OTEL_FILTER));
+        Some(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(filter),
+        )
+    }
+
+    /// A tracer of this pipeline (`None` when traces are off).
+    pub fn tracer(&self, name: &'static str) -> Option<SdkTracer> {
+        let scope = InstrumentationScope::builder(name).build();
+        self.tracer_provider
+            .as_ref()
+            .map(|tp| tp.tracer_with_scope(scope))
+    }
+
+    /// The tracer provider (`None` when traces are off).
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.tracer_provider.as_ref()
+    }
+
+    /// The meter provider (`None` when metrics are off).
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.meter_provider.as_ref()
+    }
+
+    /// What the configuration asked for that is not supported (also logged
+    /// as warnings once a subscriber is installed).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Exports what is queued now, waiting at most the shutdown timeout.
+    pub fn force_flush(&self) -> Result<(), ShutdownError> {
+        let timeout = self.shutdown_timeout;
+        let tp = self.tracer_provider.clone();
+        let mp = self.meter_provider.clone();
+        let traces = on_helper("flush", move || tp.map(|tp| tp.force_flush()));
+        let metrics = on_helper("flush", move || mp.map(|mp| mp.force_flush()));
+        wait_both(traces, metrics, timeout, "flush")
+    }
+
+    /// Flushes and shuts the providers down, waiting at most the shutdown
+    /// timeout whatever the collector does. Called by drop if not before.
+    pub fn shutdown(mut self) -> Result<(), ShutdownError> {
+        self.shutdown_inner()
+    }
+
+    fn shutdown_inner(&mut self) -> Result<(), ShutdownError> {
+        if self.done {
+            return Ok(());
+        }
+        self.done = true;
+        let timeout = self.shutdown_timeout;
+        let tp = self.tracer_provider.clone();
+        let mp = self.meter_provider.clone();
+        let traces = on_helper("shutdown", move || {
+            tp.map(|tp| tp.shutdown_with_timeout(timeout))
+        });
+        let metrics = on_helper("shutdown", move || {
+            mp.map(|mp| mp.shutdown_with_timeout(timeout))
+        });
+        let result = wait_both(traces, metrics, timeout, "shutdown");
+        if let Some(rt) = self.runtime.take() {
+            // Never blocks, also when called inside an async context.
+            rt.shutdown_background();
+        }
+        result
+    }
+}
+
+fn wait_both(
+    traces: std::sync::mpsc::Receiver<Option<opentelemetry_sdk::error::OTelSdkResult>>,
+    metrics: std::sync::mpsc::Receiver<Option<opentelemetry_sdk::error::OTelSdkResult>>,
+    timeout: Duration,
+    what: &str,
+) -> Result<(), ShutdownError> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut problems = Vec::new();
+    for (signal, rx) in [("traces", traces), ("metrics", metrics)] {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(None) | Ok(Some(Ok(()))) => {}
+            Ok(Some(Err(e))) => problems.push(format!("{signal}: {e}")),
+            Err(_) => problems.push(format!(
+                "{signal}: {what} did not finish within {timeout:?}"
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ShutdownError(problems.join("; ")))
+    }
+}
+
+impl Drop for OtelGuard {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown_inner() {
+            eprintln!("httptrace-otel: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Setup {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Setup::with_env(move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn protocol_precedence() {
+        assert_eq!(env(&[]).resolved_protocol("traces"), Protocol::HttpProtobuf);
+        assert_eq!(
+            env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).resolved_protocol("traces"),
+            Protocol::Grpc
+        );
+        let s = env(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+        ]);
+        assert_eq!(s.resolved_protocol("traces"), Protocol::HttpProtobuf);
+        assert_eq!(s.resolved_protocol("metrics"), Protocol::Grpc);
+        assert_eq!(
+            s.clone()
+                .protocol(Protocol::Grpc)
+                .resolved_protocol("traces"),
+            Protocol::Grpc
+        );
+        let mut notes = Vec::new();
+        let json = env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]);
+        assert_eq!(
+            json.resolve_protocol("traces", &mut notes),
+            Protocol::HttpProtobuf
+        );
+        assert_eq!(notes.len(), 1);
+    }
+
+    #[test]
+    fn exporters_and_sdk_switches() {
+        let mut notes = Vec::new();
+        assert!(env(&[]).exporter_enabled("OTEL_TRACES_EXPORTER", &mut notes));
+        assert!(
+            !env(&[("OTEL_TRACES_EXPORTER", "none")])
+                .exporter_enabled("OTEL_TRACES_EXPORTER", &mut notes)
+        );
+        assert!(
+            env(&[("OTEL_TRACES_EXPORTER", "otlp,zipkin")])
+                .exporter_enabled("OTEL_TRACES_EXPORTER", &mut notes)
+        );
+        assert_eq!(notes.len(), 1);
+        let g = env(&[("OTEL_SDK_DISABLED", "true")]).build().unwrap();
+        assert!(g.tracer_provider().is_none() && g.meter_provider().is_none());
+        let g = env(&[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+        ])
+        .build()
+        .unwrap();
+        assert!(g.tracer_provider().is_none() && g.meter_provider().is_none());
+    }
+
+    #[test]
+    fn propagators_from_env() {
+        let mut notes = Vec::new();
+        let fields = |s: Setup, notes: &mut Vec<String>| -> Vec<String> {
+            let mut f: Vec<String> = s.propagator(notes).fields().map(String::from).collect();
+            f.sort();
+            f
+        };
+        assert_eq!(
+            fields(env(&[]), &mut notes),
+            ["baggage", "traceparent", "tracestate"]
+        );
+        assert_eq!(
+            fields(env(&[("OTEL_PROPAGATORS", "tracecontext")]), &mut notes),
+            ["traceparent", "tracestate"]
+        );
+        assert!(fields(env(&[("OTEL_PROPAGATORS", "none")]), &mut notes).is_empty());
+        assert!(notes.is_empty());
+        fields(env(&[("OTEL_PROPAGATORS", "b3,baggage")]), &mut notes);
+        assert_eq!(notes.len(), 1);
+    }
+
+    #[test]
+    fn service_name_is_a_default_only() {
+        let name = |s: Setup| {
+            s.resource()
+                .get(&opentelemetry::Key::new("service.name"))
+                .map(|v| v.to_string())
+        };
+        // The SDK's own detectors read the real process environment, which
+        // this test does not set; the programmatic default applies unless
+        // the (fake) environment names the service.
+        if std::env::var_os("OTEL_SERVICE_NAME").is_none()
+            && std::env::var_os("OTEL_RESOURCE_ATTRIBUTES").is_none()
+        {
+            assert_eq!(
+                name(env(&[]).service_name("checkout")).as_deref(),
+                Some("checkout")
+            );
+        }
+        let named = env(&[("OTEL_SERVICE_NAME", "from-env")]).service_name("checkout");
+        assert_ne!(name(named).as_deref(), Some("checkout"));
+    }
+
+    #[test]
+    fn guard_shutdown_is_bounded_with_a_dead_collector() {
+        // Nothing listens on port 9 (discard) on loopback: exports fail;
+        // shutdown must still return within its bound.
+        for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+            let guard = env(&[])
+                .protocol(protocol)
+                .endpoint("http://127.0.0.1:9")
+                .metrics(false)
+                .shutdown_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap();
+            let tracer = guard.tracer("t").unwrap();
+            use opentelemetry::trace::{Span, Tracer};
+            let started = std::time::Instant::now();
+            for _ in 0..10 {
+                tracer.start("s").end();
+            }
+            assert!(
+                started.elapsed() < Duration::from_millis(200),
+                "ending spans waited on export"
+            );
+            let started = std::time::Instant::now();
+            let _ = guard.shutdown();
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{protocol:?} shutdown took {:?}",
+                started.elapsed()
+            );
+        }
+    }
+}

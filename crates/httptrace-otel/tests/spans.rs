@@ -1,0 +1,719 @@
+//! Spans from real traffic (local DNS, TLS and HTTP servers, the reqwest
+//! transport), captured in process with the SDK's in-memory exporter.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use httptrace_testkit::http::{TestServer, full_body, refused_addr};
+use httptrace_testkit::tls::TestCa;
+use opentelemetry::Value;
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceContextExt as _};
+use support::*;
+use tracing::Instrument as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+/// Sets a thread-local subscriber with the OpenTelemetry layer on `cap`'s tracer.
+fn subscriber(cap: &Capture) -> tracing::subscriber::DefaultGuard {
+    tracing::subscriber::set_default(
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(cap.tracer())),
+    )
+}
+
+fn children(
+    spans: &[opentelemetry_sdk::trace::SpanData],
+    parent: SpanId,
+) -> Vec<&opentelemetry_sdk::trace::SpanData> {
+    spans
+        .iter()
+        .filter(|s| s.parent_span_id == parent)
+        .collect()
+}
+
+fn names_before(names: &[String], a: &str, b: &str) -> bool {
+    let pa = names
+        .iter()
+        .position(|n| n == a)
+        .unwrap_or_else(|| panic!("no {a} in {names:?}"));
+    let pb = names
+        .iter()
+        .position(|n| n == b)
+        .unwrap_or_else(|| panic!("no {b} in {names:?}"));
+    pa < pb
+}
+
+#[tokio::test]
+async fn one_span_per_hop_with_conventions_events_phases_and_metrics() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let _sub = subscriber(&cap);
+    let client = net.client(cap.otel().phase_spans(true));
+    let caller = tracing::info_span!("caller");
+    let body = async {
+        client
+            .get(net.https_url("/redirect/1"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+    .instrument(caller.clone())
+    .await;
+    assert_eq!(body, "done");
+    drop(caller);
+
+    let spans = cap.spans();
+    let caller = spans
+        .iter()
+        .find(|s| s.name == "caller")
+        .expect("caller span");
+    let hops = cap.hops();
+    assert_eq!(
+        hops.len(),
+        2,
+        "{:#?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    let port = i64::from(net.https.port());
+    for (i, hop) in hops.iter().enumerate() {
+        assert_eq!(hop.name, "GET");
+        assert_eq!(hop.span_kind, SpanKind::Client);
+        assert_eq!(hop.span_context.trace_id(), caller.span_context.trace_id());
+        assert_eq!(
+            hop.parent_span_id,
+            caller.span_context.span_id(),
+            "hop {i} under the caller"
+        );
+        assert_eq!(attr_str(hop, "http.request.method").as_deref(), Some("GET"));
+        assert_eq!(attr_str(hop, "server.address").as_deref(), Some("svc.test"));
+        assert_eq!(attr_i64(hop, "server.port"), Some(port));
+        assert_eq!(
+            attr_str(hop, "network.protocol.version").as_deref(),
+            Some("1.1")
+        );
+        assert_eq!(
+            attr_str(hop, "network.peer.address").as_deref(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(attr_i64(hop, "network.peer.port"), Some(port));
+        assert!(!is_error(hop), "{:?}", hop.status);
+        assert!(attr_str(hop, "error.type").is_none());
+        assert_events_in_range(hop);
+        assert!(hop.start_time >= caller.start_time && hop.end_time <= caller.end_time);
+        let names = phases(hop);
+        assert_eq!(names.first().map(String::as_str), Some("round_trip_start"));
+        for pair in [
+            ("round_trip_start", "get_conn"),
+            ("got_conn", "wrote_headers"),
+            ("wrote_headers", "wrote_request"),
+            ("wrote_request", "got_first_response_byte"),
+            ("got_first_response_byte", "round_trip_done"),
+            ("round_trip_done", "body_done"),
+            ("body_done", "put_idle_conn"),
+        ] {
+            assert!(
+                names_before(&names, pair.0, pair.1),
+                "hop {i}: {pair:?} in {names:?}"
+            );
+        }
+        // The span ends at body_done's own timestamp.
+        let body_done = hop.events.iter().find(|e| e.name == "body_done").unwrap();
+        assert_eq!(body_done.timestamp, hop.end_time);
+        let start = hop
+            .events
+            .iter()
+            .find(|e| e.name == "round_trip_start")
+            .unwrap();
+        assert_eq!(start.timestamp, hop.start_time);
+    }
+    let (h0, h1) = (&hops[0], &hops[1]);
+    assert!(h0.end_time <= h1.start_time, "hops in order");
+    assert_eq!(attr_str(h0, "url.full"), Some(net.https_url("/redirect/1")));
+    assert_eq!(attr_str(h1, "url.full"), Some(net.https_url("/redirect/0")));
+    assert_eq!(attr_i64(h0, "http.response.status_code"), Some(302));
+    assert_eq!(attr_i64(h1, "http.response.status_code"), Some(200));
+    assert_eq!(attr_i64(h0, "http.request.resend_count"), None);
+    assert_eq!(attr_i64(h1, "http.request.resend_count"), Some(1));
+
+    // The new connection's phases, in order, on the first hop only.
+    let n0 = phases(h0);
+    for pair in [
+        ("get_conn", "dns_start"),
+        ("dns_start", "dns_done"),
+        ("dns_done", "connect_start"),
+        ("connect_start", "connect_done"),
+        ("connect_done", "tls_handshake_start"),
+        ("tls_handshake_start", "tls_handshake_done"),
+        ("tls_handshake_done", "got_conn"),
+    ] {
+        assert!(names_before(&n0, pair.0, pair.1), "{pair:?} in {n0:?}");
+    }
+    let n1 = phases(h1);
+    assert!(
+        !n1.iter()
+            .any(|n| n.starts_with("dns") || n.starts_with("tls")),
+        "{n1:?}"
+    );
+
+    // Event details.
+    let ev = |hop: &opentelemetry_sdk::trace::SpanData, name: &str| {
+        hop.events
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap()
+            .attributes
+            .clone()
+    };
+    let dns = ev(h0, "dns_done");
+    assert_eq!(
+        attr(&dns, "dns.question.name"),
+        Some(&Value::from("svc.test"))
+    );
+    assert_eq!(
+        attr(&dns, "dns.answers").map(|v| v.to_string()),
+        Some("[\"127.0.0.1\"]".to_string()).or(Some("[127.0.0.1]".into()))
+    );
+    let tls = ev(h0, "tls_handshake_done");
+    assert_eq!(attr(&tls, "tls.protocol.name"), Some(&Value::from("tls")));
+    assert!(matches!(attr(&tls, "tls.protocol.version"), Some(v) if v.as_str().starts_with("1.")));
+    assert!(
+        attr(&tls, "tls.server.subject")
+            .is_some_and(|s| s.as_str().contains("svc.test") || !s.as_str().is_empty())
+    );
+    assert!(attr(&tls, "tls.server.issuer").is_some());
+    let got0 = ev(h0, "got_conn");
+    assert_eq!(
+        attr(&got0, "httptrace.conn.reused"),
+        Some(&Value::Bool(false))
+    );
+    let got1 = ev(h1, "got_conn");
+    assert_eq!(
+        attr(&got1, "httptrace.conn.reused"),
+        Some(&Value::Bool(true))
+    );
+    let rtd = ev(h1, "round_trip_done");
+    assert_eq!(
+        attr(&rtd, "http.response.status_code"),
+        Some(&Value::I64(200))
+    );
+    let body = ev(h1, "body_done");
+    assert_eq!(
+        attr(&body, "httptrace.body.outcome"),
+        Some(&Value::from("completed"))
+    );
+    assert_eq!(
+        attr(&body, "httptrace.response.body_bytes"),
+        Some(&Value::I64(4))
+    );
+
+    // Phase sub-spans: children of their hop, inside it, in order.
+    let want0 = ["dns", "connect", "tls", "send", "wait", "receive"];
+    let want1 = ["send", "wait", "receive"];
+    for (hop, want) in [(h0, &want0[..]), (h1, &want1[..])] {
+        let kids = children(&spans, hop.span_context.span_id());
+        let names: Vec<&str> = kids.iter().map(|s| s.name.as_ref()).collect();
+        assert_eq!(
+            names,
+            want,
+            "phase spans of {:?}",
+            attr_str(hop, "url.full")
+        );
+        for k in &kids {
+            assert_eq!(k.span_kind, SpanKind::Internal);
+            assert!(
+                k.start_time >= hop.start_time && k.end_time <= hop.end_time,
+                "{} outside its hop",
+                k.name
+            );
+            assert!(!is_error(k));
+        }
+        for pair in kids.windows(2) {
+            assert!(
+                pair[0].end_time <= pair[1].start_time,
+                "{} overlaps {}",
+                pair[0].name,
+                pair[1].name
+            );
+        }
+    }
+    let dns_span = children(&spans, h0.span_context.span_id())[0];
+    assert_eq!(
+        attr_str(dns_span, "dns.question.name").as_deref(),
+        Some("svc.test")
+    );
+
+    // Metrics.
+    let durations = cap.metric_points("http.client.request.duration");
+    assert_eq!(durations.len(), 2, "{durations:?}");
+    for (attrs, count) in &durations {
+        assert_eq!(*count, 1.0);
+        assert_eq!(
+            attr(attrs, "http.request.method"),
+            Some(&Value::from("GET"))
+        );
+        assert_eq!(
+            attr(attrs, "server.address"),
+            Some(&Value::from("svc.test"))
+        );
+        assert_eq!(attr(attrs, "server.port"), Some(&Value::I64(port)));
+        assert_eq!(
+            attr(attrs, "network.protocol.version"),
+            Some(&Value::from("1.1"))
+        );
+        assert!(attr(attrs, "error.type").is_none());
+    }
+    let mut codes: Vec<i64> = durations
+        .iter()
+        .filter_map(|(a, _)| match attr(a, "http.response.status_code") {
+            Some(Value::I64(c)) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    codes.sort();
+    assert_eq!(codes, [200, 302]);
+    let active = cap.metric_points("http.client.active_requests");
+    assert!(
+        !active.is_empty() && active.iter().all(|(_, v)| *v == 0.0),
+        "{active:?}"
+    );
+    let dns = cap.metric_points("dns.lookup.duration");
+    assert_eq!(dns.len(), 1, "{dns:?}");
+    assert_eq!(
+        attr(&dns[0].0, "dns.question.name"),
+        Some(&Value::from("svc.test"))
+    );
+}
+
+/// A plain HTTP server recording the `traceparent` of every request; `/`
+/// redirects to `/next`.
+fn recording_server() -> (TestServer, Arc<Mutex<Vec<Option<String>>>>) {
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let log = seen.clone();
+    let server = TestServer::http_with_handler(move |req| {
+        let log = log.clone();
+        async move {
+            let tp = req
+                .headers()
+                .get("traceparent")
+                .map(|v| v.to_str().unwrap().to_string());
+            log.lock().unwrap().push(tp);
+            let resp = if req.uri().path() == "/" {
+                http::Response::builder()
+                    .status(302)
+                    .header("location", "/next")
+            } else {
+                http::Response::builder().status(200)
+            };
+            resp.body(full_body("ok")).unwrap()
+        }
+    });
+    (server, seen)
+}
+
+#[tokio::test]
+async fn each_hop_propagates_its_own_span() {
+    use opentelemetry::trace::Tracer as _;
+    let cap = Capture::new();
+    let (server, seen) = recording_server();
+    let net = Net::start();
+    let client = net.plain_client();
+    let parent = opentelemetry::Context::new().with_span(cap.tracer().start("parent"));
+    let url = url::Url::parse(&format!("http://127.0.0.1:{}/", server.port())).unwrap();
+    let headers = http::HeaderMap::new();
+    let info = httptrace::RequestInfo::new(&http::Method::GET, &url, &headers);
+    let trace = cap.otel().trace_with_parent(&info, parent.clone());
+    let resp = client.get(url.as_str()).trace(trace).send().await.unwrap();
+    assert_eq!(resp.text().await.unwrap(), "ok");
+
+    let seen = seen.lock().unwrap().clone();
+    let hops = cap.hops();
+    assert_eq!((seen.len(), hops.len()), (2, 2));
+    for (i, hop) in hops.iter().enumerate() {
+        let want = format!(
+            "00-{}-{}-01",
+            hop.span_context.trace_id(),
+            hop.span_context.span_id()
+        );
+        assert_eq!(seen[i].as_deref(), Some(want.as_str()), "hop {i}");
+        assert_eq!(hop.parent_span_id, parent.span().span_context().span_id());
+        assert_eq!(
+            hop.span_context.trace_id(),
+            parent.span().span_context().trace_id()
+        );
+    }
+}
+
+#[tokio::test]
+async fn caller_traceparent_is_kept() {
+    let cap = Capture::new();
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let log = seen.clone();
+    let server = TestServer::http_with_handler(move |req| {
+        let log = log.clone();
+        async move {
+            log.lock().unwrap().push(
+                req.headers()
+                    .get("traceparent")
+                    .map(|v| v.to_str().unwrap().to_string()),
+            );
+            http::Response::builder()
+                .status(200)
+                .body(full_body("ok"))
+                .unwrap()
+        }
+    });
+    let net = Net::start();
+    let client = net.client(cap.otel());
+    let mine = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let resp = client
+        .get(format!("http://127.0.0.1:{}/", server.port()))
+        .header("traceparent", mine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "ok");
+    assert_eq!(seen.lock().unwrap().clone(), [Some(mine.to_string())]);
+    assert_eq!(cap.hops().len(), 1);
+}
+
+async fn one_failing_hop(
+    cap: &Capture,
+    client: &httptrace::reqwest::Client,
+    url: &str,
+) -> opentelemetry_sdk::trace::SpanData {
+    let err = client.get(url).send().await.expect_err("request must fail");
+    drop(err);
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 1, "one hop span, ended");
+    let hop = hops.into_iter().next().unwrap();
+    assert!(is_error(&hop), "{:?}", hop.status);
+    assert_events_in_range(&hop);
+    let names = phases(&hop);
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("round_trip_done"),
+        "{names:?}"
+    );
+    let rtd = hop.events.last().unwrap();
+    assert_eq!(rtd.timestamp, hop.end_time);
+    assert!(matches!(&hop.status, Status::Error { description } if !description.is_empty()));
+    hop
+}
+
+#[tokio::test]
+async fn dns_failure_ends_the_span_with_error() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let client = net.client(cap.otel().phase_spans(true));
+    let hop = one_failing_hop(
+        &cap,
+        &client,
+        &format!("https://nowhere.test:{}/", net.https.port()),
+    )
+    .await;
+    assert_eq!(attr_str(&hop, "error.type").as_deref(), Some("dns"));
+    let dns_done = hop
+        .events
+        .iter()
+        .find(|e| e.name == "dns_done")
+        .expect("dns_done event");
+    assert_eq!(
+        attr(&dns_done.attributes, "error.type"),
+        Some(&Value::from("dns"))
+    );
+    let spans = cap.spans();
+    let dns = children(&spans, hop.span_context.span_id());
+    assert_eq!(
+        dns.iter().map(|s| s.name.as_ref()).collect::<Vec<_>>(),
+        ["dns"]
+    );
+    assert!(is_error(dns[0]));
+    let points = cap.metric_points("http.client.request.duration");
+    assert_eq!(points.len(), 1);
+    assert_eq!(attr(&points[0].0, "error.type"), Some(&Value::from("dns")));
+}
+
+#[tokio::test]
+async fn refused_connection_ends_the_span_with_error() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let client = net.client(cap.otel().phase_spans(true));
+    let hop = one_failing_hop(
+        &cap,
+        &client,
+        &format!("http://127.0.0.1:{}/", refused_addr().port()),
+    )
+    .await;
+    assert_eq!(
+        attr_str(&hop, "error.type").as_deref(),
+        Some("connection_refused")
+    );
+    let spans = cap.spans();
+    let kids = children(&spans, hop.span_context.span_id());
+    let connect = kids
+        .iter()
+        .find(|s| s.name == "connect")
+        .expect("connect phase");
+    assert!(is_error(connect));
+}
+
+#[tokio::test]
+async fn tls_failure_ends_the_span_with_error() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let stranger = TestCa::new();
+    let untrusted = TestServer::https(&stranger.server_identity(&["svc.test"]), &[b"http/1.1"]);
+    let client = net.client(cap.otel().phase_spans(true));
+    let hop = one_failing_hop(
+        &cap,
+        &client,
+        &format!("https://svc.test:{}/", untrusted.port()),
+    )
+    .await;
+    let kind = attr_str(&hop, "error.type").unwrap();
+    let tls_done = hop
+        .events
+        .iter()
+        .find(|e| e.name == "tls_handshake_done")
+        .expect("tls_handshake_done");
+    // error.type names the failing phase's cause, as its event reports it.
+    assert_eq!(
+        attr(&tls_done.attributes, "error.type"),
+        Some(&Value::from(kind.clone()))
+    );
+    assert!(kind == "certificate" || kind == "tls", "{kind}");
+    let spans = cap.spans();
+    let kids = children(&spans, hop.span_context.span_id());
+    assert!(
+        kids.iter().any(|s| s.name == "tls" && is_error(s)),
+        "{:?}",
+        kids.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn status_500_is_an_error_without_description() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let client = net.client(cap.otel());
+    let resp = client
+        .get(net.https_url("/status/500"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    resp.text().await.unwrap();
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 1);
+    let hop = &hops[0];
+    assert_eq!(attr_str(hop, "error.type").as_deref(), Some("500"));
+    assert_eq!(attr_i64(hop, "http.response.status_code"), Some(500));
+    assert!(matches!(&hop.status, Status::Error { description } if description.is_empty()));
+    assert_eq!(
+        phases(hop).last().map(String::as_str),
+        Some("put_idle_conn")
+    );
+    assert_events_in_range(hop);
+}
+
+#[tokio::test]
+async fn failed_body_ends_the_span_at_body_done_with_error() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let client = net.client(cap.otel().phase_spans(true));
+    let resp = client
+        .get(net.https_url("/abort-mid-body"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.bytes().await.is_err());
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 1);
+    let hop = &hops[0];
+    assert!(is_error(hop));
+    let kind = attr_str(hop, "error.type").unwrap();
+    assert_ne!(kind, "200");
+    let body_done = hop.events.iter().find(|e| e.name == "body_done").unwrap();
+    assert_eq!(
+        attr(&body_done.attributes, "httptrace.body.outcome"),
+        Some(&Value::from("failed"))
+    );
+    assert_eq!(body_done.timestamp, hop.end_time);
+    assert_events_in_range(hop);
+    let spans = cap.spans();
+    let receive = children(&spans, hop.span_context.span_id())
+        .into_iter()
+        .find(|s| s.name == "receive")
+        .expect("receive phase");
+    assert!(is_error(receive));
+}
+
+#[tokio::test]
+async fn dropped_body_ends_the_span_without_error() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let client = net.client(cap.otel());
+    let resp = client
+        .get(net.https_url("/bytes/1000000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    drop(resp);
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 1);
+    let hop = &hops[0];
+    assert!(!is_error(hop), "{:?}", hop.status);
+    let body_done = hop.events.last().unwrap();
+    assert_eq!(body_done.name, "body_done");
+    assert_eq!(
+        attr(&body_done.attributes, "httptrace.body.outcome"),
+        Some(&Value::from("dropped"))
+    );
+    assert_eq!(body_done.timestamp, hop.end_time);
+}
+
+#[tokio::test]
+async fn cancelled_request_ends_the_span_as_cancelled() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let stall = TestServer::stall();
+    let client = net.client(cap.otel().phase_spans(true));
+    let send = client
+        .get(format!("http://127.0.0.1:{}/", stall.port()))
+        .send();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), send)
+            .await
+            .is_err()
+    );
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 1);
+    let hop = &hops[0];
+    assert_eq!(attr_str(hop, "error.type").as_deref(), Some("cancelled"));
+    assert!(is_error(hop));
+    assert_events_in_range(hop);
+    let active = cap.metric_points("http.client.active_requests");
+    assert!(active.iter().all(|(_, v)| *v == 0.0), "{active:?}");
+}
+
+#[tokio::test]
+async fn listed_credentials_headers_are_never_recorded() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let otel = cap
+        .otel()
+        .record_request_headers([
+            "X-Request-Id",
+            "Authorization",
+            "cookie",
+            "Proxy-Authorization",
+            "x-api-key",
+        ])
+        .sensitive_headers(["X-Api-Key"]);
+    let client = net.client(otel);
+    let resp = client
+        .get(net.https_url("/echo"))
+        .header("x-request-id", "req-42")
+        .header("authorization", "Bearer SECRET-AUTH")
+        .header("cookie", "session=SECRET-COOKIE")
+        .header("proxy-authorization", "Basic SECRET-PROXY")
+        .header("x-api-key", "SECRET-KEY")
+        .send()
+        .await
+        .unwrap();
+    resp.text().await.unwrap();
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 1);
+    let hop = &hops[0];
+    let recorded: Vec<&str> = hop
+        .attributes
+        .iter()
+        .map(|kv| kv.key.as_str())
+        .filter(|k| k.starts_with("http.request.header."))
+        .collect();
+    assert_eq!(recorded, ["http.request.header.x-request-id"]);
+    assert_eq!(
+        attr(&hop.attributes, "http.request.header.x-request-id").map(|v| v.to_string()),
+        Some(Value::Array(vec![opentelemetry::StringValue::from("req-42")].into()).to_string())
+    );
+    let text = all_text(hop);
+    assert!(!text.contains("SECRET"), "{text}");
+    // Header names are still visible as events, values only when opted in.
+    assert!(text.contains("httptrace.header.name=authorization"));
+    assert!(text.contains("req-42"));
+}
+
+#[tokio::test]
+async fn url_credentials_and_signatures_never_reach_the_span() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let client = net.client(cap.otel().redact_query_params(["api_key"]));
+    let url = format!(
+        "https://user:hunter2@svc.test:{}/status/200?X-Amz-Signature=SIGSECRET&api_key=KEYSECRET&ok=1",
+        net.https.port()
+    );
+    client.get(&url).send().await.unwrap().text().await.unwrap();
+    // And a failing one, whose error message would quote the URL.
+    let refused = format!(
+        "http://user:hunter2@127.0.0.1:{}/x?sig=SIGSECRET",
+        refused_addr().port()
+    );
+    client.get(&refused).send().await.unwrap_err();
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 2);
+    // reqwest moves userinfo into an Authorization header before the hop
+    // starts, so the hop URL has none; when one has, it is REDACTED:REDACTED
+    // (see the attrs unit tests).
+    let full = attr_str(&hops[0], "url.full").unwrap();
+    assert!(
+        full.ends_with(&format!(
+            "svc.test:{}/status/200?X-Amz-Signature=REDACTED&api_key=REDACTED&ok=1",
+            net.https.port()
+        )),
+        "{full}"
+    );
+    for hop in &hops {
+        let full = attr_str(hop, "url.full").unwrap();
+        assert!(
+            !full.contains('@') || full.contains("REDACTED:REDACTED@"),
+            "{full}"
+        );
+        let text = all_text(hop);
+        assert!(
+            !text.contains("hunter2") && !text.contains("SECRET"),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_methods_are_other() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let client = net.client(cap.otel());
+    let m = http::Method::from_bytes(b"PROPFIND").unwrap();
+    client
+        .request(m, net.https_url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hop = &cap.hops()[0];
+    assert_eq!(hop.name, "HTTP");
+    assert_eq!(
+        attr_str(hop, "http.request.method").as_deref(),
+        Some("_OTHER")
+    );
+    assert_eq!(
+        attr_str(hop, "http.request.method_original").as_deref(),
+        Some("PROPFIND")
+    );
+}

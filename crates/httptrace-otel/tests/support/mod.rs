@@ -1,0 +1,243 @@
+//! Shared helpers: in-process span/metric capture, real local servers, and a
+//! recorder of real hook events (the event structs are `#[non_exhaustive]`,
+//! so synthetic sequences are made by recording real ones and editing them).
+#![allow(dead_code)]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use httptrace::reqwest::{ClientBuilderExt, Config};
+use httptrace::{ClientTrace, Event};
+use httptrace_otel::OtelTrace;
+use httptrace_testkit::dns::{DnsConfig, DnsServer};
+use httptrace_testkit::http::TestServer;
+use httptrace_testkit::tls::TestCa;
+use opentelemetry::trace::{SpanKind, Status, TracerProvider as _};
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracer, SdkTracerProvider, SpanData};
+
+pub const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// A tracer provider exporting synchronously into memory, plus a meter
+/// provider exporting into memory on flush.
+pub struct Capture {
+    pub provider: SdkTracerProvider,
+    pub exporter: InMemorySpanExporter,
+    pub meter_provider: SdkMeterProvider,
+    pub metric_exporter: InMemoryMetricExporter,
+}
+
+impl Capture {
+    pub fn new() -> Self {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let metric_exporter = InMemoryMetricExporter::default();
+        let meter_provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(metric_exporter.clone()).build())
+            .build();
+        Capture {
+            provider,
+            exporter,
+            meter_provider,
+            metric_exporter,
+        }
+    }
+
+    pub fn tracer(&self) -> SdkTracer {
+        self.provider.tracer("test")
+    }
+
+    /// An `OtelTrace` on this capture's tracer, meter and the W3C propagator.
+    pub fn otel(&self) -> OtelTrace {
+        use opentelemetry::metrics::MeterProvider as _;
+        OtelTrace::with_tracer(self.tracer())
+            .meter(self.meter_provider.meter("test"))
+            .propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new())
+    }
+
+    pub fn spans(&self) -> Vec<SpanData> {
+        let mut s = self.exporter.get_finished_spans().unwrap();
+        s.sort_by_key(|s| s.start_time);
+        s
+    }
+
+    /// The CLIENT (hop) spans, by start time.
+    pub fn hops(&self) -> Vec<SpanData> {
+        self.spans()
+            .into_iter()
+            .filter(|s| s.span_kind == SpanKind::Client)
+            .collect()
+    }
+
+    /// Metric data points by instrument name after a flush: (attributes, value or count).
+    pub fn metric_points(&self, name: &str) -> Vec<(Vec<KeyValue>, f64)> {
+        self.meter_provider.force_flush().unwrap();
+        let mut out = Vec::new();
+        for rm in self.metric_exporter.get_finished_metrics().unwrap() {
+            for sm in rm.scope_metrics() {
+                for m in sm.metrics().filter(|m| m.name() == name) {
+                    match m.data() {
+                        AggregatedMetrics::F64(MetricData::Histogram(h)) => {
+                            for dp in h.data_points() {
+                                out.push((dp.attributes().cloned().collect(), dp.count() as f64));
+                            }
+                        }
+                        AggregatedMetrics::I64(MetricData::Sum(s)) => {
+                            for dp in s.data_points() {
+                                out.push((dp.attributes().cloned().collect(), dp.value() as f64));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        self.metric_exporter.reset();
+        out
+    }
+}
+
+pub fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a Value> {
+    attrs
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
+
+pub fn attr_str(span: &SpanData, key: &str) -> Option<String> {
+    attr(&span.attributes, key).map(|v| v.as_str().into_owned())
+}
+
+pub fn attr_i64(span: &SpanData, key: &str) -> Option<i64> {
+    match attr(&span.attributes, key)? {
+        Value::I64(i) => Some(*i),
+        _ => None,
+    }
+}
+
+pub fn is_error(span: &SpanData) -> bool {
+    matches!(span.status, Status::Error { .. })
+}
+
+pub fn event_names(span: &SpanData) -> Vec<String> {
+    span.events.iter().map(|e| e.name.to_string()).collect()
+}
+
+/// Event names without the repeated header fields.
+pub fn phases(span: &SpanData) -> Vec<String> {
+    event_names(span)
+        .into_iter()
+        .filter(|n| n != "wrote_header_field")
+        .collect()
+}
+
+/// Panics unless the events are in time order and inside the span's range.
+pub fn assert_events_in_range(span: &SpanData) {
+    let mut prev = span.start_time;
+    for e in span.events.iter() {
+        assert!(
+            e.timestamp >= prev,
+            "{} out of order in {}",
+            e.name,
+            span.name
+        );
+        assert!(
+            e.timestamp <= span.end_time,
+            "{} after the end of {}",
+            e.name,
+            span.name
+        );
+        prev = e.timestamp;
+    }
+    assert!(span.end_time >= span.start_time);
+}
+
+/// Every string anywhere in a span (name, attributes, events, status).
+pub fn all_text(span: &SpanData) -> String {
+    let mut s = format!("{} {:?}", span.name, span.status);
+    for kv in &span.attributes {
+        s.push_str(&format!(" {}={}", kv.key, kv.value));
+    }
+    for e in span.events.iter() {
+        s.push_str(&format!(" {}", e.name));
+        for kv in &e.attributes {
+            s.push_str(&format!(" {}={}", kv.key, kv.value));
+        }
+    }
+    s
+}
+
+/// Records every event delivered to its trace, in delivery order.
+#[derive(Clone, Default)]
+pub struct Recorder(pub Arc<Mutex<Vec<Event>>>);
+
+impl Recorder {
+    pub fn trace(&self) -> ClientTrace {
+        let log = self.0.clone();
+        ClientTrace::new().on_event(move |e| log.lock().unwrap().push(e.clone()))
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A DNS server naming `svc.test`, a CA, an HTTPS server (h2 + http/1.1)
+/// and a plain HTTP server with the testkit's routes.
+pub struct Net {
+    pub dns: DnsServer,
+    pub ca: TestCa,
+    pub https: TestServer,
+    pub http: TestServer,
+}
+
+impl Net {
+    pub fn start() -> Self {
+        httptrace_testkit::init_crypto();
+        let dns = DnsServer::start(DnsConfig::new().record("svc.test", [LOCAL])).unwrap();
+        let ca = TestCa::new();
+        let https = TestServer::https(&ca.server_identity(&["svc.test"]), &[b"http/1.1"]);
+        let http = TestServer::http();
+        Net {
+            dns,
+            ca,
+            https,
+            http,
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        Config::new()
+            .dns_server(self.dns.addr())
+            .root_certificate_der(self.ca.cert_der().to_vec())
+    }
+
+    /// A traced client making its traces with `make`.
+    pub fn client(&self, make: impl httptrace::MakeTrace) -> httptrace::reqwest::Client {
+        reqwest::Client::builder()
+            .no_proxy()
+            .traced_with(self.config().make_trace(make))
+            .unwrap()
+    }
+
+    /// A traced client without a trace maker (traces attached per request).
+    pub fn plain_client(&self) -> httptrace::reqwest::Client {
+        reqwest::Client::builder()
+            .no_proxy()
+            .traced_with(self.config())
+            .unwrap()
+    }
+
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://svc.test:{}{path}", self.https.port())
+    }
+}
+
+pub fn nanos(t: SystemTime) -> u128 {
+    t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos()
+}
