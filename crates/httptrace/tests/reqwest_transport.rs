@@ -522,3 +522,81 @@ async fn tls_session_resumption_is_reported() {
     );
     assert_eq!(resumed[1].1, 0, "no chain is exchanged on resumption");
 }
+
+#[tokio::test]
+async fn builder_settings_are_kept() {
+    let server = TestServer::http();
+    let mut defaults = http::HeaderMap::new();
+    defaults.insert("x-default", "kept".parse().unwrap());
+    // Default headers, user agent and timeout.
+    let client = reqwest::Client::builder()
+        .default_headers(defaults)
+        .user_agent("settings-test/1")
+        .timeout(Duration::from_millis(300))
+        .traced()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(
+        &client
+            .get(server.url("/echo"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(v["headers"]["x-default"], "kept");
+    assert_eq!(v["headers"]["user-agent"], "settings-test/1");
+    let err = client
+        .get(server.url("/delay/2000"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout());
+
+    // HTTP/2 with prior knowledge over plain TCP.
+    let h2c = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .traced()
+        .unwrap();
+    let rec = Recorder::new();
+    let response = h2c
+        .get(server.url("/"))
+        .trace(rec.trace())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    let got = rec.find(|e| match e {
+        Event::GotConn(g) => Some(g.protocol),
+        _ => None,
+    });
+    assert_eq!(got, [http::Version::HTTP_2]);
+
+    // A proxy: the request goes to the proxy, whatever the target host.
+    let proxy = TestServer::http();
+    let proxied = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::http(proxy.url("/")).unwrap())
+        .traced()
+        .unwrap();
+    let rec = Recorder::new();
+    let v: serde_json::Value = serde_json::from_slice(
+        &proxied
+            .get("http://target.invalid/echo")
+            .trace(rec.trace())
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(v["authority"], "target.invalid");
+    let got = rec.find(|e| match e {
+        Event::GotConn(g) => Some((g.proxied, g.remote_addr)),
+        _ => None,
+    });
+    assert_eq!(got, [(true, Some(proxy.addr()))]);
+}

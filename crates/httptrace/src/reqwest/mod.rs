@@ -190,6 +190,15 @@ impl std::fmt::Debug for Config {
 }
 
 /// Turns a `reqwest::ClientBuilder` into a traced [`Client`].
+///
+/// Kept from the builder (tested): timeouts, default headers, user agent,
+/// proxies, HTTP/2 prior knowledge and HTTP/2 options, pool settings.
+/// Replaced, because the transport must own them to observe them and reqwest
+/// cannot hand them back: the DNS resolver, the TLS configuration
+/// (`add_root_certificate`, `tls_built_in_root_certs`,
+/// `danger_accept_invalid_certs` and other `tls_*` settings on the reqwest
+/// builder have no effect: set them on [`Config`] instead) and the redirect
+/// policy (set [`Config::redirect`]).
 pub trait ClientBuilderExt: Sized {
     /// Builds a traced client with the default [`Config`].
     fn traced(self) -> Result<Client, Error> {
