@@ -3,6 +3,8 @@
 //! so synthetic sequences are made by recording real ones and editing them).
 #![allow(dead_code)]
 
+pub mod e2e;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;

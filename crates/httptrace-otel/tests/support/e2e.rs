@@ -1,0 +1,230 @@
+//! The end-to-end scenario shared by the gRPC and HTTP/protobuf tests: real
+//! traffic through the traced reqwest client, exported by the pipeline
+//! `Setup` installs, stored by a real Jaeger, read back over api_v3.
+
+use std::time::{Duration, SystemTime};
+
+use httptrace_otel::{OtelTrace, Protocol, Setup};
+use jaeger_harness::{Jaeger, Span, spans};
+use opentelemetry::trace::TraceContextExt as _;
+use serde_json::Value;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use super::Net;
+
+fn pos(names: &[String], name: &str) -> usize {
+    names
+        .iter()
+        .position(|n| n == name)
+        .unwrap_or_else(|| panic!("no {name} event in {names:?}"))
+}
+
+pub async fn run(protocol: Protocol) {
+    let Some(jaeger) = Jaeger::start().await.expect("start Jaeger") else {
+        return;
+    };
+    let endpoint = match protocol {
+        Protocol::Grpc => jaeger.otlp_grpc_endpoint(),
+        Protocol::HttpProtobuf => jaeger.otlp_http_endpoint(),
+    };
+    let service = format!("httptrace-otel-e2e-{protocol:?}-{}", std::process::id()).to_lowercase();
+    // The test's own settings, not whatever OTEL_* the machine has.
+    let guard = Setup::with_env(|_| None)
+        .service_name(&service)
+        .endpoint(endpoint)
+        .protocol(protocol)
+        .metrics(false)
+        .fmt(false)
+        .scheduled_delay(Duration::from_millis(100))
+        .try_install()
+        .expect("install the pipeline");
+
+    let net = Net::start();
+    let client = net.client(OtelTrace::new().phase_spans(true));
+    let from = SystemTime::now() - Duration::from_secs(5);
+    let caller = tracing::info_span!("checkout");
+    let trace_id = caller
+        .context()
+        .span()
+        .span_context()
+        .trace_id()
+        .to_string();
+    assert_ne!(
+        trace_id, "00000000000000000000000000000000",
+        "the OpenTelemetry layer is installed"
+    );
+    let body = async {
+        client
+            .get(net.https_url("/redirect/1"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+    .instrument(caller.clone())
+    .await;
+    assert_eq!(body, "done");
+    drop(caller);
+    guard.force_flush().expect("flush to Jaeger");
+
+    // caller + 2 hops + phases (dns, connect, tls, send, wait, receive; then
+    // send, wait, receive on the reused connection).
+    let want = 1 + 2 + 6 + 3;
+    let trace = jaeger
+        .wait_for_trace(&trace_id, Duration::from_secs(30), |t| {
+            spans(t).len() >= want
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n--- jaeger log ---\n{}", jaeger.log()));
+    check(&trace, &trace_id, &service, net.https.port(), want);
+    eprintln!(
+        "e2e {protocol:?}: trace {trace_id} read back from Jaeger: {:?}",
+        spans(&trace)
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+    );
+
+    // The search by service finds it too.
+    let found = jaeger
+        .find_traces(&service, from, SystemTime::now() + Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("search by service");
+    assert!(spans(&found).iter().any(|s| s.trace_id == trace_id));
+
+    guard.shutdown().expect("bounded shutdown");
+}
+
+fn check(trace: &Value, trace_id: &str, service: &str, port: u16, want: usize) {
+    let all = spans(trace);
+    assert_eq!(
+        all.len(),
+        want,
+        "{:#?}",
+        all.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    for s in &all {
+        assert_eq!(s.trace_id, trace_id);
+        assert_eq!(s.service, service);
+        assert!(s.start_ns <= s.end_ns, "{} ends before it starts", s.name);
+    }
+    let caller = all
+        .iter()
+        .find(|s| s.name == "checkout")
+        .expect("caller span");
+    assert!(caller.parent_span_id.is_empty(), "caller is the root");
+    let hops: Vec<&Span> = all.iter().filter(|s| s.is_client()).collect();
+    assert_eq!(hops.len(), 2);
+    assert!(hops[0].end_ns <= hops[1].start_ns, "hops in order");
+    let url = |path: &str| format!("https://svc.test:{port}{path}");
+    for (i, hop) in hops.iter().enumerate() {
+        assert_eq!(hop.name, "GET");
+        assert_eq!(
+            hop.parent_span_id, caller.span_id,
+            "hop {i} under the caller"
+        );
+        assert!(hop.start_ns >= caller.start_ns && hop.end_ns <= caller.end_ns);
+        assert_eq!(hop.attr_str("http.request.method"), Some("GET"));
+        assert_eq!(hop.attr_str("server.address"), Some("svc.test"));
+        assert_eq!(hop.attr_i64("server.port"), Some(i64::from(port)));
+        assert_eq!(hop.attr_str("network.protocol.version"), Some("1.1"));
+        assert_eq!(hop.attr_str("network.peer.address"), Some("127.0.0.1"));
+        assert!(!hop.is_error(), "{}", hop.status_message);
+        // Every event inside the span, in time order.
+        let mut prev = hop.start_ns;
+        for e in &hop.events {
+            assert!(
+                e.time_ns >= prev && e.time_ns <= hop.end_ns,
+                "{} out of place in hop {i}",
+                e.name
+            );
+            prev = e.time_ns;
+        }
+        let names: Vec<String> = hop
+            .events
+            .iter()
+            .map(|e| e.name.clone())
+            .filter(|n| n != "wrote_header_field")
+            .collect();
+        assert_eq!(names.first().map(String::as_str), Some("round_trip_start"));
+        let mut order = vec!["round_trip_start", "get_conn"];
+        if i == 0 {
+            order.extend([
+                "dns_start",
+                "dns_done",
+                "connect_start",
+                "connect_done",
+                "tls_handshake_start",
+                "tls_handshake_done",
+            ]);
+        }
+        order.extend([
+            "got_conn",
+            "wrote_headers",
+            "wrote_request",
+            "got_first_response_byte",
+            "round_trip_done",
+            "body_done",
+            "put_idle_conn",
+        ]);
+        for pair in order.windows(2) {
+            if pair == ["get_conn", "got_conn"] {
+                continue; // a pooled connection's got_conn is stamped at the hop start
+            }
+            assert!(
+                pos(&names, pair[0]) < pos(&names, pair[1]),
+                "hop {i}: {pair:?} in {names:?}"
+            );
+        }
+        assert_eq!(names.len(), order.len(), "hop {i}: {names:?}");
+    }
+    assert_eq!(
+        hops[0].attr_str("url.full"),
+        Some(url("/redirect/1").as_str())
+    );
+    assert_eq!(
+        hops[1].attr_str("url.full"),
+        Some(url("/redirect/0").as_str())
+    );
+    assert_eq!(hops[0].attr_i64("http.response.status_code"), Some(302));
+    assert_eq!(hops[1].attr_i64("http.response.status_code"), Some(200));
+    assert_eq!(hops[0].attr_i64("http.request.resend_count"), None);
+    assert_eq!(hops[1].attr_i64("http.request.resend_count"), Some(1));
+    let dns_done = hops[0]
+        .events
+        .iter()
+        .find(|e| e.name == "dns_done")
+        .unwrap();
+    assert_eq!(
+        dns_done.attributes.get("dns.question.name"),
+        Some(&Value::from("svc.test"))
+    );
+
+    // Phase spans: under their hop, inside it, in order.
+    for (hop, want) in [
+        (
+            hops[0],
+            &["dns", "connect", "tls", "send", "wait", "receive"][..],
+        ),
+        (hops[1], &["send", "wait", "receive"][..]),
+    ] {
+        let mut kids: Vec<&Span> = all
+            .iter()
+            .filter(|s| s.parent_span_id == hop.span_id)
+            .collect();
+        kids.sort_by_key(|s| (s.start_ns, s.end_ns));
+        let names: Vec<&str> = kids.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, want);
+        for k in kids {
+            assert!(
+                k.start_ns >= hop.start_ns && k.end_ns <= hop.end_ns,
+                "{} outside its hop",
+                k.name
+            );
+        }
+    }
+}
