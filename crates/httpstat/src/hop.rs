@@ -1,0 +1,455 @@
+//! One round trip (hop) summarised from the hook events that the request
+//! reported: phase durations, connection facts, outcome.
+//!
+//! Durations are always computed from each event's `at`, never from when the
+//! hook ran, because the transport may deliver some events late.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use httptrace::{BodyOutcome, ErrorKind, Event, HookError};
+
+use crate::redact;
+
+/// The phase a failure is attributed to (the `<phase>` of
+/// `httpstat: <phase> failed: ...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Name resolution.
+    Dns,
+    /// The TCP dial.
+    Connect,
+    /// The TLS handshake.
+    Tls,
+    /// Building or writing the request.
+    Request,
+    /// Waiting for the response head.
+    Response,
+    /// Reading the response body.
+    Body,
+    /// Following a redirect.
+    Redirect,
+}
+
+impl Phase {
+    /// The phase's name as printed: `dns`, `connect`, `tls`, `request`,
+    /// `response`, `body` or `redirect`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Dns => "dns",
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Request => "request",
+            Phase::Response => "response",
+            Phase::Body => "body",
+            Phase::Redirect => "redirect",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a hop (or the whole request) failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HopError {
+    /// The phase the failure is attributed to.
+    pub phase: Phase,
+    /// The transport's low-cardinality error kind (`connection_refused`,
+    /// `certificate`, `dns`, ...).
+    pub kind: &'static str,
+    /// The transport's message, on one line, with URL credentials redacted.
+    pub message: String,
+}
+
+impl HopError {
+    /// An error attributed to `phase`, from a hook's error.
+    pub fn from_hook(phase: Phase, error: &HookError) -> Self {
+        Self {
+            phase,
+            kind: error.kind().as_str(),
+            message: one_line(error.message()),
+        }
+    }
+
+    /// An error from the client's own `Error` (one no hook reported, such as
+    /// too many redirects).
+    pub fn from_client(error: &httptrace::reqwest::Error) -> Self {
+        let phase = if error.is_redirect() {
+            Phase::Redirect
+        } else if error.is_builder() {
+            Phase::Request
+        } else {
+            phase_of_kind(error.kind()).unwrap_or(Phase::Request)
+        };
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(e) = source {
+            message.push_str(": ");
+            message.push_str(&e.to_string());
+            source = e.source();
+        }
+        Self {
+            phase,
+            kind: error.kind().as_str(),
+            message: one_line(&message),
+        }
+    }
+
+    /// The one-line report printed on stderr, without the `httpstat: ` prefix.
+    pub fn line(&self) -> String {
+        format!("{} failed: {}: {}", self.phase, self.kind, self.message)
+    }
+}
+
+fn one_line(message: &str) -> String {
+    message
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The phase a hook error kind points at, when it points at one.
+fn phase_of_kind(kind: ErrorKind) -> Option<Phase> {
+    Some(match kind {
+        ErrorKind::Dns => Phase::Dns,
+        ErrorKind::ConnectionRefused | ErrorKind::Connect => Phase::Connect,
+        ErrorKind::Certificate | ErrorKind::Tls => Phase::Tls,
+        ErrorKind::Redirect => Phase::Redirect,
+        ErrorKind::InvalidRequest => Phase::Request,
+        _ => return None,
+    })
+}
+
+/// One round trip: what `--json` prints as one line and the human output as
+/// one waterfall.
+#[derive(Clone, Debug)]
+pub struct Hop {
+    /// Which repetition of the request (`-n`) this hop belongs to, from 0.
+    pub request_index: u32,
+    /// 0 for the first hop, 1 for the first redirect, and so on.
+    pub resend_count: u32,
+    /// The hop's method.
+    pub method: String,
+    /// The hop's URL, credentials redacted.
+    pub url: String,
+    /// The response status, when the response head arrived.
+    pub status: Option<http::StatusCode>,
+    /// The response's HTTP version, when known.
+    pub version: Option<http::Version>,
+    /// The server's address, when known.
+    pub remote_addr: Option<SocketAddr>,
+    /// Our address, when known.
+    pub local_addr: Option<SocketAddr>,
+    /// True when the connection served an earlier request.
+    pub conn_reused: bool,
+    /// How long the reused connection had been idle, when it came from the
+    /// idle pool.
+    pub idle: Option<Duration>,
+    /// `dns_start` → `dns_done`; `None` when no lookup happened.
+    pub dns: Option<Duration>,
+    /// `connect_start` → `connect_done`; `None` when no dial happened.
+    pub tcp: Option<Duration>,
+    /// `tls_handshake_start` → `tls_handshake_done`; `None` when no handshake
+    /// happened.
+    pub tls: Option<Duration>,
+    /// `wrote_request` → `got_first_response_byte` (server processing).
+    pub ttfb: Option<Duration>,
+    /// `got_first_response_byte` → `body_done` (content transfer).
+    pub transfer: Option<Duration>,
+    /// `round_trip_start` → `body_done`, or → `round_trip_done` when the
+    /// round trip failed.
+    pub total: Option<Duration>,
+    /// Offsets from the hop's start at which each phase ended (for the
+    /// cumulative lines of the waterfall): DNS, TCP, TLS, first byte.
+    pub ends: [Option<Duration>; 4],
+    /// Response body bytes read; `None` when no response arrived.
+    pub body_bytes: Option<u64>,
+    /// Why this hop failed, if it did.
+    pub error: Option<HopError>,
+    /// When the hop started (`round_trip_start`'s `at`).
+    pub start: Option<Instant>,
+    /// The hop's events, ordered by `at`.
+    pub events: Vec<Event>,
+}
+
+/// Splits one request's events into hops, each starting at its
+/// `round_trip_start`. Events delivered before the first `round_trip_start`
+/// (there should be none) go to the first hop.
+pub fn split_hops(events: &[Event]) -> Vec<Vec<Event>> {
+    let mut hops: Vec<Vec<Event>> = Vec::new();
+    for event in events {
+        match (event, hops.last_mut()) {
+            (Event::RoundTripStart(_), _) | (_, None) => hops.push(vec![event.clone()]),
+            (_, Some(hop)) => hop.push(event.clone()),
+        }
+    }
+    hops
+}
+
+fn since(from: Instant, to: Instant) -> Duration {
+    to.saturating_duration_since(from)
+}
+
+impl Hop {
+    /// A hop for a request that failed before any round trip started.
+    pub fn not_started(
+        request_index: u32,
+        method: &http::Method,
+        url: &url::Url,
+        error: HopError,
+    ) -> Self {
+        Hop {
+            request_index,
+            resend_count: 0,
+            method: method.to_string(),
+            url: redact::url(url),
+            status: None,
+            version: None,
+            remote_addr: None,
+            local_addr: None,
+            conn_reused: false,
+            idle: None,
+            dns: None,
+            tcp: None,
+            tls: None,
+            ttfb: None,
+            transfer: None,
+            total: None,
+            ends: [None; 4],
+            body_bytes: None,
+            error: Some(error),
+            start: None,
+            events: Vec::new(),
+        }
+    }
+
+    /// Summarises one hop's events (as delivered; they are re-ordered by `at`
+    /// here). `fallback_url` is the request's URL as given (shown, redacted,
+    /// for the first hop); `fallback_method` is used if the hop has no
+    /// `round_trip_start`.
+    pub fn from_events(
+        request_index: u32,
+        events: &[Event],
+        fallback_method: &http::Method,
+        fallback_url: &url::Url,
+    ) -> Self {
+        let mut events = events.to_vec();
+        // Stable: events with the same `at` keep their delivery order.
+        events.sort_by_key(Event::at);
+
+        let mut hop = Hop::not_started(
+            request_index,
+            fallback_method,
+            fallback_url,
+            HopError {
+                phase: Phase::Request,
+                kind: "other",
+                message: String::new(),
+            },
+        );
+        hop.error = None;
+
+        let mut start = None;
+        let mut dns_start = None;
+        let mut dns_done = None;
+        let mut connect_start = None;
+        let mut connect_done = None;
+        let mut tls_start = None;
+        let mut tls_done = None;
+        let mut wrote_request = None;
+        let mut first_byte = None;
+        let mut rt_done: Option<(Instant, Option<HookError>)> = None;
+        let mut body_done = None;
+        let mut body_error = None;
+        // The last phase event (dns/connect/tls/write) that carried an error.
+        let mut phase_error: Option<(Phase, HookError)> = None;
+
+        for event in &events {
+            match event {
+                Event::RoundTripStart(e) if start.is_none() => {
+                    start = Some(e.at);
+                    hop.resend_count = e.resend_count;
+                    hop.method = e.method.to_string();
+                    // reqwest moves the first hop's userinfo into an
+                    // Authorization header: show the URL as given.
+                    if e.resend_count > 0 {
+                        hop.url = redact::url(&e.url);
+                    }
+                }
+                Event::DnsStart(e) => {
+                    dns_start.get_or_insert(e.at);
+                }
+                Event::DnsDone(e) => {
+                    if dns_done.is_none() && dns_start.is_some() {
+                        dns_done = Some(e.at);
+                    }
+                    if let Some(err) = &e.error {
+                        phase_error = Some((Phase::Dns, err.clone()));
+                    }
+                }
+                Event::ConnectStart(e) => {
+                    connect_start.get_or_insert(e.at);
+                }
+                Event::ConnectDone(e) => {
+                    if connect_done.is_none() && connect_start.is_some() {
+                        connect_done = Some(e.at);
+                    }
+                    if hop.remote_addr.is_none() {
+                        hop.remote_addr = e.addr;
+                    }
+                    if let Some(err) = &e.error {
+                        phase_error = Some((Phase::Connect, err.clone()));
+                    }
+                }
+                Event::TlsHandshakeStart(e) => {
+                    tls_start.get_or_insert(e.at);
+                }
+                Event::TlsHandshakeDone(e) => {
+                    if tls_done.is_none() && tls_start.is_some() {
+                        tls_done = Some(e.at);
+                    }
+                    if let Some(err) = &e.error {
+                        phase_error = Some((Phase::Tls, err.clone()));
+                    }
+                }
+                Event::GotConn(e) => {
+                    hop.conn_reused = e.reused;
+                    hop.idle = if e.was_idle { e.idle_time } else { None };
+                    if e.remote_addr.is_some() {
+                        hop.remote_addr = e.remote_addr;
+                    }
+                    hop.local_addr = e.local_addr;
+                    hop.version.get_or_insert(e.protocol);
+                }
+                Event::WroteRequest(e) => {
+                    wrote_request.get_or_insert(e.at);
+                    if let Some(err) = &e.error {
+                        phase_error = Some((Phase::Request, err.clone()));
+                    }
+                }
+                Event::GotFirstResponseByte(e) => {
+                    first_byte.get_or_insert(e.at);
+                }
+                Event::RoundTripDone(e) if rt_done.is_none() => {
+                    rt_done = Some((e.at, e.error.clone()));
+                    hop.status = e.status;
+                    if e.version.is_some() {
+                        hop.version = e.version;
+                    }
+                }
+                Event::BodyDone(e) if body_done.is_none() => {
+                    body_done = Some(e.at);
+                    hop.body_bytes = Some(e.bytes);
+                    if let BodyOutcome::Failed(err) = &e.outcome {
+                        body_error = Some(err.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        let span = |a: Option<Instant>, b: Option<Instant>| Some(since(a?, b?));
+        hop.dns = span(dns_start, dns_done);
+        hop.tcp = span(connect_start, connect_done);
+        hop.tls = span(tls_start, tls_done);
+        hop.ttfb = span(wrote_request, first_byte);
+        hop.transfer = span(first_byte, body_done);
+        hop.start = start;
+        let offset = |t: Option<Instant>| Some(since(start?, t?));
+        hop.ends = [
+            offset(dns_done),
+            offset(connect_done),
+            offset(tls_done),
+            offset(first_byte),
+        ];
+
+        let round_trip_error = rt_done.as_ref().and_then(|(_, e)| e.clone());
+        hop.total = match (&round_trip_error, body_done) {
+            (None, Some(end)) => offset(Some(end)),
+            _ => offset(rt_done.map(|(at, _)| at)),
+        };
+
+        hop.error = match (body_error, round_trip_error, phase_error) {
+            (Some(err), _, _) => Some(HopError::from_hook(Phase::Body, &err)),
+            // The hook event that carried the error decides the phase, and its
+            // error is the most specific description.
+            (None, Some(_), Some((phase, err))) => Some(HopError::from_hook(phase, &err)),
+            (None, Some(err), None) => {
+                let phase = phase_of_kind(err.kind()).unwrap_or(
+                    // Timeouts, resets and the like: the phase in progress.
+                    if dns_start.is_some() && dns_done.is_none() {
+                        Phase::Dns
+                    } else if connect_start.is_some() && connect_done.is_none() {
+                        Phase::Connect
+                    } else if tls_start.is_some() && tls_done.is_none() {
+                        Phase::Tls
+                    } else {
+                        Phase::Response
+                    },
+                );
+                Some(HopError::from_hook(phase, &err))
+            }
+            (None, None, _) => None,
+        };
+        if let Some(error) = &mut hop.error {
+            let mut urls: Vec<&url::Url> = vec![fallback_url];
+            urls.extend(events.iter().filter_map(|e| match e {
+                Event::RoundTripStart(s) => Some(&s.url),
+                _ => None,
+            }));
+            error.message = redact::message(&error.message, urls);
+        }
+        hop.events = events;
+        hop
+    }
+
+    /// The hop's HTTP version as printed: `HTTP/1.1`, `HTTP/2`, ...
+    pub fn http_version(&self) -> Option<&'static str> {
+        self.version.map(version_str)
+    }
+}
+
+/// `HTTP/1.0`, `HTTP/1.1`, `HTTP/2`, `HTTP/3` (and `HTTP/0.9`).
+pub fn version_str(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_11 => "HTTP/1.1",
+        http::Version::HTTP_2 => "HTTP/2",
+        http::Version::HTTP_3 => "HTTP/3",
+        _ => "HTTP/?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_joins_lines() {
+        assert_eq!(one_line("a\n b\r\n\nc"), "a b c");
+    }
+
+    #[test]
+    fn kinds_map_to_phases() {
+        assert_eq!(phase_of_kind(ErrorKind::Dns), Some(Phase::Dns));
+        assert_eq!(
+            phase_of_kind(ErrorKind::ConnectionRefused),
+            Some(Phase::Connect)
+        );
+        assert_eq!(phase_of_kind(ErrorKind::Certificate), Some(Phase::Tls));
+        assert_eq!(phase_of_kind(ErrorKind::Timeout), None);
+    }
+
+    #[test]
+    fn empty_events_make_no_hops() {
+        assert!(split_hops(&[]).is_empty());
+    }
+}

@@ -1,0 +1,8 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod hop;
+pub mod output;
+pub mod redact;
+pub mod run;
