@@ -1,0 +1,553 @@
+//! The built `httpstat` binary, run as a real process against real local
+//! servers (HTTP/1.1, HTTPS with HTTP/2 by ALPN, DNS with injected delay,
+//! misbehaving raw sockets) that live on the test's tokio runtime while the
+//! binary runs.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::Output;
+use std::time::Duration;
+
+use httptrace_testkit::dns::{DnsConfig, DnsServer};
+use httptrace_testkit::http::{TestServer, refused_addr};
+use httptrace_testkit::tls::TestCa;
+use serde_json::Value;
+
+const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// Runs the binary with `args`, without waiting on the servers (they run on
+/// this runtime meanwhile). Never hangs a test for more than 60 s.
+async fn httpstat(args: &[&str]) -> Output {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_httpstat"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(Duration::from_secs(60), child)
+        .await
+        .expect("httpstat did not finish in 60 s")
+        .expect("spawn httpstat")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// The JSON lines of a `--json` run.
+fn json_lines(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// Exactly one line on stderr, returned.
+fn one_stderr_line(o: &Output) -> String {
+    let err = stderr(o);
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "expected one stderr line, got {err:?}"
+    );
+    assert!(err.ends_with('\n'));
+    err.trim_end().to_string()
+}
+
+fn num(v: &Value, field: &str) -> f64 {
+    v[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{field} is not a number: {}", v[field]))
+}
+
+fn event<'a>(hop: &'a Value, name: &str) -> &'a Value {
+    hop["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} event in {}", hop["events"]))
+}
+
+/// Checks the whole schema of one hop object: every field present with the
+/// right type, events well-formed and ordered.
+fn assert_schema(hop: &Value) {
+    let obj = hop.as_object().expect("an object");
+    for field in ["url", "method"] {
+        assert!(obj[field].is_string(), "{field}: {}", obj[field]);
+    }
+    assert!(obj["status"].is_u64() || obj["status"].is_null());
+    assert!(obj["http_version"].is_string() || obj["http_version"].is_null());
+    assert!(obj["remote_addr"].is_string() || obj["remote_addr"].is_null());
+    assert!(obj["conn_reused"].is_boolean());
+    for field in [
+        "idle_ms",
+        "dns_ms",
+        "tcp_ms",
+        "tls_ms",
+        "ttfb_ms",
+        "transfer_ms",
+        "total_ms",
+    ] {
+        assert!(
+            obj.contains_key(field) && (obj[field].is_f64() || obj[field].is_null()),
+            "{field}: {:?}",
+            obj.get(field)
+        );
+        if let Some(ms) = obj[field].as_f64() {
+            assert!(ms >= 0.0, "{field} = {ms}");
+            // Microsecond precision: no more than three decimals.
+            assert!(
+                ((ms * 1000.0).round() - ms * 1000.0).abs() < 1e-6,
+                "{field} = {ms}"
+            );
+        }
+    }
+    assert!(obj["body_bytes"].is_u64() || obj["body_bytes"].is_null());
+    assert!(obj["resend_count"].is_u64());
+    match &obj["error"] {
+        Value::Null => {}
+        Value::Object(e) => {
+            for f in ["phase", "kind", "message"] {
+                assert!(e[f].is_string(), "error.{f}");
+            }
+        }
+        other => panic!("error is {other}"),
+    }
+    let events = obj["events"].as_array().expect("events is an array");
+    assert!(!events.is_empty());
+    assert_eq!(events[0]["name"], "round_trip_start");
+    assert_eq!(events[0]["offset_ms"], 0.0);
+    let mut last = f64::MIN;
+    for e in events {
+        assert!(e["name"].is_string(), "{e}");
+        let offset = e["offset_ms"].as_f64().expect("offset_ms is a number");
+        assert!(offset >= last, "offsets go backwards: {events:?}");
+        last = offset;
+    }
+}
+
+#[tokio::test]
+async fn json_get_over_http_prints_one_complete_line() {
+    let server = TestServer::http();
+    let out = httpstat(&["--json", &server.url("/")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let hop = &json_lines(&out)[0];
+    assert_schema(hop);
+
+    assert_eq!(hop["url"], server.url("/"));
+    assert_eq!(hop["method"], "GET");
+    assert_eq!(hop["status"], 200);
+    assert_eq!(hop["http_version"], "HTTP/1.1");
+    assert_eq!(hop["remote_addr"], server.addr().to_string());
+    assert_eq!(hop["conn_reused"], false);
+    assert_eq!(hop["idle_ms"], Value::Null);
+    assert_eq!(hop["dns_ms"], Value::Null, "no DNS for an IP literal");
+    assert_eq!(hop["tls_ms"], Value::Null, "no TLS for http");
+    assert_eq!(hop["body_bytes"], 5, "body 'hello' read and counted");
+    assert_eq!(hop["resend_count"], 0);
+    assert_eq!(hop["error"], Value::Null);
+    let (tcp, ttfb, transfer, total) = (
+        num(hop, "tcp_ms"),
+        num(hop, "ttfb_ms"),
+        num(hop, "transfer_ms"),
+        num(hop, "total_ms"),
+    );
+    // The phases are disjoint slices of the round trip.
+    assert!(tcp + ttfb + transfer <= total + 0.01, "{hop}");
+    assert_eq!(event(hop, "body_done")["offset_ms"], hop["total_ms"]);
+    assert_eq!(
+        event(hop, "connect_done")["addr"],
+        server.addr().to_string()
+    );
+    assert_eq!(event(hop, "got_conn")["reused"], false);
+    assert_eq!(event(hop, "body_done")["outcome"], "completed");
+}
+
+#[tokio::test]
+async fn follow_redirects_prints_one_line_per_hop() {
+    let server = TestServer::http();
+    let out = httpstat(&["--json", "-L", &server.url("/redirect/2")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 3, "{}", stdout(&out));
+    for hop in &hops {
+        assert_schema(hop);
+    }
+    let resend: Vec<_> = hops.iter().map(|h| h["resend_count"].as_u64()).collect();
+    assert_eq!(resend, [Some(0), Some(1), Some(2)]);
+    let status: Vec<_> = hops.iter().map(|h| h["status"].as_u64()).collect();
+    assert_eq!(status, [Some(302), Some(302), Some(200)]);
+    let urls: Vec<_> = hops.iter().map(|h| h["url"].as_str().unwrap()).collect();
+    assert_eq!(
+        urls,
+        [
+            server.url("/redirect/2"),
+            server.url("/redirect/1"),
+            server.url("/redirect/0")
+        ]
+    );
+    assert_eq!(hops[0]["conn_reused"], false);
+    assert_eq!(
+        hops[1]["conn_reused"], true,
+        "the hop reused the drained connection"
+    );
+
+    // Without -L the redirect is the answer.
+    let out = httpstat(&["--json", &server.url("/redirect/2")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 1);
+    assert_eq!(hops[0]["status"], 302);
+}
+
+#[tokio::test]
+async fn repeated_requests_reuse_one_connection() {
+    let server = TestServer::http();
+    let out = httpstat(&["--json", "-n", "3", &server.url("/")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 3, "{}", stdout(&out));
+    for (i, hop) in hops.iter().enumerate() {
+        assert_schema(hop);
+        assert_eq!(hop["request_index"], i as u64);
+        assert_eq!(hop["status"], 200);
+    }
+    assert_eq!(hops[0]["conn_reused"], false);
+    assert!(hops[0]["tcp_ms"].is_f64());
+    for hop in &hops[1..] {
+        assert_eq!(hop["conn_reused"], true, "{hop}");
+        assert_eq!(hop["tcp_ms"], Value::Null, "no dial on a reused connection");
+        assert_eq!(hop["dns_ms"], Value::Null);
+        assert!(
+            hop["idle_ms"].is_f64(),
+            "idle time of a pooled connection: {hop}"
+        );
+        assert_eq!(event(hop, "got_conn")["was_idle"], true);
+        assert_eq!(hop["local_addr"], hops[0]["local_addr"]);
+    }
+    assert_eq!(server.connections_accepted(), 1);
+}
+
+#[tokio::test]
+async fn dns_server_delay_shows_in_dns_ms() {
+    let delay = Duration::from_millis(50);
+    let dns = DnsServer::start(DnsConfig::new().record("svc.test", [LOCAL]).delay(delay)).unwrap();
+    let server = TestServer::http();
+    let dns_addr = dns.addr().to_string();
+    let url = server.url_with_host("svc.test", "/");
+    let out = httpstat(&["--json", "--dns-server", &dns_addr, &url]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_schema(hop);
+    let dns_ms = num(hop, "dns_ms");
+    assert!(dns_ms >= 50.0, "dns_ms = {dns_ms}, the server delays 50 ms");
+    assert!(num(hop, "total_ms") >= dns_ms);
+    let done = event(hop, "dns_done");
+    assert_eq!(done["host"], "svc.test");
+    assert_eq!(done["addrs"], serde_json::json!(["127.0.0.1"]));
+    assert!(dns.queries_for("svc.test") >= 1);
+}
+
+#[tokio::test]
+async fn https_with_cacert_negotiates_http2_and_times_tls() {
+    let dns = DnsServer::start(DnsConfig::new().record("svc.test", [LOCAL])).unwrap();
+    let ca = TestCa::new();
+    let server = TestServer::https(&ca.server_identity(&["svc.test"]), &[b"h2", b"http/1.1"]);
+    let pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pem.path(), ca.cert_pem()).unwrap();
+    let dns_addr = dns.addr().to_string();
+    let url = server.url_with_host("svc.test", "/");
+    let pem_path = pem.path().to_str().unwrap();
+    let out = httpstat(&[
+        "--json",
+        "--dns-server",
+        &dns_addr,
+        "--cacert",
+        pem_path,
+        &url,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_schema(hop);
+    assert_eq!(hop["status"], 200);
+    assert_eq!(hop["http_version"], "HTTP/2");
+    assert!(num(hop, "tls_ms") > 0.0, "{hop}");
+    assert!(hop["dns_ms"].is_f64());
+    assert!(hop["tcp_ms"].is_f64());
+    let tls = event(hop, "tls_handshake_done");
+    assert_eq!(tls["alpn"], "h2");
+    assert_eq!(tls["version"], "TLSv1.3");
+    assert_eq!(tls["resumed"], false);
+}
+
+#[tokio::test]
+async fn refused_connection_fails_in_connect() {
+    let url = format!("http://{}/", refused_addr());
+    let out = httpstat(&[&url]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_stderr_line(&out);
+    assert!(
+        line.starts_with("httpstat: connect failed: connection_refused: "),
+        "{line}"
+    );
+
+    // --json: the failed hop's line on stdout, then the error on stderr.
+    let out = httpstat(&["--json", &url]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(one_stderr_line(&out).starts_with("httpstat: connect failed"));
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 1);
+    assert_schema(&hops[0]);
+    assert_eq!(hops[0]["status"], Value::Null);
+    assert_eq!(hops[0]["body_bytes"], Value::Null);
+    assert_eq!(hops[0]["error"]["phase"], "connect");
+    assert_eq!(hops[0]["error"]["kind"], "connection_refused");
+    assert!(event(&hops[0], "connect_done")["error"].is_object());
+    let total = num(&hops[0], "total_ms");
+    assert_eq!(event(&hops[0], "round_trip_done")["offset_ms"], total);
+}
+
+#[tokio::test]
+async fn unknown_name_fails_in_dns() {
+    let dns = DnsServer::start(DnsConfig::new()).unwrap();
+    let dns_addr = dns.addr().to_string();
+    let out = httpstat(&[
+        "--json",
+        "--dns-server",
+        &dns_addr,
+        "http://no-such-host.test:1/",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_stderr_line(&out);
+    assert!(line.starts_with("httpstat: dns failed: dns: "), "{line}");
+    let hop = &json_lines(&out)[0];
+    assert_eq!(hop["error"]["phase"], "dns");
+    assert!(hop["dns_ms"].is_f64());
+    assert_eq!(hop["tcp_ms"], Value::Null);
+}
+
+#[tokio::test]
+async fn untrusted_certificate_fails_in_tls_unless_insecure() {
+    let dns = DnsServer::start(DnsConfig::new().record("svc.test", [LOCAL])).unwrap();
+    let ca = TestCa::new();
+    let server = TestServer::https(&ca.server_identity(&["svc.test"]), &[b"h2", b"http/1.1"]);
+    let dns_addr = dns.addr().to_string();
+    let url = server.url_with_host("svc.test", "/");
+
+    let out = httpstat(&["--dns-server", &dns_addr, &url]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let line = one_stderr_line(&out);
+    assert!(
+        line.starts_with("httpstat: tls failed: certificate: "),
+        "{line}"
+    );
+
+    let out = httpstat(&["--json", "-k", "--dns-server", &dns_addr, &url]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_eq!(hop["status"], 200);
+    assert!(hop["tls_ms"].is_f64());
+}
+
+#[tokio::test]
+async fn bad_cacert_and_missing_url_are_usage_errors() {
+    let server = TestServer::http();
+    let url = server.url("/");
+
+    let missing = httpstat(&["--cacert", "/nonexistent/ca.pem", &url]).await;
+    assert_eq!(missing.status.code(), Some(2));
+    let line = one_stderr_line(&missing);
+    assert!(
+        line.starts_with("httpstat: --cacert /nonexistent/ca.pem: "),
+        "{line}"
+    );
+
+    let garbage = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(garbage.path(), "this is not a certificate\n").unwrap();
+    let path = garbage.path().to_str().unwrap();
+    let bad = httpstat(&["--cacert", path, &url]).await;
+    assert_eq!(bad.status.code(), Some(2));
+    let line = one_stderr_line(&bad);
+    assert!(
+        line.contains("not a usable PEM CA file: no certificate found"),
+        "{line}"
+    );
+    assert_eq!(
+        server.requests_served(),
+        0,
+        "nothing is sent on a usage error"
+    );
+
+    let no_url = httpstat(&["--json"]).await;
+    assert_eq!(no_url.status.code(), Some(2));
+    assert!(stderr(&no_url).contains("<URL>"), "{}", stderr(&no_url));
+    assert!(no_url.stdout.is_empty());
+
+    for args in [
+        &["ftp://example.test/"][..],
+        &["-H", "no colon", "http://example.test/"],
+        &["-n", "0", "http://example.test/"],
+        &["-X", "", "http://example.test/"],
+        &["--dns-server", "nope", "http://example.test/"],
+        &["http://[::1"],
+    ] {
+        let out = httpstat(args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[tokio::test]
+async fn body_reset_fails_in_body_and_timeout_in_response() {
+    let server = TestServer::raw_reset_mid_body();
+    let out = httpstat(&["--json", &format!("http://{}/", server.addr())]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_stderr_line(&out);
+    assert!(line.starts_with("httpstat: body failed: "), "{line}");
+    let hop = &json_lines(&out)[0];
+    assert_eq!(hop["status"], 200);
+    assert_eq!(hop["error"]["phase"], "body");
+    assert!(num(hop, "body_bytes") >= 1000.0);
+
+    let stall = TestServer::stall();
+    let out = httpstat(&["-m", "0.3", &format!("http://{}/", stall.addr())]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_stderr_line(&out);
+    assert!(
+        line.starts_with("httpstat: response failed: timeout: "),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn redirect_loop_fails_in_redirect() {
+    let server = TestServer::http();
+    let out = httpstat(&["--json", "-L", &server.url("/redirect-loop")]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_stderr_line(&out);
+    assert!(
+        line.starts_with("httpstat: redirect failed: redirect: "),
+        "{line}"
+    );
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 11, "the first request and 10 redirects");
+    assert_eq!(hops[10]["error"]["phase"], "redirect");
+    assert!(hops[..10].iter().all(|h| h["error"].is_null()));
+}
+
+#[tokio::test]
+async fn credentials_in_the_url_are_redacted_everywhere() {
+    let server = TestServer::http();
+    let url = format!("http://alice:s3cret-pw@{}/", server.addr());
+    let out = httpstat(&["--json", &url]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    let redacted = format!("http://REDACTED:REDACTED@{}/", server.addr());
+    assert_eq!(hop["url"], redacted);
+    // What was sent: reqwest moved the userinfo into an Authorization header.
+    assert_eq!(event(hop, "round_trip_start")["url"], server.url("/"));
+    assert!(!stdout(&out).contains("s3cret"));
+
+    let refused = format!("http://alice:s3cret-pw@{}/", refused_addr());
+    for json in [true, false] {
+        let mut args = vec![refused.as_str()];
+        if json {
+            args.insert(0, "--json");
+        }
+        let out = httpstat(&args).await;
+        assert_eq!(out.status.code(), Some(1));
+        assert!(!stdout(&out).contains("s3cret"), "{}", stdout(&out));
+        assert!(!stderr(&out).contains("s3cret"), "{}", stderr(&out));
+        assert!(!stdout(&out).contains("alice"), "{}", stdout(&out));
+    }
+}
+
+#[tokio::test]
+async fn data_and_headers_are_sent() {
+    let server = TestServer::http();
+    let out = httpstat(&[
+        "--json",
+        "-d",
+        "a=1",
+        "-H",
+        "X-Test: yes",
+        &server.url("/echo"),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_eq!(hop["method"], "POST", "-d makes it a POST, as curl");
+    assert_eq!(event(hop, "wrote_request")["body_bytes"], 3);
+    let fields: Vec<_> = hop["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "wrote_header_field")
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect();
+    assert!(fields.contains(&"x-test".to_string()), "{fields:?}");
+    assert!(fields.contains(&"content-type".to_string()), "{fields:?}");
+    assert!(num(hop, "body_bytes") > 0.0);
+
+    let out = httpstat(&[
+        "--json",
+        "-X",
+        "PUT",
+        "-d",
+        "@/nonexistent/body",
+        &server.url("/echo"),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(one_stderr_line(&out).starts_with("httpstat: -d @/nonexistent/body: "));
+}
+
+#[tokio::test]
+async fn human_output_shows_status_headers_and_waterfall() {
+    let server = TestServer::http();
+    let out = httpstat(&["-n", "2", &server.url("/")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when stdout is not a terminal:\n{text}"
+    );
+    for needle in [
+        "DNS Lookup",
+        "TCP Connection",
+        "TLS Handshake",
+        "Server Processing",
+        "Content Transfer",
+        "starttransfer:",
+        "total:",
+        "HTTP/1.1 200 OK",
+        "x-served-by-conn: 1",
+        "new connection",
+        "reused connection (idle ",
+        "body: 5 bytes read and discarded",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.starts_with(&format!("GET {} -> 200 OK", server.url("/"))),
+        "{header}"
+    );
+    assert!(header.contains(&server.addr().to_string()), "{header}");
+
+    let out = httpstat(&["--no-color", &server.url("/status/503")]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "an HTTP error status is not a failure"
+    );
+    assert!(stdout(&out).contains("HTTP/1.1 503 Service Unavailable"));
+}
