@@ -41,8 +41,33 @@
 //! | status | Error for 4xx/5xx (no description), for transport errors (with the message) and for cancelled requests |
 //! | events | one per hook, named as [`httptrace::Event::name`], at the hook's timestamp, in time order |
 //!
-//! Metrics: `http.client.request.duration` (round trip start to response
-//! headers), `http.client.active_requests` and `dns.lookup.duration`.
+//! Event attributes use the semantic conventions where one exists
+//! (`dns.question.name`, `dns.answers`, `network.peer.*`, `network.local.*`,
+//! `tls.protocol.version`, `tls.next_protocol`, `tls.resumed`,
+//! `tls.server.subject`, `tls.server.issuer`, `http.request.body.size`,
+//! `error.type` + `error.message`) and `httptrace.*` otherwise
+//! (`httptrace.dns.coalesced`, `httptrace.conn.reused`,
+//! `httptrace.conn.was_idle`, `httptrace.conn.idle_time_ms`,
+//! `httptrace.response.body_bytes`, `httptrace.body.outcome`, ...). A
+//! written header's name is always an event attribute, its values only when
+//! the header is opted in with [`OtelTrace::record_request_headers`].
+//!
+//! Optional phase sub-spans ([`OtelTrace::phase_spans`]): `dns`, `connect`,
+//! `tls`, `send`, `wait`, `receive`, children of the hop span.
+//!
+//! # Metrics
+//!
+//! | instrument | what |
+//! |---|---|
+//! | `http.client.request.duration` (s) | per hop, round trip start to response headers (or failure); `http.request.method`, `server.address`, `server.port`, `http.response.status_code`, `network.protocol.version`, `error.type` |
+//! | `http.client.active_requests` | hops in flight; `http.request.method`, `server.address`, `server.port` |
+//! | `dns.lookup.duration` (s) | lookups the request made itself (not coalesced ones); `dns.question.name`, `error.type` |
+//!
+//! Not recorded, because the hooks cannot tell them honestly:
+//! `http.client.open_connections` and `http.client.connection.duration` need
+//! a connection's close, which no hook reports (and HTTP/2 multiplexes one
+//! connection over many requests). Response headers are not recorded either:
+//! `round_trip_done` does not carry them.
 //!
 //! A dead, slow or misconfigured collector never blocks or fails requests:
 //! spans go to a bounded queue and are exported by a background thread;

@@ -841,6 +841,19 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_endpoint_is_an_error_not_a_panic() {
+        for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+            let err = env(&[])
+                .protocol(protocol)
+                .endpoint("not a url at all")
+                .metrics(false)
+                .build()
+                .expect_err("malformed endpoint");
+            assert!(err.to_string().contains("exporter"), "{err}");
+        }
+    }
+
+    #[test]
     fn guard_shutdown_is_bounded_with_a_dead_collector() {
         // Nothing listens on port 9 (discard) on loopback: exports fail;
         // shutdown must still return within its bound.
