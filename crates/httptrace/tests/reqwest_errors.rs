@@ -146,6 +146,8 @@ async fn untrusted_and_wrong_host_certificates_are_reported_on_tls_done() {
     assert_eq!(traced_kind(&traced), kind_of(&plain));
     let tls = first_error(&rec, "tls_handshake_done");
     assert_eq!(tls.kind(), ErrorKind::Certificate, "{tls}");
+    let done = first_error(&rec, "round_trip_done");
+    assert_eq!(done.kind(), ErrorKind::Certificate, "{done}");
     assert!(rec.names().contains(&"connect_done"));
     assert!(
         rec.find(|e| match e {

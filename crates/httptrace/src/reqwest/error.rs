@@ -194,19 +194,19 @@ fn kind_of(e: &(dyn std::error::Error + 'static)) -> ErrorKind {
         return ErrorKind::Dns;
     }
     if let Some(io) = e.downcast_ref::<std::io::Error>() {
-        return match io.kind() {
+        let kind = match io.kind() {
             Io::ConnectionRefused => ErrorKind::ConnectionRefused,
             Io::TimedOut => ErrorKind::Timeout,
             Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
                 ErrorKind::ConnectionReset
             }
-            _ if io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>()) =>
-            {
-                tls_kind(io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()))
-            }
             _ => ErrorKind::Other,
+        };
+        // `io::Error::source` skips the wrapped error, so look inside it
+        // (rustls errors arrive wrapped, sometimes twice).
+        return match (kind, io.get_ref()) {
+            (ErrorKind::Other, Some(inner)) => kind_of(inner),
+            (kind, _) => kind,
         };
     }
     if let Some(tls) = e.downcast_ref::<rustls::Error>() {
