@@ -11,9 +11,11 @@
 //!
 //! The binary is `$JAEGER_BIN` when set, else
 //! `${HTTPTRACE_CACHE:-$HOME/.cache/httptrace}/jaeger/jaeger-v1.76.0`, built by
-//! `bash deploy/jaeger-build/install.sh` (needs Go). When it is missing the
-//! start fails with that hint, unless `HTTPTRACE_SKIP_E2E=1`: then
-//! [`Jaeger::start`] prints a loud skip notice to stderr and returns `None`.
+//! `bash deploy/jaeger-build/install.sh` (needs Go). When it is missing,
+//! the first test to need it runs that script (once, under a file lock, so
+//! `cargo test` works on a fresh machine); if that fails (no Go) the start
+//! fails with a hint, unless `HTTPTRACE_SKIP_E2E=1`: then [`Jaeger::start`]
+//! prints a loud skip notice to stderr and returns `None`.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -132,6 +134,36 @@ pub fn binary_path() -> PathBuf {
         .join(format!("jaeger-{JAEGER_VERSION}"))
 }
 
+/// Builds the binary with the repository's install script, once: the first
+/// caller builds under an exclusive file lock, the others wait for it.
+fn install() -> Result<(), String> {
+    if std::env::var_os("JAEGER_BIN").is_some_and(|v| !v.is_empty()) {
+        return Ok(()); // the user chose a binary; never build over it
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/jaeger-build/install.sh");
+    let bin = binary_path();
+    let dir = bin.parent().ok_or("no cache directory")?;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let lock = std::fs::File::create(dir.join(".install.lock")).map_err(|e| e.to_string())?;
+    lock.lock().map_err(|e| e.to_string())?;
+    if bin.is_file() {
+        return Ok(()); // another test built it while we waited
+    }
+    eprintln!(
+        "jaeger-harness: building Jaeger with {} (first run only)",
+        script.display()
+    );
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
 fn skip_requested() -> bool {
     std::env::var("HTTPTRACE_SKIP_E2E").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
@@ -170,9 +202,20 @@ impl Jaeger {
     /// binary is an error that says how to build it.
     pub async fn start() -> Result<Option<Jaeger>, Error> {
         let bin = binary_path();
+        let install = if !bin.is_file() && !skip_requested() {
+            tokio::task::spawn_blocking(install)
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+        } else {
+            Ok(())
+        };
         if !bin.is_file() {
+            let why = install
+                .err()
+                .map(|e| format!(" (building it failed: {e})"))
+                .unwrap_or_default();
             let msg = format!(
-                "Jaeger binary not found at {}; run `bash deploy/jaeger-build/install.sh` (needs Go), \
+                "Jaeger binary not found at {}{why}; run `bash deploy/jaeger-build/install.sh` (needs Go), \
                  or point JAEGER_BIN at a Jaeger v2 binary",
                 bin.display()
             );
