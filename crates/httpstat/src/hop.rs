@@ -175,8 +175,12 @@ pub struct Hop {
     pub error: Option<HopError>,
     /// When the hop started (`round_trip_start`'s `at`).
     pub start: Option<Instant>,
-    /// The hop's events, ordered by `at`.
+    /// The hop's events, ordered by `at`. Raw: their URLs and error
+    /// messages may hold credentials, redact with [`Hop::redact`].
     pub events: Vec<Event>,
+    /// The URLs whose credentials must not be printed (the request's URL as
+    /// given and every hop's URL).
+    pub secret_urls: Vec<url::Url>,
 }
 
 /// Splits one request's events into hops, each starting at its
@@ -227,6 +231,7 @@ impl Hop {
             error: Some(error),
             start: None,
             events: Vec::new(),
+            secret_urls: vec![url.clone()],
         }
     }
 
@@ -398,16 +403,23 @@ impl Hop {
             }
             (None, None, _) => None,
         };
-        if let Some(error) = &mut hop.error {
-            let mut urls: Vec<&url::Url> = vec![fallback_url];
-            urls.extend(events.iter().filter_map(|e| match e {
-                Event::RoundTripStart(s) => Some(&s.url),
+        hop.secret_urls = std::iter::once(fallback_url.clone())
+            .chain(events.iter().filter_map(|e| match e {
+                Event::RoundTripStart(s) => Some(s.url.clone()),
                 _ => None,
-            }));
-            error.message = redact::message(&error.message, urls);
+            }))
+            .collect();
+        if let Some(mut error) = hop.error.take() {
+            error.message = hop.redact(&error.message);
+            hop.error = Some(error);
         }
         hop.events = events;
         hop
+    }
+
+    /// `text` with the credentials of [`Hop::secret_urls`] redacted.
+    pub fn redact(&self, text: &str) -> String {
+        redact::message(text, &self.secret_urls)
     }
 
     /// The hop's HTTP version as printed: `HTTP/1.1`, `HTTP/2`, ...

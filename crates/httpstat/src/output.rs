@@ -67,7 +67,7 @@ pub fn json_line(hop: &Hop) -> String {
                 Some(start) => -ms(start - e.at()),
                 None => 0.0,
             },
-            details: details(e),
+            details: details(e, hop),
         })
         .collect();
     let out = HopJson {
@@ -99,13 +99,14 @@ pub fn json_line(hop: &Hop) -> String {
     serde_json::to_string(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-fn hook_error(e: &HookError) -> Value {
-    json!({ "kind": e.kind().as_str(), "message": e.message() })
+fn hook_error(e: &HookError, hop: &Hop) -> Value {
+    json!({ "kind": e.kind().as_str(), "message": hop.redact(e.message()) })
 }
 
 /// A few salient details of each event (never header values: those may hold
-/// secrets; `wrote_header_field` shows the field name only).
-fn details(event: &Event) -> Map<String, Value> {
+/// secrets; `wrote_header_field` shows the field name only). URL credentials
+/// are redacted, in URLs and in error messages.
+fn details(event: &Event, hop: &Hop) -> Map<String, Value> {
     let mut m = Map::new();
     let mut put = |k: &str, v: Value| {
         m.insert(k.to_string(), v);
@@ -173,7 +174,7 @@ fn details(event: &Event) -> Map<String, Value> {
         _ => {}
     }
     if let Some(e) = event.error() {
-        m.insert("error".to_string(), hook_error(e));
+        m.insert("error".to_string(), hook_error(e, hop));
     }
     m
 }

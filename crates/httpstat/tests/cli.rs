@@ -471,6 +471,48 @@ async fn credentials_in_the_url_are_redacted_everywhere() {
 }
 
 #[tokio::test]
+async fn credentials_in_a_redirect_location_are_redacted_in_events_and_errors() {
+    // A redirect to a URL with credentials, on a port where nothing listens:
+    // the hop's URL and the transport's messages quote it.
+    let target = format!("http://bob:hunter22@{}/", refused_addr());
+    let server = TestServer::http_with_handler(move |_request| {
+        let target = target.clone();
+        async move {
+            http::Response::builder()
+                .status(302)
+                .header("location", target)
+                .body(httptrace_testkit::http::full_body("moved"))
+                .unwrap()
+        }
+    });
+    for json in [true, false] {
+        let url = server.url("/");
+        let mut args = vec!["-L", url.as_str()];
+        if json {
+            args.insert(0, "--json");
+        }
+        let out = httpstat(&args).await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(one_stderr_line(&out).starts_with("httpstat: connect failed"));
+        for text in [stdout(&out), stderr(&out)] {
+            assert!(!text.contains("hunter22"), "{text}");
+            assert!(!text.contains("bob"), "{text}");
+        }
+        if json {
+            let hops = json_lines(&out);
+            assert_eq!(hops.len(), 2);
+            assert!(
+                hops[1]["url"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("http://REDACTED:REDACTED@127.0.0.1:")
+            );
+            assert!(stdout(&out).contains("REDACTED:REDACTED@"));
+        }
+    }
+}
+
+#[tokio::test]
 async fn data_and_headers_are_sent() {
     let server = TestServer::http();
     let out = httpstat(&[
