@@ -150,6 +150,15 @@ impl HeaderPolicy {
     /// `http.request.header.<name>` attributes (string arrays) for the
     /// allowed headers of `headers`. Values marked sensitive are skipped.
     pub fn request_attributes(&self, headers: &http::HeaderMap) -> Vec<KeyValue> {
+        self.attributes("http.request.header", headers)
+    }
+
+    /// `http.response.header.<name>` attributes, as [`Self::request_attributes`].
+    pub fn response_attributes(&self, headers: &http::HeaderMap) -> Vec<KeyValue> {
+        self.attributes("http.response.header", headers)
+    }
+
+    fn attributes(&self, prefix: &str, headers: &http::HeaderMap) -> Vec<KeyValue> {
         if self.is_empty() {
             return Vec::new();
         }
@@ -168,7 +177,7 @@ impl HeaderPolicy {
                 continue;
             }
             out.push(KeyValue::new(
-                format!("http.request.header.{}", name.as_str()),
+                format!("{prefix}.{}", name.as_str()),
                 Value::Array(Array::String(values)),
             ));
         }

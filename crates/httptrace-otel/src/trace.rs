@@ -58,8 +58,10 @@ struct Settings {
     propagation: Propagation,
     phase_spans: bool,
     record_headers: Vec<String>,
+    record_response_headers: Vec<String>,
     sensitive_headers: Vec<String>,
     headers: HeaderPolicy,
+    response_headers: HeaderPolicy,
     extra_redacted_params: Vec<String>,
     redacted_params: HashSet<String>,
 }
@@ -130,8 +132,10 @@ impl OtelTrace {
                 propagation: Propagation::Global,
                 phase_spans: false,
                 record_headers: Vec::new(),
+                record_response_headers: Vec::new(),
                 sensitive_headers: Vec::new(),
                 headers: HeaderPolicy::default(),
+                response_headers: HeaderPolicy::default(),
                 extra_redacted_params: Vec::new(),
                 redacted_params: attrs::redacted_params(&[]),
             }),
@@ -227,6 +231,23 @@ impl OtelTrace {
         })
     }
 
+    /// Records these response headers (case-insensitive names) as
+    /// `http.response.header.<lowercase name>` string-array attributes, with
+    /// the same never-recorded list as request headers (`Set-Cookie`
+    /// included).
+    pub fn record_response_headers<I, S>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let names: Vec<String> = names.into_iter().map(|n| n.as_ref().to_string()).collect();
+        self.edit(|s| {
+            s.record_response_headers.extend(names);
+            s.response_headers =
+                HeaderPolicy::new(&s.record_response_headers, &s.sensitive_headers);
+        })
+    }
+
     /// Headers never to record, on top of the built-in credentials list.
     pub fn sensitive_headers<I, S>(self, names: I) -> Self
     where
@@ -237,6 +258,8 @@ impl OtelTrace {
         self.edit(|s| {
             s.sensitive_headers.extend(names);
             s.headers = HeaderPolicy::new(&s.record_headers, &s.sensitive_headers);
+            s.response_headers =
+                HeaderPolicy::new(&s.record_response_headers, &s.sensitive_headers);
         })
     }
 
@@ -629,6 +652,11 @@ impl RequestState {
                 hop.headers_done = true;
                 if let Some(v) = e.version {
                     hop.set_protocol(v);
+                }
+                if let Some(headers) = &e.headers {
+                    for kv in self.settings.response_headers.response_attributes(headers) {
+                        hop.span.set_attribute(kv);
+                    }
                 }
                 if let Some(status) = e.status {
                     let code = status.as_u16();

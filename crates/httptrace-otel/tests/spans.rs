@@ -719,3 +719,41 @@ async fn unknown_methods_are_other() {
         Some("PROPFIND")
     );
 }
+
+#[tokio::test]
+async fn opted_in_response_headers_are_recorded_and_set_cookie_never() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let otel =
+        cap.otel()
+            .record_response_headers(["X-Served-By-Conn", "Set-Cookie", "content-length"]);
+    let client = net.client(otel);
+    client
+        .get(net.https_url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 1);
+    let mut recorded: Vec<&str> = hops[0]
+        .attributes
+        .iter()
+        .map(|kv| kv.key.as_str())
+        .filter(|k| k.starts_with("http.response.header."))
+        .collect();
+    recorded.sort();
+    assert_eq!(
+        recorded,
+        [
+            "http.response.header.content-length",
+            "http.response.header.x-served-by-conn"
+        ]
+    );
+    assert_eq!(
+        attr(&hops[0].attributes, "http.response.header.content-length").map(|v| v.to_string()),
+        Some(Value::Array(vec![opentelemetry::StringValue::from("5")].into()).to_string())
+    );
+}

@@ -358,6 +358,9 @@ pub struct RoundTripDone {
     pub status: Option<http::StatusCode>,
     /// The response's HTTP version, if headers arrived.
     pub version: Option<http::Version>,
+    /// The response headers, if they arrived. They may hold credentials
+    /// (`Set-Cookie`): record only names you opted in.
+    pub headers: Option<http::HeaderMap>,
     /// Why the round trip failed, if it did.
     pub error: Option<HookError>,
 }

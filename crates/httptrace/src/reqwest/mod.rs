@@ -422,6 +422,7 @@ impl Client {
                     at: headers_at,
                     status: None,
                     version: None,
+                    headers: None,
                     error: Some(error::classify(&e)),
                 }));
                 return Err(e.into());
@@ -479,6 +480,7 @@ impl Client {
             at: headers_at,
             status: Some(response.status()),
             version: Some(response.version()),
+            headers: Some(response.headers().clone()),
             error: None,
         }));
         let keep_alive = match response.version() {
@@ -509,6 +511,7 @@ impl Drop for PendingRoundTrip {
                 at: Instant::now(),
                 status: None,
                 version: None,
+                headers: None,
                 error: Some(HookError::new(
                     ErrorKind::Cancelled,
                     "request cancelled before the response arrived",
