@@ -66,8 +66,8 @@
 //! Not recorded, because the hooks cannot tell them honestly:
 //! `http.client.open_connections` and `http.client.connection.duration` need
 //! a connection's close, which no hook reports (and HTTP/2 multiplexes one
-//! connection over many requests). Response headers are not recorded either:
-//! `round_trip_done` does not carry them.
+//! connection over many requests). Response headers are recorded only when
+//! opted in with [`OtelTrace::record_response_headers`].
 //!
 //! A dead, slow or misconfigured collector never blocks or fails requests:
 //! spans go to a bounded queue and are exported by a background thread;
