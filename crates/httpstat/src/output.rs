@@ -382,3 +382,81 @@ fn waterfall(s: &mut String, hop: &Hop, style: Style) {
         s.push('\n');
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hop::{HopError, Phase};
+
+    fn sample() -> Hop {
+        let url = url::Url::parse("https://u:p@svc.test/x").unwrap();
+        let mut hop = Hop::not_started(
+            0,
+            &http::Method::GET,
+            &url,
+            HopError {
+                phase: Phase::Request,
+                kind: "other",
+                message: String::new(),
+            },
+        );
+        hop.error = None;
+        hop.status = Some(http::StatusCode::OK);
+        hop.version = Some(http::Version::HTTP_2);
+        hop.dns = Some(Duration::from_micros(21_790));
+        hop.tcp = Some(Duration::from_micros(280));
+        hop.tls = None;
+        hop.ttfb = Some(Duration::from_micros(690));
+        hop.transfer = Some(Duration::from_micros(190));
+        hop.ends = [
+            Some(Duration::from_micros(21_870)),
+            Some(Duration::from_micros(22_150)),
+            None,
+            Some(Duration::from_micros(118_000)),
+        ];
+        hop.total = Some(Duration::from_micros(118_190));
+        hop
+    }
+
+    #[test]
+    fn durations_print_with_microsecond_precision() {
+        assert_eq!(ms(Duration::from_nanos(1_234_567)), 1.234);
+        assert_eq!(human_ms(None), "-");
+        assert_eq!(human_ms(Some(Duration::from_micros(420))), "0.42ms");
+        assert_eq!(human_ms(Some(Duration::from_micros(153_400))), "153ms");
+    }
+
+    #[test]
+    fn waterfall_columns_line_up_and_skipped_phases_show_a_dash() {
+        let text = human(&sample(), None, Style { color: false });
+        assert!(!text.contains('\x1b'));
+        assert!(text.starts_with("GET https://REDACTED:REDACTED@svc.test/x -> 200 OK  HTTP/2"));
+        let lines: Vec<&str> = text.lines().collect();
+        let cells = lines.iter().position(|l| l.starts_with('[')).unwrap();
+        let pipes = lines[cells + 1];
+        let bounds: Vec<usize> = pipes.match_indices('|').map(|(i, _)| i).collect();
+        assert_eq!(bounds.len(), 5);
+        let cell_bounds: Vec<usize> = lines[cells]
+            .match_indices(['|', ']'])
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(cell_bounds, bounds);
+        assert!(lines[cells].contains("21.79ms"));
+        assert!(lines[cells].contains("   -   "), "no TLS: {}", lines[cells]);
+        assert!(!text.contains("pretransfer"), "no line for a skipped phase");
+        for line in &lines[cells + 2..] {
+            if line.starts_with("body") || line.trim().starts_with("total") {
+                continue;
+            }
+            for (i, _) in line.match_indices('|') {
+                assert!(bounds.contains(&i), "misaligned '|' at {i} in {line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let text = human(&sample(), None, Style { color: true });
+        assert!(text.contains("\x1b[36m21.87ms\x1b[0m"), "{text}");
+    }
+}
