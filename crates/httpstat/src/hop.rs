@@ -179,8 +179,11 @@ pub struct Hop {
     /// messages may hold credentials, redact with [`Hop::redact`].
     pub events: Vec<Event>,
     /// The URLs whose credentials must not be printed (the request's URL as
-    /// given and every hop's URL).
+    /// given and the URL of every hop of the request).
     pub secret_urls: Vec<url::Url>,
+    /// The response headers, when the response head arrived. Printed for
+    /// people, never in JSON (they may hold cookies).
+    pub headers: Option<http::HeaderMap>,
 }
 
 /// Splits one request's events into hops, each starting at its
@@ -195,6 +198,20 @@ pub fn split_hops(events: &[Event]) -> Vec<Vec<Event>> {
         }
     }
     hops
+}
+
+/// The request's URL as given and the URL of every round trip in `events`
+/// (one request's, all hops): what [`Hop::redact`] hides credentials of.
+pub fn secret_urls(request_url: &url::Url, events: &[Event]) -> Vec<url::Url> {
+    let mut urls = vec![request_url.clone()];
+    for e in events {
+        if let Event::RoundTripStart(s) = e
+            && !urls.contains(&s.url)
+        {
+            urls.push(s.url.clone());
+        }
+    }
+    urls
 }
 
 fn since(from: Instant, to: Instant) -> Duration {
@@ -232,18 +249,22 @@ impl Hop {
             start: None,
             events: Vec::new(),
             secret_urls: vec![url.clone()],
+            headers: None,
         }
     }
 
     /// Summarises one hop's events (as delivered; they are re-ordered by `at`
     /// here). `fallback_url` is the request's URL as given (shown, redacted,
     /// for the first hop); `fallback_method` is used if the hop has no
-    /// `round_trip_start`.
+    /// `round_trip_start`. `secret_urls` are the URLs whose credentials must
+    /// not appear in messages: those of every hop of the request (see
+    /// [`secret_urls`]).
     pub fn from_events(
         request_index: u32,
         events: &[Event],
         fallback_method: &http::Method,
         fallback_url: &url::Url,
+        secret_urls: &[url::Url],
     ) -> Self {
         let mut events = events.to_vec();
         // Stable: events with the same `at` keep their delivery order.
@@ -345,6 +366,7 @@ impl Hop {
                 Event::RoundTripDone(e) if rt_done.is_none() => {
                     rt_done = Some((e.at, e.error.clone()));
                     hop.status = e.status;
+                    hop.headers = e.headers.clone();
                     if e.version.is_some() {
                         hop.version = e.version;
                     }
@@ -403,12 +425,10 @@ impl Hop {
             }
             (None, None, _) => None,
         };
-        hop.secret_urls = std::iter::once(fallback_url.clone())
-            .chain(events.iter().filter_map(|e| match e {
-                Event::RoundTripStart(s) => Some(s.url.clone()),
-                _ => None,
-            }))
-            .collect();
+        hop.secret_urls = secret_urls.to_vec();
+        if !hop.secret_urls.contains(fallback_url) {
+            hop.secret_urls.push(fallback_url.clone());
+        }
         if let Some(mut error) = hop.error.take() {
             error.message = hop.redact(&error.message);
             hop.error = Some(error);

@@ -239,8 +239,8 @@ pub fn human_ms(d: Option<Duration>) -> String {
 }
 
 /// The hop for people: a header line (method, URL, status, version, remote
-/// address, connection reuse), the status line and response headers (when
-/// known: only the final hop's headers are visible), then the waterfall.
+/// address, connection reuse), the status line and the response `headers`,
+/// then the waterfall.
 pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> String {
     let mut s = String::new();
     let status = match hop.status {
@@ -296,19 +296,10 @@ pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> Stri
             style.gray(number),
             style.cyan(format!("{} {reason}", code.as_u16()).trim_end()),
         );
-        match headers {
-            Some(headers) => {
-                for (name, value) in headers {
-                    let value = String::from_utf8_lossy(value.as_bytes());
-                    let _ = writeln!(s, "{}: {}", style.gray(name.as_str()), style.cyan(&value));
-                }
-            }
-            None => {
-                let _ = writeln!(
-                    s,
-                    "{}",
-                    style.gray("(headers of redirect hops are not shown)")
-                );
+        if let Some(headers) = headers {
+            for (name, value) in headers {
+                let value = header_value(hop, name, value);
+                let _ = writeln!(s, "{}: {}", style.gray(name.as_str()), style.cyan(&value));
             }
         }
         s.push('\n');
@@ -323,6 +314,25 @@ pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> Stri
     }
     // A failure is reported once, on stderr (see `run`).
     s
+}
+
+/// A response header value as printed: URL credentials redacted, also in a
+/// `Location` that points somewhere this request did not go.
+fn header_value(hop: &Hop, name: &http::HeaderName, value: &http::HeaderValue) -> String {
+    let text = String::from_utf8_lossy(value.as_bytes());
+    if name == http::header::LOCATION || name == http::header::CONTENT_LOCATION {
+        let base = hop.secret_urls.first();
+        let target = match base {
+            Some(base) => base.join(&text),
+            None => url::Url::parse(&text),
+        };
+        if let Ok(target) = target
+            && (!target.username().is_empty() || target.password().is_some())
+        {
+            return redact::message(&hop.redact(&text), [&target]);
+        }
+    }
+    hop.redact(&text)
 }
 
 /// Appends the httpstat waterfall: one cell per phase, then the cumulative

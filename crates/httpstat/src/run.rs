@@ -7,7 +7,7 @@ use httptrace::reqwest::{ClientBuilderExt, Config, RedirectPolicy};
 use httptrace::{ClientTrace, Event};
 
 use crate::cli::Args;
-use crate::hop::{Hop, HopError, split_hops};
+use crate::hop::{Hop, HopError, secret_urls, split_hops};
 use crate::output::{self, Style};
 use crate::redact;
 
@@ -143,9 +143,10 @@ pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         }
 
         let events = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
+        let secrets = secret_urls(&args.url, &events);
         let mut hops: Vec<Hop> = split_hops(&events)
             .iter()
-            .map(|evs| Hop::from_events(index, evs, &method, &args.url))
+            .map(|evs| Hop::from_events(index, evs, &method, &args.url, &secrets))
             .collect();
 
         // An error no hook reported (too many redirects, a request that could
@@ -161,13 +162,7 @@ pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             _ => None,
         };
         if let Some(mut error) = unreported {
-            let urls: Vec<&url::Url> = std::iter::once(&args.url)
-                .chain(events.iter().filter_map(|e| match e {
-                    Event::RoundTripStart(s) => Some(&s.url),
-                    _ => None,
-                }))
-                .collect();
-            error.message = redact::message(&error.message, urls);
+            error.message = redact::message(&error.message, &secrets);
             match hops.last_mut() {
                 Some(last) => {
                     last.error.get_or_insert(error);
@@ -181,10 +176,10 @@ pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             let text = if args.json {
                 output::json_line(hop) + "\n"
             } else {
-                let headers = if i == last {
-                    final_headers.as_ref()
-                } else {
-                    None
+                let headers = match (&hop.headers, i == last) {
+                    (Some(own), _) => Some(own),
+                    (None, true) => final_headers.as_ref(),
+                    (None, false) => None,
                 };
                 let gap = if index > 0 || i > 0 { "\n" } else { "" };
                 format!("{gap}{}", output::human(hop, headers, style))

@@ -498,6 +498,9 @@ async fn credentials_in_a_redirect_location_are_redacted_in_events_and_errors() 
             assert!(!text.contains("hunter22"), "{text}");
             assert!(!text.contains("bob"), "{text}");
         }
+        if !json {
+            assert!(stdout(&out).contains("location: http://REDACTED:REDACTED@127.0.0.1:"));
+        }
         if json {
             let hops = json_lines(&out);
             assert_eq!(hops.len(), 2);
@@ -510,6 +513,20 @@ async fn credentials_in_a_redirect_location_are_redacted_in_events_and_errors() 
             assert!(stdout(&out).contains("REDACTED:REDACTED@"));
         }
     }
+
+    // Not followed: the Location header is still printed without them.
+    let out = httpstat(&[&server.url("/")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("HTTP/1.1 302 Found"), "{text}");
+    assert!(
+        text.contains("location: http://REDACTED:REDACTED@127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("hunter22") && !text.contains("bob"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -584,6 +601,14 @@ async fn human_output_shows_status_headers_and_waterfall() {
         "{header}"
     );
     assert!(header.contains(&server.addr().to_string()), "{header}");
+
+    // Every hop shows its own response headers.
+    let out = httpstat(&["-L", &server.url("/redirect/1")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("HTTP/1.1 302 Found\n"), "{text}");
+    assert!(text.contains("location: /redirect/0\n"), "{text}");
+    assert!(text.contains("(redirect 1) GET "), "{text}");
 
     let out = httpstat(&["--no-color", &server.url("/status/503")]).await;
     assert_eq!(
