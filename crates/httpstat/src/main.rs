@@ -18,7 +18,23 @@ fn main() -> ExitCode {
             return ExitCode::from(httpstat::run::EXIT_FAILED);
         }
     };
+    // With an OTLP endpoint configured, the hops are also exported as spans
+    // under one `httpstat` span; export never delays or fails the command.
+    let otel = httpstat::run::otel_enabled().then(|| {
+        httptrace_otel::Setup::from_env()
+            .service_name("httpstat")
+            .fmt(false)
+            .install()
+    });
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
-    ExitCode::from(runtime.block_on(httpstat::run::run(&args, &mut out, &mut err)))
+    let code = runtime.block_on(async {
+        use tracing::Instrument;
+        let span = tracing::info_span!("httpstat", otel.kind = "internal");
+        httpstat::run::run(&args, &mut out, &mut err)
+            .instrument(span)
+            .await
+    });
+    drop(otel); // flushes, bounded
+    ExitCode::from(code)
 }

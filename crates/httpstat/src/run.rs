@@ -44,6 +44,9 @@ pub fn client(args: &Args) -> Result<httptrace::reqwest::Client, (u8, String)> {
     if let Some(server) = args.dns_server {
         config = config.dns_server(server);
     }
+    if otel_enabled() {
+        config = config.make_trace(httptrace_otel::OtelTrace::new());
+    }
     let mut builder =
         reqwest::Client::builder().user_agent(concat!("httpstat-rs/", env!("CARGO_PKG_VERSION")));
     if let Some(timeout) = args.max_time {
@@ -52,6 +55,17 @@ pub fn client(args: &Args) -> Result<httptrace::reqwest::Client, (u8, String)> {
     builder
         .traced_with(config)
         .map_err(|e| (EXIT_FAILED, format!("cannot build the HTTP client: {e}")))
+}
+
+/// True when spans should also be exported over OTLP: an OTLP endpoint is
+/// configured in the environment.
+pub fn otel_enabled() -> bool {
+    [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
 }
 
 /// The request body: `-d` as given, or the file named after `@`.
