@@ -1,0 +1,99 @@
+//! A collector that is down when the service starts never fails a request,
+//! and export resumes by itself once the collector comes back. Its own test
+//! binary: the pipeline installs process-wide globals.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use httptrace_otel::{OtelTrace, Protocol, Setup};
+use jaeger_harness::{Jaeger, spans};
+use opentelemetry::trace::TraceContextExt as _;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use support::Net;
+
+/// Sends one traced request under its own caller span; returns the trace id
+/// and how long the request took.
+async fn traced_call(client: &httptrace::reqwest::Client, url: &str) -> (String, Duration) {
+    let caller = tracing::info_span!("call");
+    let trace_id = caller
+        .context()
+        .span()
+        .span_context()
+        .trace_id()
+        .to_string();
+    let t = Instant::now();
+    let body = async { client.get(url).send().await.unwrap().text().await.unwrap() }
+        .instrument(caller)
+        .await;
+    assert_eq!(body, "hello");
+    (trace_id, t.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_resumes_when_the_collector_comes_back() {
+    // A port with nothing behind it yet: the collector is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let guard = Setup::with_env(|_| None)
+        .service_name("collector-returns")
+        .endpoint(format!("http://127.0.0.1:{port}"))
+        .protocol(Protocol::HttpProtobuf)
+        .metrics(false)
+        .fmt(false)
+        .scheduled_delay(Duration::from_millis(100))
+        .try_install()
+        .expect("install the pipeline");
+    let net = Net::start();
+    let client = net.client(OtelTrace::new());
+    let url = format!("http://127.0.0.1:{}/", net.http.port());
+
+    let (_, took) = traced_call(&client, &url).await;
+    assert!(
+        took < Duration::from_millis(500),
+        "request took {took:?} with the collector down"
+    );
+    assert!(
+        guard.force_flush().is_err(),
+        "export to a dead collector reports an error"
+    );
+
+    // The collector comes back on the same address.
+    let Some(jaeger) = Jaeger::start().await.expect("start Jaeger") else {
+        return;
+    };
+    let upstream = jaeger
+        .otlp_http_endpoint()
+        .trim_start_matches("http://")
+        .to_string();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+
+    let (trace_id, _) = traced_call(&client, &url).await;
+    guard.force_flush().expect("export works again");
+    let trace = jaeger
+        .wait_for_trace(&trace_id, Duration::from_secs(20), |t| spans(t).len() >= 2)
+        .await
+        .expect("the trace sent after the collector came back is stored");
+    let spans = spans(&trace);
+    assert!(
+        spans.iter().any(|s| s.is_client() && s.name == "GET"),
+        "{spans:#?}"
+    );
+}
