@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-files=(docker-compose.yml)
+files=(docker-compose.yml deploy/gateway/docker-compose.yml)
 
 if ! command -v docker-compose >/dev/null 2>&1; then
     echo "docker-compose not found: installing Debian's package"

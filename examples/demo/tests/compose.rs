@@ -1,7 +1,8 @@
 //! The deployment files, checked without a container engine: docker-compose.yml
 //! (Jaeger pinned to the version the end-to-end tests run, the demo services
 //! built from deploy/Dockerfile and pointed at Jaeger by the standard OTEL_*
-//! variables), the Dockerfile and .dockerignore. When Debian's
+//! variables), the gateway topology's compose file, the collector configs'
+//! pipelines, the Dockerfile and .dockerignore. When Debian's
 //! `docker-compose` is installed (deploy/validate-compose.sh installs it) the
 //! compose files also go through its own schema check.
 
@@ -136,6 +137,111 @@ fn root_compose_runs_the_demo_against_pinned_jaeger() {
         assert_eq!(env(svc, "OTEL_METRICS_EXPORTER"), Some("none"));
     }
     compose_config_check("docker-compose.yml");
+}
+
+#[test]
+fn gateway_compose_puts_the_collector_tier_in_front_of_the_store() {
+    let c = yaml("deploy/gateway/docker-compose.yml");
+    let s = &c["services"];
+    for tier in ["jaeger-store", "otel-gateway"] {
+        assert_eq!(s[tier]["image"], JAEGER_IMAGE, "{tier}");
+        let cmd = strings(&s[tier]["command"]);
+        let config = arg(&cmd, "--config").expect("--config");
+        // The mounted file is the one in deploy/gateway.
+        let mount = strings(&s[tier]["volumes"])
+            .into_iter()
+            .find(|v| v.contains(&config))
+            .unwrap_or_else(|| panic!("{tier}: {config} not mounted"));
+        let local = mount.split(':').next().unwrap();
+        assert!(
+            root().join("deploy/gateway").join(local).is_file(),
+            "{mount}"
+        );
+    }
+    assert_eq!(
+        env(&s["otel-gateway"], "STORE_OTLP_ENDPOINT"),
+        Some("jaeger-store:4317")
+    );
+    assert!(
+        s["otel-gateway"]["ports"].is_null(),
+        "scalable: no fixed host ports"
+    );
+    assert!(strings(&s["jaeger-store"]["ports"]).contains(&"16686:16686".to_string()));
+    for name in ["demo-server", "demo-client"] {
+        check_demo_service(&s[name], name, "../..", "http://otel-gateway:4318");
+    }
+    compose_config_check("deploy/gateway/docker-compose.yml");
+}
+
+/// Every component a pipeline names is configured, and vice versa.
+fn check_pipeline(cfg: &Value, file: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let p = &cfg["service"]["pipelines"]["traces"];
+    let list = |k: &str| strings(&p[k]);
+    let (r, pr, e) = (list("receivers"), list("processors"), list("exporters"));
+    for (section, names) in [("receivers", &r), ("processors", &pr), ("exporters", &e)] {
+        let defined: Vec<&String> = cfg[section].as_object().expect(section).keys().collect();
+        for n in names {
+            assert!(
+                defined.contains(&n),
+                "{file}: {section} {n} used but not configured"
+            );
+        }
+        for d in defined {
+            assert!(
+                names.contains(d),
+                "{file}: {section} {d} configured but unused"
+            );
+        }
+    }
+    for ext in strings(&cfg["service"]["extensions"]) {
+        assert!(
+            cfg["extensions"][&ext].is_object(),
+            "{file}: extension {ext}"
+        );
+    }
+    (r, pr, e)
+}
+
+#[test]
+fn gateway_configs_have_the_expected_pipelines() {
+    let gw = yaml("deploy/gateway/collector.yaml");
+    let (r, p, e) = check_pipeline(&gw, "collector.yaml");
+    assert_eq!(r, ["otlp"]);
+    assert_eq!(
+        p,
+        ["memory_limiter", "batch"],
+        "memory_limiter must come first"
+    );
+    assert_eq!(e, ["otlp/store"]);
+    let export = &gw["exporters"]["otlp/store"];
+    assert_eq!(
+        export["endpoint"],
+        "${env:STORE_OTLP_ENDPOINT:-jaeger-store:4317}"
+    );
+    assert_eq!(export["sending_queue"]["enabled"], true);
+    assert_eq!(export["retry_on_failure"]["enabled"], true);
+    assert!(
+        gw["extensions"].get("jaeger_storage").is_none(),
+        "the gateway stores nothing"
+    );
+
+    let store = yaml("deploy/gateway/jaeger-store.yaml");
+    let (r, _, e) = check_pipeline(&store, "jaeger-store.yaml");
+    assert_eq!(r, ["otlp"]);
+    assert_eq!(e, ["jaeger_storage_exporter"]);
+    let backend = store["exporters"]["jaeger_storage_exporter"]["trace_storage"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        store["extensions"]["jaeger_query"]["storage"]["traces"],
+        backend
+    );
+    assert!(store["extensions"]["jaeger_storage"]["backends"][backend].is_object());
+    // The production swap is documented next to the memory backend.
+    let text = std::fs::read_to_string(root().join("deploy/gateway/jaeger-store.yaml")).unwrap();
+    for b in ["elasticsearch:", "opensearch:", "cassandra:"] {
+        assert!(text.contains(b), "jaeger-store.yaml shows no {b} example");
+    }
 }
 
 #[test]
