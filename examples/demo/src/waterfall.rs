@@ -414,7 +414,7 @@ pub fn render(spans: &[SpanView], trace_id: &str, style: Style) -> String {
         .unwrap_or(0);
     let w = style.bar_width.max(10);
     let paint = |code: &str, text: &str| -> String {
-        if style.color {
+        if style.color && !text.is_empty() {
             format!("{code}{text}{RESET}")
         } else {
             text.to_string()
