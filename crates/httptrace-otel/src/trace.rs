@@ -75,7 +75,9 @@ struct Settings {
 /// hop and retry) it makes one CLIENT span named after the method, with the
 /// stable HTTP client semantic-convention attributes, every hook as a span
 /// event at the hook's own timestamp, and the W3C `traceparent` of that hop
-/// injected into the hop's request headers.
+/// injected into the hop's request headers. When there is no caller span at
+/// all, an INTERNAL span `HTTP {method}` covering the whole request becomes
+/// the hops' parent, so one request (all its hops) is still one trace.
 ///
 /// ```
 /// use httptrace_otel::OtelTrace;
@@ -320,6 +322,8 @@ impl OtelTrace {
             parent,
             caller_propagation_keys,
             hop: Mutex::new(None),
+            request_span: OnceLock::new(),
+            last_end: Mutex::new(None),
         });
         let for_headers = state.clone();
         ClientTrace::new()
@@ -355,6 +359,11 @@ struct RequestState {
     caller_propagation_keys: Vec<String>,
     header_attrs: Vec<KeyValue>,
     hop: Mutex<Option<Hop>>,
+    /// Without a caller span, one INTERNAL span for the whole request is the
+    /// hops' parent, so that one request (all its redirect hops) is one
+    /// trace. Ended when the request's state goes, at the last hop's end.
+    request_span: OnceLock<Context>,
+    last_end: Mutex<Option<Instant>>,
 }
 
 /// One phase sub-span in the making. Either end may be learnt first, since
@@ -400,7 +409,7 @@ struct Hop {
     duration_recorded: bool,
 }
 
-fn lock(m: &Mutex<Option<Hop>>) -> MutexGuard<'_, Option<Hop>> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -490,17 +499,32 @@ impl RequestState {
             ));
         }
         a.extend(self.header_attrs.iter().cloned());
+        let parent = if self.parent.span().span_context().is_valid() {
+            &self.parent
+        } else {
+            self.request_span.get_or_init(|| {
+                let span = self
+                    .tracer
+                    .span_builder(format!("HTTP {}", attrs::span_name(method)))
+                    .with_kind(SpanKind::Internal)
+                    .with_start_time(system_time(start.at))
+                    .with_attributes([
+                        KeyValue::new("http.request.method", method),
+                        KeyValue::new("url.full", url_full.clone()),
+                    ])
+                    .start_with_context(&*self.tracer, &self.parent);
+                self.parent.with_span(span)
+            })
+        };
         let span = self
             .tracer
             .span_builder(attrs::span_name(method))
             .with_kind(SpanKind::Client)
             .with_start_time(system_time(start.at))
             .with_attributes(a)
-            .start_with_context(&*self.tracer, &self.parent);
+            .start_with_context(&*self.tracer, parent);
         let recording = span.is_recording();
-        let cx = self
-            .parent
-            .with_remote_span_context(span.span_context().clone());
+        let cx = parent.with_remote_span_context(span.span_context().clone());
         let mut hop = Hop {
             resend_count: start.resend_count,
             started: start.at,
@@ -794,6 +818,9 @@ impl RequestState {
             }
         }
         hop.span.end_with_timestamp(system_time(end));
+        let mut last_end = lock(&self.last_end);
+        *last_end = Some(last_end.map_or(end, |t| t.max(end)));
+        drop(last_end);
         if hop.active_counted
             && let Some(m) = &self.instruments
         {
@@ -807,6 +834,10 @@ impl Drop for RequestState {
         let hop = self.hop.get_mut().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(hop) = hop {
             self.finish(hop, Some(Instant::now()));
+        }
+        if let Some(cx) = self.request_span.get() {
+            let end = lock(&self.last_end).unwrap_or_else(Instant::now);
+            cx.span().end_with_timestamp(system_time(end));
         }
     }
 }

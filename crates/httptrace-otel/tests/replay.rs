@@ -84,7 +84,7 @@ async fn dropping_the_trace_without_a_final_event_ends_the_span_as_cancelled() {
         .position(|e| e.name() == "round_trip_done")
         .unwrap();
     let cap = Capture::new();
-    let trace = make(&cap, cap.otel().phase_spans(true), Context::new());
+    let trace = make(&cap, cap.otel().phase_spans(true), caller());
     deliver(&trace, &hop0[..cut]);
     assert!(
         cap.hops().is_empty(),
@@ -133,7 +133,7 @@ async fn dropping_after_the_headers_ends_the_span_as_cancelled_keeping_the_statu
     let hop1 = &hops_of(&events)[1];
     let cut = hop1.iter().position(|e| e.name() == "body_done").unwrap();
     let cap = Capture::new();
-    let trace = make(&cap, cap.otel(), Context::new());
+    let trace = make(&cap, cap.otel(), caller());
     deliver(&trace, &hop1[..cut]);
     drop(trace);
     let hop = &cap.hops()[0];
@@ -164,7 +164,7 @@ async fn late_and_reordered_delivery_is_placed_by_timestamp() {
     scrambled.extend(finals);
 
     let cap = Capture::new();
-    let trace = make(&cap, cap.otel().phase_spans(true), Context::new());
+    let trace = make(&cap, cap.otel().phase_spans(true), caller());
     deliver(&trace, &scrambled);
     let hops = cap.hops();
     assert_eq!(hops.len(), 1);
@@ -196,7 +196,7 @@ async fn events_after_the_hop_ended_are_ignored() {
     let events = recorded_redirect().await;
     let hop1 = hops_of(&events)[1].clone();
     let cap = Capture::new();
-    let trace = make(&cap, cap.otel().phase_spans(true), Context::new());
+    let trace = make(&cap, cap.otel().phase_spans(true), caller());
     deliver(&trace, &hop1);
     let before = cap.spans();
     // A background dial finishing later, and a repeated final event.
@@ -228,7 +228,7 @@ async fn header_hook_and_event_in_either_order_make_one_span_per_hop() {
     let events = recorded_redirect().await;
     let hops = hops_of(&events);
     let cap = Capture::new();
-    let trace = make(&cap, cap.otel(), Context::new());
+    let trace = make(&cap, cap.otel(), caller());
     let traces = Traces::none().with(trace.clone());
     let mut injected = Vec::new();
     for (i, hop) in hops.iter().enumerate() {
@@ -310,4 +310,17 @@ async fn sampled_out_requests_record_nothing_but_still_propagate() {
         "{tp}"
     );
     let _ = provider.tracer("unused").start("x");
+}
+
+/// A sampled remote caller: the hops are its children, as when a service
+/// calls out while handling a traced request.
+fn caller() -> Context {
+    let sc = opentelemetry::trace::SpanContext::new(
+        opentelemetry::trace::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+        opentelemetry::trace::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+        opentelemetry::trace::TraceFlags::SAMPLED,
+        true,
+        Default::default(),
+    );
+    Context::new().with_remote_span_context(sc)
 }

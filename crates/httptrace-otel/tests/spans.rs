@@ -757,3 +757,43 @@ async fn opted_in_response_headers_are_recorded_and_set_cookie_never() {
         Some(Value::Array(vec![opentelemetry::StringValue::from("5")].into()).to_string())
     );
 }
+
+#[tokio::test]
+async fn hops_share_one_trace_without_a_caller_span() {
+    let cap = Capture::new();
+    let (server, seen) = recording_server();
+    let net = Net::start();
+    let client = net.plain_client();
+    let url = url::Url::parse(&format!("http://127.0.0.1:{}/", server.port())).unwrap();
+    let headers = http::HeaderMap::new();
+    let info = httptrace::RequestInfo::new(&http::Method::GET, &url, &headers);
+    // No caller span: one request span is the hops' parent.
+    let trace = cap
+        .otel()
+        .trace_with_parent(&info, opentelemetry::Context::new());
+    let resp = client.get(url.as_str()).trace(trace).send().await.unwrap();
+    assert_eq!(resp.text().await.unwrap(), "ok");
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 2);
+    let spans = cap.spans();
+    let request = spans
+        .iter()
+        .find(|s| s.name == "HTTP GET")
+        .expect("a request span");
+    assert_eq!(request.span_kind, opentelemetry::trace::SpanKind::Internal);
+    assert_eq!(
+        request.parent_span_id,
+        opentelemetry::trace::SpanId::INVALID
+    );
+    for hop in &hops {
+        assert_eq!(hop.span_context.trace_id(), request.span_context.trace_id());
+        assert_eq!(hop.parent_span_id, request.span_context.span_id());
+        assert!(hop.start_time >= request.start_time && hop.end_time <= request.end_time);
+    }
+    let seen = seen.lock().unwrap().clone();
+    let trace_id = request.span_context.trace_id().to_string();
+    assert!(
+        seen.iter()
+            .all(|tp| tp.as_deref().is_some_and(|tp| tp.contains(&trace_id)))
+    );
+}
