@@ -21,6 +21,39 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
+/// Builds an OTLP exporter of either signal: the span and metric exporter
+/// builders share their methods but no trait, hence a macro.
+macro_rules! otlp_exporter {
+    ($setup:expr, $protocol:expr, $exporter:ident, $path:literal, $what:literal) => {{
+        let endpoint = $setup.endpoint_for($protocol, $path);
+        let built = match $protocol {
+            Protocol::Grpc => {
+                let mut b = opentelemetry_otlp::$exporter::builder().with_tonic();
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                if let Some(t) = $setup.export_timeout {
+                    b = b.with_timeout(t);
+                }
+                b.build()
+            }
+            Protocol::HttpProtobuf => {
+                let mut b = opentelemetry_otlp::$exporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                if let Some(t) = $setup.export_timeout {
+                    b = b.with_timeout(t);
+                }
+                b.build()
+            }
+        };
+        built.map_err(|e| InitError(format!(concat!($what, ": {}"), e)))
+    }};
+}
+
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
@@ -405,64 +438,26 @@ impl Setup {
         &self,
         protocol: Protocol,
     ) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
-        let endpoint = self.endpoint_for(protocol, "/v1/traces");
-        let built = match protocol {
-            Protocol::Grpc => {
-                let mut b = opentelemetry_otlp::SpanExporter::builder().with_tonic();
-                if let Some(e) = endpoint {
-                    b = b.with_endpoint(e);
-                }
-                if let Some(t) = self.export_timeout {
-                    b = b.with_timeout(t);
-                }
-                b.build()
-            }
-            Protocol::HttpProtobuf => {
-                let mut b = opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
-                if let Some(e) = endpoint {
-                    b = b.with_endpoint(e);
-                }
-                if let Some(t) = self.export_timeout {
-                    b = b.with_timeout(t);
-                }
-                b.build()
-            }
-        };
-        built.map_err(|e| InitError(format!("OTLP span exporter: {e}")))
+        otlp_exporter!(
+            self,
+            protocol,
+            SpanExporter,
+            "/v1/traces",
+            "OTLP span exporter"
+        )
     }
 
     fn metric_exporter(
         &self,
         protocol: Protocol,
     ) -> Result<opentelemetry_otlp::MetricExporter, InitError> {
-        let endpoint = self.endpoint_for(protocol, "/v1/metrics");
-        let built = match protocol {
-            Protocol::Grpc => {
-                let mut b = opentelemetry_otlp::MetricExporter::builder().with_tonic();
-                if let Some(e) = endpoint {
-                    b = b.with_endpoint(e);
-                }
-                if let Some(t) = self.export_timeout {
-                    b = b.with_timeout(t);
-                }
-                b.build()
-            }
-            Protocol::HttpProtobuf => {
-                let mut b = opentelemetry_otlp::MetricExporter::builder()
-                    .with_http()
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
-                if let Some(e) = endpoint {
-                    b = b.with_endpoint(e);
-                }
-                if let Some(t) = self.export_timeout {
-                    b = b.with_timeout(t);
-                }
-                b.build()
-            }
-        };
-        built.map_err(|e| InitError(format!("OTLP metric exporter: {e}")))
+        otlp_exporter!(
+            self,
+            protocol,
+            MetricExporter,
+            "/v1/metrics",
+            "OTLP metric exporter"
+        )
     }
 
     /// Builds the pipeline and installs it: global propagator, tracer and
