@@ -285,3 +285,37 @@ async fn traced_responses_match_plain_ones() {
         assert_eq!(a.bytes().await.unwrap(), b.bytes().await.unwrap(), "{path}");
     }
 }
+
+#[tokio::test]
+async fn garbage_from_the_server_fails_like_plain_reqwest_without_panicking() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(b"\x00\xffNOT HTTP AT ALL\r\n\r\n\x01\x02")
+                    .await;
+            });
+        }
+    });
+    let url = format!("http://{addr}/");
+    let plain = reqwest::Client::new().get(&url).send().await.unwrap_err();
+    let rec = Recorder::new();
+    let traced = reqwest::Client::builder()
+        .traced()
+        .unwrap()
+        .get(&url)
+        .trace(rec.trace())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(traced_kind(&traced), kind_of(&plain));
+    assert_eq!(
+        first_error(&rec, "round_trip_done").kind(),
+        ErrorKind::Protocol
+    );
+}
