@@ -59,6 +59,8 @@ pub mod event;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 mod trace;
+#[cfg(feature = "reqwest")]
+mod transport;
 
 pub use event::*;
 pub use trace::{ClientTrace, MakeTrace, RequestInfo, Scoped, Traces, system_time};

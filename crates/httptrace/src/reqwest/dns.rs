@@ -1,107 +1,15 @@
-//! DNS: a reqwest resolver over hickory-resolver that reports each lookup to
-//! the dial in progress and coalesces concurrent lookups of one name.
+//! DNS for reqwest: the `Resolve` handed to the client builder reports each
+//! lookup to the dial in progress.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Shared};
-use hickory_resolver::Resolver;
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::connect::Dial;
 use crate::event::*;
-
-type Lookup = Shared<BoxFuture<'static, Result<Arc<[IpAddr]>, Arc<LookupError>>>>;
-
-/// A failed lookup, as reqwest sees it (a connect error whose source is this).
-#[derive(Debug)]
-pub(crate) struct LookupError(pub(crate) String);
-
-impl std::fmt::Display for LookupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "dns error: {}", self.0)
-    }
-}
-
-impl std::error::Error for LookupError {}
-
-/// Where lookups go.
-#[derive(Clone, Debug, Default)]
-pub(crate) enum DnsServers {
-    /// The system configuration (`/etc/resolv.conf` on Unix).
-    #[default]
-    System,
-    /// These servers, over UDP and TCP.
-    Custom(Vec<SocketAddr>),
-}
-
-pub(crate) struct TracingResolver {
-    resolver: Resolver<TokioRuntimeProvider>,
-    inflight: Mutex<HashMap<String, Lookup>>,
-}
-
-impl TracingResolver {
-    pub(crate) fn new(servers: &DnsServers) -> Result<Self, String> {
-        let builder = match servers {
-            DnsServers::System => Resolver::builder_tokio().map_err(|e| e.to_string())?,
-            DnsServers::Custom(addrs) => {
-                let name_servers = addrs
-                    .iter()
-                    .map(|addr| {
-                        let mut udp = ConnectionConfig::udp();
-                        udp.port = addr.port();
-                        let mut tcp = ConnectionConfig::tcp();
-                        tcp.port = addr.port();
-                        NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
-                    })
-                    .collect();
-                Resolver::builder_with_config(
-                    ResolverConfig::from_parts(None, vec![], name_servers),
-                    TokioRuntimeProvider::default(),
-                )
-            }
-        };
-        let resolver = builder.build().map_err(|e| e.to_string())?;
-        Ok(Self {
-            resolver,
-            inflight: Mutex::default(),
-        })
-    }
-
-    /// Joins the lookup of `host` in flight, or starts one. True when joined.
-    fn lookup(self: &Arc<Self>, host: &str) -> (Lookup, bool) {
-        let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(lookup) = inflight.get(host) {
-            return (lookup.clone(), true);
-        }
-        let this = self.clone();
-        let name = host.to_string();
-        let lookup = async move {
-            let result = this
-                .resolver
-                .lookup_ip(name.as_str())
-                .await
-                .map(|ips| ips.iter().collect::<Arc<[IpAddr]>>())
-                .map_err(|e| Arc::new(LookupError(e.to_string())));
-            // Remove before anyone can join a finished lookup; hickory's own
-            // cache answers the next one.
-            this.inflight
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&name);
-            result
-        }
-        .boxed()
-        .shared();
-        inflight.insert(host.to_string(), lookup.clone());
-        (lookup, false)
-    }
-}
+use crate::transport::dns::{LookupError, TracingResolver};
 
 /// The `reqwest::dns::Resolve` handed to the client builder.
 #[derive(Clone)]

@@ -64,7 +64,6 @@ use reqwest::ResponseBuilderExt;
 use crate::event::*;
 use crate::{ClientTrace, MakeTrace, RequestInfo, Traces};
 
-mod body;
 mod connect;
 mod dns;
 mod error;
@@ -74,9 +73,11 @@ mod tls;
 pub use error::Error;
 pub use redirect::RedirectPolicy;
 
-use body::{BodyEnd, RequestBodyProbe, ResponseBodyProbe, Upload};
-use connect::{ConnRegistry, ROUND_TRIP, RoundTripCtx, TraceConnectLayer};
-use dns::{DnsServers, ResolveHook, TracingResolver};
+use crate::transport::body::{BodyEnd, RequestBodyProbe, ResponseBodyProbe, Upload};
+use crate::transport::dns::{DnsServers, TracingResolver};
+use crate::transport::registry::ConnRegistry;
+use connect::{ROUND_TRIP, RoundTripCtx, TraceConnectLayer};
+use dns::ResolveHook;
 
 /// What the traced client owns: DNS, TLS roots, redirects, and the trace
 /// made for every request.

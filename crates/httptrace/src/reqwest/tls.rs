@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, NamedGroup, SignatureScheme};
 
 use super::connect::Dial;
-use crate::event::CertificateSummary;
+use crate::transport::certs::{summarize, verifier};
 
 /// Builds the client configuration: the user's roots (platform roots plus
 /// extra ones, or only the extra ones), our observers around the verifier and
@@ -26,26 +26,7 @@ pub(crate) fn client_config(
     http1_only: bool,
 ) -> Result<ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let inner: Arc<dyn ServerCertVerifier> = if accept_invalid_certs {
-        Arc::new(AcceptAnyCert(provider.clone()))
-    } else if built_in_roots {
-        // The same platform verifier reqwest uses by default.
-        Arc::new(rustls_platform_verifier::Verifier::new_with_extra_roots(
-            extra_roots,
-            provider.clone(),
-        )?)
-    } else {
-        let mut roots = rustls::RootCertStore::empty();
-        for root in extra_roots {
-            roots.add(root)?;
-        }
-        rustls::client::WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots),
-            provider.clone(),
-        )
-        .build()
-        .map_err(|e| rustls::Error::General(e.to_string()))?
-    };
+    let inner = verifier(extra_roots, built_in_roots, accept_invalid_certs, &provider)?;
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
@@ -126,56 +107,6 @@ impl ServerCertVerifier for ObservingVerifier {
     }
 }
 
-/// `--insecure`: accepts any certificate but still checks handshake
-/// signatures. Only built when the user asks for it explicitly.
-#[derive(Debug)]
-struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCert {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// rustls's in-memory session cache, plus a note to the dial: the first
 /// lookup happens while the ClientHello is built, i.e. the handshake starts.
 #[derive(Debug)]
@@ -234,42 +165,4 @@ impl ClientSessionStore for ObservingSessionStore {
         hello(server_name, ticket.is_some());
         ticket
     }
-}
-
-/// Subject, issuer, names and validity of a DER certificate; an unparsable
-/// certificate gives an empty summary rather than an error (the verifier
-/// decides about validity, not us).
-pub(crate) fn summarize(der: &[u8]) -> CertificateSummary {
-    use x509_parser::prelude::*;
-    let Ok((_, cert)) = X509Certificate::from_der(der) else {
-        return CertificateSummary::default();
-    };
-    let mut summary = CertificateSummary {
-        subject: cert.subject().to_string(),
-        issuer: cert.issuer().to_string(),
-        serial: cert.raw_serial_as_string().replace(':', ""),
-        not_before: cert.validity().not_before.timestamp(),
-        not_after: cert.validity().not_after.timestamp(),
-        subject_alt_names: Vec::new(),
-    };
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for name in &san.value.general_names {
-            match name {
-                GeneralName::DNSName(n) => summary.subject_alt_names.push((*n).to_string()),
-                GeneralName::IPAddress(ip) => match ip.len() {
-                    4 => summary.subject_alt_names.push(
-                        std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).unwrap_or_default())
-                            .to_string(),
-                    ),
-                    16 => summary.subject_alt_names.push(
-                        std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap_or_default())
-                            .to_string(),
-                    ),
-                    _ => {}
-                },
-                _ => {}
-            }
-        }
-    }
-    summary
 }

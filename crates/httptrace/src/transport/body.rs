@@ -10,10 +10,10 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
-use super::connect::ConnRegistry;
-use super::error::classify_chain;
 use crate::Traces;
 use crate::event::*;
+use crate::transport::errors::classify_chain;
+use crate::transport::registry::ConnRegistry;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

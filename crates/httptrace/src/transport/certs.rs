@@ -1,0 +1,130 @@
+//! Certificates: the verifier a transport trusts (platform roots plus extra
+//! ones, only extra ones, or, on explicit request, any), and the summary of a
+//! certificate that hooks report.
+
+use std::sync::Arc;
+
+use rustls::DigitallySignedStruct;
+use rustls::SignatureScheme;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+use crate::event::CertificateSummary;
+
+/// The verifier for these roots. Never weaker than asked: `accept_invalid`
+/// is only ever the user's explicit choice.
+pub(crate) fn verifier(
+    extra_roots: Vec<CertificateDer<'static>>,
+    built_in_roots: bool,
+    accept_invalid: bool,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, rustls::Error> {
+    Ok(if accept_invalid {
+        Arc::new(AcceptAnyCert(provider.clone()))
+    } else if built_in_roots {
+        // The same platform verifier reqwest uses by default.
+        Arc::new(rustls_platform_verifier::Verifier::new_with_extra_roots(
+            extra_roots,
+            provider.clone(),
+        )?)
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for root in extra_roots {
+            roots.add(root)?;
+        }
+        rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| rustls::Error::General(e.to_string()))?
+    })
+}
+
+/// `--insecure`: accepts any certificate but still checks handshake
+/// signatures. Only built when the user asks for it explicitly.
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Subject, issuer, names and validity of a DER certificate; an unparsable
+/// certificate gives an empty summary rather than an error (the verifier
+/// decides about validity, not us).
+pub(crate) fn summarize(der: &[u8]) -> CertificateSummary {
+    use x509_parser::prelude::*;
+    let Ok((_, cert)) = X509Certificate::from_der(der) else {
+        return CertificateSummary::default();
+    };
+    let mut summary = CertificateSummary {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        serial: cert.raw_serial_as_string().replace(':', ""),
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+        subject_alt_names: Vec::new(),
+    };
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(n) => summary.subject_alt_names.push((*n).to_string()),
+                GeneralName::IPAddress(ip) => match ip.len() {
+                    4 => summary.subject_alt_names.push(
+                        std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).unwrap_or_default())
+                            .to_string(),
+                    ),
+                    16 => summary.subject_alt_names.push(
+                        std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap_or_default())
+                            .to_string(),
+                    ),
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    summary
+}
