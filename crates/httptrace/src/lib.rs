@@ -50,16 +50,20 @@
 //! ```
 //!
 //! The core ([`ClientTrace`], [`Event`], [`Traces`]) knows no transport;
-//! [`reqwest`] (feature `reqwest`, on by default) is the transport for
-//! reqwest 0.13. See that module for which hooks it reports exactly and which
-//! it can only approximate.
+//! [`reqwest`] (feature `reqwest`) is the transport for reqwest 0.13, and
+//! [`hyper`] (feature `hyper`) a full-fidelity transport for hyper-util's
+//! `Client`, whose sockets are ours to watch; both are on by default. Each
+//! module has the table of which hooks it reports exactly and which it can
+//! only approximate.
 #![warn(missing_docs)]
 
 pub mod event;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 mod trace;
-#[cfg(feature = "reqwest")]
+#[cfg(feature = "__transport")]
 mod transport;
 
 pub use event::*;

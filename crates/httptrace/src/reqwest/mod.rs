@@ -69,15 +69,18 @@ mod dns;
 mod error;
 mod redirect;
 mod tls;
+mod upload;
 
 pub use error::Error;
 pub use redirect::RedirectPolicy;
 
-use crate::transport::body::{BodyEnd, RequestBodyProbe, ResponseBodyProbe, Upload};
+use crate::transport::body::{BodyEnd, ResponseBodyProbe};
 use crate::transport::dns::{DnsServers, TracingResolver};
 use crate::transport::registry::ConnRegistry;
+use crate::transport::round_trip::{closes, grouped, host_port};
 use connect::{ROUND_TRIP, RoundTripCtx, TraceConnectLayer};
 use dns::ResolveHook;
+use upload::{RequestBodyProbe, Upload};
 
 /// What the traced client owns: DNS, TLS roots, redirects, and the trace
 /// made for every request.
@@ -431,32 +434,17 @@ impl Client {
         };
         let info = response.extensions().get::<HttpInfo>().cloned();
         let local_addr = info.as_ref().map(HttpInfo::local_addr);
-        let record = local_addr.and_then(|local| self.shared.registry.acquire(local));
-        let (got_at, reused, was_idle, idle_time, proxied) = match &record {
-            Some(r) if r.ready_at >= started => (
-                r.ready_at.max(get_conn_at),
-                r.uses > 0,
-                false,
-                None,
-                r.proxied,
-            ),
-            Some(r) => {
-                let was_idle = r.active == 0;
-                let idle = was_idle.then(|| get_conn_at.saturating_duration_since(r.idle_since));
-                (get_conn_at, true, was_idle, idle, r.proxied)
-            }
-            // Not in the registry: dialled long ago and forgotten.
-            None => (get_conn_at, true, false, None, false),
-        };
+        let reuse = self.shared.registry.take(local_addr, started, get_conn_at);
+        let got_at = reuse.at;
         traces.emit(Event::GotConn(GotConn {
             at: got_at,
-            reused,
-            was_idle,
-            idle_time,
+            reused: reuse.reused,
+            was_idle: reuse.was_idle,
+            idle_time: reuse.idle_time,
             local_addr,
             remote_addr: info.as_ref().map(HttpInfo::remote_addr),
             protocol: response.version(),
-            proxied,
+            proxied: reuse.proxied,
         }));
         let wrote_headers_at = upload.first_poll.unwrap_or(got_at).max(got_at);
         for (name, values) in grouped(&sent_headers) {
@@ -495,7 +483,7 @@ impl Client {
         let end = BodyEnd {
             traces: traces.clone(),
             registry: self.shared.registry.clone(),
-            local_addr: record.is_some().then_some(local_addr).flatten(),
+            local_addr: local_addr.filter(|_| reuse.known),
             keep_alive,
         };
         Ok(probe_body(response, end))
@@ -546,47 +534,6 @@ async fn drain(mut response: reqwest::Response) {
             _ => break,
         }
     }
-}
-
-fn host_port(url: &url::Url) -> String {
-    let host = url.host_str().unwrap_or_default();
-    let port = url.port_or_known_default().unwrap_or_default();
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-fn closes(headers: &http::HeaderMap) -> bool {
-    headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")))
-}
-
-/// Header values by name, sensitive ones redacted.
-fn grouped(headers: &http::HeaderMap) -> Vec<(http::HeaderName, Vec<String>)> {
-    use http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
-    headers
-        .keys()
-        .map(|name| {
-            let sensitive = [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE].contains(name);
-            let values = headers
-                .get_all(name)
-                .iter()
-                .map(|v| {
-                    if sensitive || v.is_sensitive() {
-                        "REDACTED".to_string()
-                    } else {
-                        String::from_utf8_lossy(v.as_bytes()).into_owned()
-                    }
-                })
-                .collect();
-            (name.clone(), values)
-        })
-        .collect()
 }
 
 /// A request under construction: reqwest's builder plus the traces to attach.

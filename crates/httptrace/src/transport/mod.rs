@@ -6,3 +6,4 @@ pub(crate) mod certs;
 pub(crate) mod dns;
 pub(crate) mod errors;
 pub(crate) mod registry;
+pub(crate) mod round_trip;

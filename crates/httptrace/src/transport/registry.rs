@@ -46,7 +46,7 @@ impl ConnRegistry {
     }
 
     /// Marks the connection in use by a round trip; returns it as it was.
-    pub(crate) fn acquire(&self, local: SocketAddr) -> Option<ConnRecord> {
+    fn acquire(&self, local: SocketAddr) -> Option<ConnRecord> {
         let mut guard = self.conns.lock().unwrap_or_else(|e| e.into_inner());
         let record = guard.0.get_mut(&local)?;
         let before = record.clone();
@@ -63,6 +63,64 @@ impl ConnRegistry {
             if record.active == 0 {
                 record.idle_since = at;
             }
+        }
+    }
+}
+
+/// What a round trip learns about the connection it got.
+pub(crate) struct Reuse {
+    /// When it had the connection: the dial's end for a fresh one, the
+    /// `get_conn` instant for a pooled one.
+    pub(crate) at: Instant,
+    pub(crate) reused: bool,
+    pub(crate) was_idle: bool,
+    pub(crate) idle_time: Option<std::time::Duration>,
+    pub(crate) proxied: bool,
+    /// The registry knows the connection (so it must be released later).
+    pub(crate) known: bool,
+}
+
+impl ConnRegistry {
+    /// Takes the connection `local` for a round trip that started at
+    /// `started` and asked for a connection at `get_conn_at`. A connection
+    /// made after the round trip started is fresh (even when another request
+    /// dialled it); one made before came from the pool.
+    pub(crate) fn take(
+        &self,
+        local: Option<SocketAddr>,
+        started: Instant,
+        get_conn_at: Instant,
+    ) -> Reuse {
+        match local.and_then(|l| self.acquire(l)) {
+            Some(r) if r.ready_at >= started => Reuse {
+                at: r.ready_at.max(get_conn_at),
+                reused: r.uses > 0,
+                was_idle: false,
+                idle_time: None,
+                proxied: r.proxied,
+                known: true,
+            },
+            Some(r) => {
+                let was_idle = r.active == 0;
+                Reuse {
+                    at: get_conn_at,
+                    reused: true,
+                    was_idle,
+                    idle_time: was_idle
+                        .then(|| get_conn_at.saturating_duration_since(r.idle_since)),
+                    proxied: r.proxied,
+                    known: true,
+                }
+            }
+            // Not in the registry: dialled long ago and forgotten.
+            None => Reuse {
+                at: get_conn_at,
+                reused: true,
+                was_idle: false,
+                idle_time: None,
+                proxied: false,
+                known: false,
+            },
         }
     }
 }

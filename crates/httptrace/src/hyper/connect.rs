@@ -1,0 +1,296 @@
+//! Connect: DNS, one TCP attempt per resolved address, and TLS, each
+//! reported as it happens, from the connector hyper-util calls.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use http::Uri;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+
+use super::io::{ConnExtra, IoStats, TracedStream};
+use crate::Traces;
+use crate::event::*;
+use crate::transport::certs::summarize;
+use crate::transport::dns::{LookupError, TracingResolver};
+use crate::transport::errors::classify_chain;
+use crate::transport::registry::{ConnRecord, ConnRegistry};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+tokio::task_local! {
+    /// The traces of the round trip being sent, set around hyper-util's
+    /// request future so the connector (first polled inside it) sees them.
+    pub(crate) static ROUND_TRIP: Traces;
+}
+
+/// The connector: a `tower::Service<Uri>` for hyper-util's legacy `Client`.
+#[derive(Clone)]
+pub struct Connector {
+    pub(crate) resolver: Arc<TracingResolver>,
+    pub(crate) tls: tokio_rustls::TlsConnector,
+    pub(crate) registry: Arc<ConnRegistry>,
+    pub(crate) connect_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl tower_service::Service<Uri> for Connector {
+    type Response = TokioIo<TracedStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        // Read in the round trip's task; the dial may finish in another.
+        let traces = ROUND_TRIP.try_with(Traces::clone).unwrap_or_default();
+        let this = self.clone();
+        Box::pin(async move { this.connect(uri, traces).await.map(TokioIo::new) })
+    }
+}
+
+/// The phase a dial is in, so that a dial dropped midway (cancelled, timed
+/// out) still closes it with an error.
+enum Open {
+    None,
+    Dns(String),
+    Connect(SocketAddr),
+    Tls,
+}
+
+struct PhaseGuard {
+    traces: Traces,
+    open: Open,
+}
+
+impl PhaseGuard {
+    fn set(&mut self, open: Open) {
+        self.open = open;
+    }
+}
+
+impl Drop for PhaseGuard {
+    fn drop(&mut self) {
+        let at = Instant::now();
+        let error = Some(HookError::new(
+            ErrorKind::Cancelled,
+            "dial cancelled before it finished",
+        ));
+        let event = match std::mem::replace(&mut self.open, Open::None) {
+            Open::None => return,
+            Open::Dns(host) => Event::DnsDone(DnsDone {
+                at,
+                host,
+                addrs: Vec::new(),
+                error,
+                coalesced: false,
+            }),
+            Open::Connect(addr) => Event::ConnectDone(ConnectDone {
+                at,
+                network: "tcp",
+                addr: Some(addr),
+                error,
+            }),
+            Open::Tls => Event::TlsHandshakeDone(TlsHandshakeDone {
+                at,
+                state: None,
+                error,
+            }),
+        };
+        self.traces.emit(event);
+    }
+}
+
+impl Connector {
+    async fn connect(&self, uri: Uri, traces: Traces) -> Result<TracedStream, BoxError> {
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            other => return Err(format!("unsupported scheme {other:?}").into()),
+        };
+        let host = uri
+            .host()
+            .ok_or("URL has no host")?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let mut guard = PhaseGuard {
+            traces: traces.clone(),
+            open: Open::None,
+        };
+
+        let ips: Vec<IpAddr> = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) => {
+                traces.emit(Event::DnsStart(DnsStart {
+                    at: Instant::now(),
+                    host: host.clone(),
+                }));
+                guard.set(Open::Dns(host.clone()));
+                let (lookup, coalesced) = self.resolver.lookup(&host);
+                let result = lookup.await;
+                guard.set(Open::None);
+                let (addrs, error) = match &result {
+                    Ok(ips) => (ips.to_vec(), None),
+                    Err(e) => (
+                        Vec::new(),
+                        Some(HookError::new(ErrorKind::Dns, e.0.clone())),
+                    ),
+                };
+                traces.emit(Event::DnsDone(DnsDone {
+                    at: Instant::now(),
+                    host: host.clone(),
+                    addrs: addrs.clone(),
+                    error,
+                    coalesced,
+                }));
+                match result {
+                    Ok(_) => addrs,
+                    Err(e) => return Err(Box::new(LookupError(e.0.clone()))),
+                }
+            }
+        };
+
+        // One attempt per address, in the resolver's order, each reported.
+        let mut last_error: Option<std::io::Error> = None;
+        let mut tcp = None;
+        for ip in ips {
+            let addr = SocketAddr::new(ip, port);
+            traces.emit(Event::ConnectStart(ConnectStart {
+                at: Instant::now(),
+                network: "tcp",
+                addr: Some(addr),
+            }));
+            guard.set(Open::Connect(addr));
+            let attempt = tokio::net::TcpStream::connect(addr);
+            let result = match self.connect_timeout {
+                Some(limit) => tokio::time::timeout(limit, attempt)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "connect timed out",
+                        ))
+                    }),
+                None => attempt.await,
+            };
+            guard.set(Open::None);
+            let error = result.as_ref().err().map(|e| classify_chain(e));
+            traces.emit(Event::ConnectDone(ConnectDone {
+                at: Instant::now(),
+                network: "tcp",
+                addr: Some(addr),
+                error,
+            }));
+            match result {
+                Ok(stream) => {
+                    tcp = Some(stream);
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let tcp = match tcp {
+            Some(tcp) => tcp,
+            None => {
+                return Err(Box::new(last_error.unwrap_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no address to connect to")
+                })));
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let local_addr = tcp.local_addr()?;
+        let remote_addr = tcp.peer_addr()?;
+
+        let (inner, h2): (Box<dyn super::io::Stream>, bool) = if https {
+            let name = ServerName::try_from(host.clone())
+                .map_err(|e| format!("invalid TLS server name {host:?}: {e}"))?;
+            traces.emit(Event::TlsHandshakeStart(TlsHandshakeStart {
+                at: Instant::now(),
+                server_name: host.clone(),
+            }));
+            guard.set(Open::Tls);
+            let result = self.tls.connect(name, tcp).await;
+            guard.set(Open::None);
+            let at = Instant::now();
+            match result {
+                Ok(stream) => {
+                    let (_, session) = stream.get_ref();
+                    let alpn = session
+                        .alpn_protocol()
+                        .map(|p| String::from_utf8_lossy(p).into_owned());
+                    let state = TlsState {
+                        version: session.protocol_version().map(|v| match v {
+                            rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+                            rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+                            other => format!("{other:?}"),
+                        }),
+                        resumed: session.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+                        peer_certificates: session
+                            .peer_certificates()
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|der| summarize(der))
+                            .collect(),
+                        alpn: alpn.clone(),
+                    };
+                    traces.emit(Event::TlsHandshakeDone(TlsHandshakeDone {
+                        at,
+                        state: Some(state),
+                        error: None,
+                    }));
+                    (Box::new(stream), alpn.as_deref() == Some("h2"))
+                }
+                Err(e) => {
+                    let mut error = classify_chain(&e);
+                    if !matches!(error.kind(), ErrorKind::Certificate | ErrorKind::Timeout) {
+                        error = HookError::new(ErrorKind::Tls, error.message());
+                    }
+                    traces.emit(Event::TlsHandshakeDone(TlsHandshakeDone {
+                        at,
+                        state: None,
+                        error: Some(error),
+                    }));
+                    return Err(Box::new(e));
+                }
+            }
+        } else {
+            (Box::new(tcp), false)
+        };
+
+        let ready = Instant::now();
+        self.registry.insert(
+            local_addr,
+            ConnRecord {
+                ready_at: ready,
+                proxied: false,
+                uses: 0,
+                active: 0,
+                idle_since: ready,
+            },
+        );
+        Ok(TracedStream {
+            inner,
+            extra: ConnExtra {
+                local_addr,
+                remote_addr,
+                stats: Arc::new(IoStats::default()),
+            },
+            h2,
+        })
+    }
+}

@@ -1,0 +1,387 @@
+//! The hyper-util transport: full fidelity, because the connector and the
+//! connection's IO are ours.
+//!
+//! [`Client`] wraps hyper-util's legacy `Client` with a [`Connector`] that
+//! resolves through hickory-resolver, dials each resolved address in turn and
+//! runs the TLS handshake with tokio-rustls, reporting each step as it
+//! happens, and wraps the connection's IO to see the first and last write of
+//! a request and the first byte of its response. It is a transport in Go's
+//! sense (a `RoundTripper`): one request, one round trip; it does not follow
+//! redirects, like hyper-util's own client.
+//!
+//! | hook | on hyper-util | how |
+//! |---|---|---|
+//! | `round_trip_start`, `get_conn`, `round_trip_done`, `body_done` | exact | around hyper-util's request future and the response body |
+//! | `dns_start` / `dns_done` | exact | hickory-resolver, concurrent lookups coalesced |
+//! | `connect_start` / `connect_done` | exact, per address | one attempt per resolved address, in order (sequential, no Happy Eyeballs racing) |
+//! | `tls_handshake_start` / `tls_handshake_done` | exact | around tokio-rustls' handshake; version, ALPN, resumption, full chain |
+//! | `got_conn` | exact facts; time approx. for pooled connections | reused / idle from the connection registry |
+//! | `wrote_header_field` | approx. | the request's headers at `wrote_headers` time (hyper adds `host` and framing headers) |
+//! | `wrote_headers` | exact on HTTP/1.1 | the exchange's first write to the socket (head, maybe with the start of the body) |
+//! | `wrote_request` | exact on HTTP/1.1 | the exchange's last write before the response's first read |
+//! | `got_first_response_byte` | exact on HTTP/1.1 | the first read after the request was written |
+//! | `got_1xx_response` | exact, HTTP/1 | hyper's `on_informational` |
+//! | `put_idle_conn` | approx. | HTTP/1, when the body was read to the end |
+//! | `wait_100_continue` | never | hyper sends the body without waiting for `100 Continue` |
+//!
+//! On HTTP/2 the socket carries many streams and control frames, so the
+//! three socket-level hooks come from the connection's latest write burst and
+//! the read after it: approximate. Proxies are not supported by this
+//! connector.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use http_body_util::{BodyExt, Empty};
+//! use httptrace::ClientTrace;
+//! # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let url = format!("http://{}/", listener.local_addr()?);
+//! # tokio::spawn(async move {
+//! #     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//! #     let (mut socket, _) = listener.accept().await.unwrap();
+//! #     let mut buf = [0u8; 1024];
+//! #     let _ = socket.read(&mut buf).await;
+//! #     let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+//! # });
+//!
+//! let client = httptrace::hyper::Client::builder().build::<Empty<bytes::Bytes>>()?;
+//! let trace = ClientTrace::new().on_event(|e| println!("{}", e.name()));
+//! let request = http::Request::get(url).body(Empty::new())?;
+//! let response = client.request_traced(request, trace).await?;
+//! let body = response.into_body().collect().await?.to_bytes();
+//! assert_eq!(&body[..], b"ok");
+//! # Ok(())
+//! # }
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::body::Incoming;
+use hyper_util::client::legacy;
+use hyper_util::rt::TokioExecutor;
+
+use crate::event::*;
+use crate::transport::body::BodyEnd;
+use crate::transport::dns::{DnsServers, TracingResolver};
+use crate::transport::errors::classify_chain;
+use crate::transport::registry::ConnRegistry;
+use crate::transport::round_trip::{closes, grouped, host_port};
+use crate::{ClientTrace, MakeTrace, RequestInfo, Traces};
+
+mod connect;
+mod io;
+
+pub use crate::transport::body::ResponseBodyProbe as ResponseBody;
+pub use connect::Connector;
+use connect::ROUND_TRIP;
+use io::ConnExtra;
+pub use io::TracedStream;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Builds a [`Client`].
+#[derive(Clone, Default)]
+pub struct Builder {
+    make_trace: Option<Arc<dyn MakeTrace>>,
+    extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    no_built_in_roots: bool,
+    accept_invalid_certs: bool,
+    http1_only: bool,
+    dns: DnsServers,
+    connect_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("make_trace", &self.make_trace.is_some())
+            .field("extra_roots", &self.extra_roots.len())
+            .field("http1_only", &self.http1_only)
+            .field("dns", &self.dns)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// Makes a trace for every request (adapters plug in here).
+    pub fn make_trace(mut self, make: impl MakeTrace) -> Self {
+        self.make_trace = Some(Arc::new(make));
+        self
+    }
+
+    /// Trusts this DER certificate as a root, besides the platform's.
+    pub fn root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots
+            .push(rustls::pki_types::CertificateDer::from(der.into()));
+        self
+    }
+
+    /// Whether to trust the platform's roots (default true).
+    pub fn built_in_roots(mut self, enabled: bool) -> Self {
+        self.no_built_in_roots = !enabled;
+        self
+    }
+
+    /// Accepts any server certificate (curl's `-k`); signatures are still checked.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.accept_invalid_certs = accept;
+        self
+    }
+
+    /// Speaks only HTTP/1.1 (ALPN offers only `http/1.1`).
+    pub fn http1_only(mut self) -> Self {
+        self.http1_only = true;
+        self
+    }
+
+    /// Sends DNS lookups to this server instead of the system's.
+    pub fn dns_server(mut self, server: std::net::SocketAddr) -> Self {
+        self.dns = DnsServers::Custom(vec![server]);
+        self
+    }
+
+    /// Gives up on each connection attempt after this long.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Builds the client for request bodies of type `B`.
+    pub fn build<B>(self) -> Result<Client<B>, BoxError>
+    where
+        B: http_body::Body + Send + 'static + Unpin,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier = crate::transport::certs::verifier(
+            self.extra_roots,
+            !self.no_built_in_roots,
+            self.accept_invalid_certs,
+            &provider,
+        )?;
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        tls.alpn_protocols = if self.http1_only {
+            vec![b"http/1.1".to_vec()]
+        } else {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        };
+        let registry = Arc::new(ConnRegistry::default());
+        let connector = Connector {
+            resolver: Arc::new(TracingResolver::new(&self.dns)?),
+            tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
+            registry: registry.clone(),
+            connect_timeout: self.connect_timeout,
+        };
+        let mut inner = legacy::Client::builder(TokioExecutor::new());
+        if self.http1_only {
+            inner.http2_only(false);
+        }
+        Ok(Client {
+            inner: inner.build(connector),
+            registry,
+            make_trace: self.make_trace,
+        })
+    }
+}
+
+/// hyper-util's `Client` with every hook reported. Cheap to clone.
+#[derive(Clone)]
+pub struct Client<B> {
+    inner: legacy::Client<Connector, B>,
+    registry: Arc<ConnRegistry>,
+    make_trace: Option<Arc<dyn MakeTrace>>,
+}
+
+impl<B> std::fmt::Debug for Client<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+impl Client<()> {
+    /// A builder with the defaults: system DNS, platform roots, HTTP/2 by ALPN.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+}
+
+impl<B> Client<B>
+where
+    B: http_body::Body + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    /// Sends a request with the traces of the enclosing scopes and of the
+    /// builder's `make_trace`.
+    pub async fn request(
+        &self,
+        request: http::Request<B>,
+    ) -> Result<http::Response<ResponseBody<Incoming>>, legacy::Error> {
+        self.send(request, None).await
+    }
+
+    /// Sends a request with `trace` attached to it as well.
+    pub async fn request_traced(
+        &self,
+        request: http::Request<B>,
+        trace: ClientTrace,
+    ) -> Result<http::Response<ResponseBody<Incoming>>, legacy::Error> {
+        self.send(request, Some(trace)).await
+    }
+
+    async fn send(
+        &self,
+        mut request: http::Request<B>,
+        extra: Option<ClientTrace>,
+    ) -> Result<http::Response<ResponseBody<Incoming>>, legacy::Error> {
+        let url = url::Url::parse(&request.uri().to_string()).ok();
+        let mut traces = Traces::current();
+        if let (Some(make), Some(url)) = (&self.make_trace, &url) {
+            let info = RequestInfo::new(request.method(), url, request.headers());
+            if let Some(trace) = make.make_trace(&info) {
+                traces = traces.with(trace);
+            }
+        }
+        if let Some(trace) = extra {
+            traces = traces.with(trace);
+        }
+        let (true, Some(url)) = (!traces.is_empty(), url) else {
+            let response = self.inner.request(request).await?;
+            return Ok(response.map(ResponseBody::passthrough));
+        };
+
+        let start = RoundTripStart {
+            at: Instant::now(),
+            method: request.method().clone(),
+            url: url.clone(),
+            resend_count: 0,
+        };
+        let started = start.at;
+        traces.request_headers(&start, request.headers_mut());
+        traces.emit(Event::RoundTripStart(start));
+        let get_conn_at = Instant::now();
+        traces.emit(Event::GetConn(GetConn {
+            at: get_conn_at,
+            host_port: host_port(&url),
+        }));
+        let informational = traces.clone();
+        hyper::ext::on_informational(&mut request, move |res| {
+            informational.emit(Event::Got1xxResponse(Got1xxResponse {
+                at: Instant::now(),
+                status: res.status(),
+                headers: res.headers().clone(),
+            }));
+        });
+        let sent_headers = request.headers().clone();
+        let body_bytes = http_body::Body::size_hint(request.body())
+            .exact()
+            .unwrap_or(0);
+        let mut pending = Pending(Some(traces.clone()));
+        let result = ROUND_TRIP
+            .scope(traces.clone(), self.inner.request(request))
+            .await;
+        pending.0 = None;
+        let headers_at = Instant::now();
+        let response = match result {
+            Ok(response) => response,
+            Err(e) => {
+                traces.emit(Event::RoundTripDone(RoundTripDone {
+                    at: headers_at,
+                    status: None,
+                    version: None,
+                    headers: None,
+                    error: Some(classify_chain(&e)),
+                }));
+                return Err(e);
+            }
+        };
+        let extra = response.extensions().get::<ConnExtra>().cloned();
+        let local_addr = extra.as_ref().map(|x| x.local_addr);
+        let reuse = self.registry.take(local_addr, started, get_conn_at);
+        traces.emit(Event::GotConn(GotConn {
+            at: reuse.at,
+            reused: reuse.reused,
+            was_idle: reuse.was_idle,
+            idle_time: reuse.idle_time,
+            local_addr,
+            remote_addr: extra.as_ref().map(|x| x.remote_addr),
+            protocol: response.version(),
+            proxied: reuse.proxied,
+        }));
+        // The socket's own record of this exchange; anything from before
+        // this round trip started belongs to an earlier one.
+        let exchange = extra.as_ref().map(|x| x.stats.latest()).unwrap_or_default();
+        let after_start = |t: Option<Instant>| t.filter(|t| *t >= started);
+        let wrote_headers = after_start(exchange.first_write).unwrap_or(reuse.at);
+        let wrote_request = after_start(exchange.last_write).unwrap_or(wrote_headers);
+        let first_byte = after_start(exchange.first_read)
+            .unwrap_or(headers_at)
+            .max(wrote_request)
+            .min(headers_at);
+        for (name, values) in grouped(&sent_headers) {
+            traces.emit(Event::WroteHeaderField(WroteHeaderField {
+                at: wrote_headers,
+                name,
+                values,
+            }));
+        }
+        traces.emit(Event::WroteHeaders(WroteHeaders { at: wrote_headers }));
+        traces.emit(Event::WroteRequest(WroteRequest {
+            at: wrote_request,
+            body_bytes,
+            error: None,
+        }));
+        traces.emit(Event::GotFirstResponseByte(GotFirstResponseByte {
+            at: first_byte,
+        }));
+        traces.emit(Event::RoundTripDone(RoundTripDone {
+            at: headers_at,
+            status: Some(response.status()),
+            version: Some(response.version()),
+            headers: Some(response.headers().clone()),
+            error: None,
+        }));
+        let keep_alive = match response.version() {
+            http::Version::HTTP_2 | http::Version::HTTP_3 => None,
+            _ if closes(response.headers()) || closes(&sent_headers) => {
+                Some(Err("connection: close"))
+            }
+            http::Version::HTTP_10 => Some(Err("HTTP/1.0")),
+            _ => Some(Ok(())),
+        };
+        let end = BodyEnd {
+            traces,
+            registry: self.registry.clone(),
+            local_addr: local_addr.filter(|_| reuse.known),
+            keep_alive,
+        };
+        Ok(response.map(|body| ResponseBody::new(body, end)))
+    }
+}
+
+/// Reports a round trip whose future was dropped before the response.
+struct Pending(Option<Traces>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(traces) = self.0.take() {
+            traces.emit(Event::RoundTripDone(RoundTripDone {
+                at: Instant::now(),
+                status: None,
+                version: None,
+                headers: None,
+                error: Some(HookError::new(
+                    ErrorKind::Cancelled,
+                    "request cancelled before the response arrived",
+                )),
+            }));
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The hyper-util transport against real local servers: per-address connect
+//! attempts, socket-level write/read hooks, 1xx responses, TLS with HTTP/2,
+//! reuse, and failures at their phase.
+
+mod support;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use httptrace::hyper::Client;
+use httptrace::{BodyOutcome, ErrorKind, Event};
+use httptrace_testkit::dns::{DnsConfig, DnsServer};
+use httptrace_testkit::http::{TestServer, refused_addr};
+use httptrace_testkit::tls::TestCa;
+use support::{Recorder, phases};
+
+fn get(url: &str) -> http::Request<Empty<Bytes>> {
+    http::Request::get(url).body(Empty::new()).unwrap()
+}
+
+#[tokio::test]
+async fn each_address_is_its_own_connect_attempt_and_socket_hooks_are_ordered() {
+    // The name resolves to an address with nothing listening, then the server.
+    let server = TestServer::http();
+    let dns = DnsServer::start(DnsConfig::new().record(
+        "two.test",
+        [
+            IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)),
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ],
+    ))
+    .unwrap();
+    let client = Client::builder().dns_server(dns.addr()).build().unwrap();
+    let rec = Recorder::new();
+    let url = server.url_with_host("two.test", "/delay/50");
+    let response = client.request_traced(get(&url), rec.trace()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"ok");
+
+    assert_eq!(
+        phases(&rec.names()),
+        [
+            "round_trip_start",
+            "get_conn",
+            "dns_start",
+            "dns_done",
+            "connect_start",
+            "connect_done",
+            "connect_start",
+            "connect_done",
+            "got_conn",
+            "wrote_headers",
+            "wrote_request",
+            "got_first_response_byte",
+            "round_trip_done",
+            "body_done",
+            "put_idle_conn",
+        ]
+    );
+    let attempts = rec.find(|e| match e {
+        Event::ConnectDone(c) => Some((c.addr.unwrap().ip(), c.error.as_ref().map(|e| e.kind()))),
+        _ => None,
+    });
+    assert_eq!(
+        attempts,
+        [
+            (
+                IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)),
+                Some(ErrorKind::ConnectionRefused)
+            ),
+            (IpAddr::V4(Ipv4Addr::LOCALHOST), None),
+        ]
+    );
+    let events = rec.events();
+    let at = |name: &str| events.iter().find(|e| e.name() == name).unwrap().at();
+    assert!(at("wrote_headers") >= at("got_conn"));
+    assert!(at("wrote_request") >= at("wrote_headers"));
+    // The server waits 50 ms before answering: the first byte comes at least
+    // that long after the request was written, and before the parsed headers.
+    assert!(at("got_first_response_byte") - at("wrote_request") >= Duration::from_millis(50));
+    assert!(at("got_first_response_byte") <= at("round_trip_done"));
+}
+
+#[tokio::test]
+async fn https_h2_reports_the_full_handshake() {
+    let ca = TestCa::new();
+    let dns =
+        DnsServer::start(DnsConfig::new().record("api.test", [IpAddr::V4(Ipv4Addr::LOCALHOST)]))
+            .unwrap();
+    let server = TestServer::https(&ca.server_identity(&["api.test"]), &[b"h2", b"http/1.1"]);
+    let client = Client::builder()
+        .dns_server(dns.addr())
+        .root_certificate_der(ca.cert_der().to_vec())
+        .build()
+        .unwrap();
+    let rec = Recorder::new();
+    let response = client
+        .request_traced(get(&server.url_with_host("api.test", "/")), rec.trace())
+        .await
+        .unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    response.into_body().collect().await.unwrap();
+    let names = phases(&rec.names());
+    let tls_start = names
+        .iter()
+        .position(|n| *n == "tls_handshake_start")
+        .unwrap();
+    assert_eq!(names[tls_start - 1], "connect_done");
+    assert_eq!(names[tls_start + 1], "tls_handshake_done");
+    rec.assert_monotonic();
+    let tls = rec.find(|e| match e {
+        Event::TlsHandshakeDone(t) => t.state.clone(),
+        _ => None,
+    });
+    assert_eq!(tls[0].version.as_deref(), Some("TLSv1.3"));
+    assert_eq!(tls[0].alpn.as_deref(), Some("h2"));
+    assert!(
+        tls[0].peer_certificates[0]
+            .subject_alt_names
+            .contains(&"api.test".to_string())
+    );
+    let got = rec.find(|e| match e {
+        Event::GotConn(g) => Some(g.protocol),
+        _ => None,
+    });
+    assert_eq!(got, [http::Version::HTTP_2]);
+}
+
+#[tokio::test]
+async fn informational_100_continue_is_reported() {
+    let server = TestServer::http();
+    let client = Client::builder().build::<Full<Bytes>>().unwrap();
+    let rec = Recorder::new();
+    let request = http::Request::post(server.url("/continue"))
+        .header("expect", "100-continue")
+        .body(Full::new(Bytes::from_static(b"hello")))
+        .unwrap();
+    let response = client.request_traced(request, rec.trace()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"5");
+    let informational = rec.find(|e| match e {
+        Event::Got1xxResponse(g) => Some(g.status.as_u16()),
+        _ => None,
+    });
+    assert_eq!(informational, [100]);
+    let names = phases(&rec.names());
+    let at = |n: &str| names.iter().position(|x| *x == n).unwrap();
+    assert!(at("got_1xx_response") < at("round_trip_done"));
+}
+
+#[tokio::test]
+async fn reuse_and_idle_time_on_a_kept_alive_connection() {
+    let server = TestServer::http();
+    let client = Client::builder().build::<Empty<Bytes>>().unwrap();
+    let pause = Duration::from_millis(40);
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let rec = Recorder::new();
+        let response = client
+            .request_traced(get(&server.url("/")), rec.trace())
+            .await
+            .unwrap();
+        response.into_body().collect().await.unwrap();
+        got.extend(rec.find(|e| match e {
+            Event::GotConn(g) => Some(g.clone()),
+            _ => None,
+        }));
+        let start = rec.events()[0].at();
+        let wrote = rec
+            .events()
+            .iter()
+            .find(|e| e.name() == "wrote_headers")
+            .unwrap()
+            .at();
+        assert!(
+            wrote >= start,
+            "a request's writes are its own, not the previous one's"
+        );
+        tokio::time::sleep(pause).await;
+    }
+    assert_eq!(server.connections_accepted(), 1);
+    assert!(!got[0].reused);
+    assert!(got[1].reused && got[1].was_idle);
+    assert!(got[1].idle_time.unwrap() >= pause);
+    assert_eq!(got[0].local_addr, got[1].local_addr);
+}
+
+#[tokio::test]
+async fn failures_are_reported_at_their_phase() {
+    let client = Client::builder().build::<Empty<Bytes>>().unwrap();
+    // Refused.
+    let rec = Recorder::new();
+    let err = client
+        .request_traced(get(&format!("http://{}/", refused_addr())), rec.trace())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect());
+    let refused = rec.find(|e| match e {
+        Event::ConnectDone(c) => c.error.as_ref().map(|e| e.kind()),
+        _ => None,
+    });
+    assert_eq!(refused, [ErrorKind::ConnectionRefused]);
+    assert_eq!(
+        rec.find(|e| match e {
+            Event::RoundTripDone(d) => d.error.as_ref().map(|e| e.kind()),
+            _ => None,
+        }),
+        [ErrorKind::ConnectionRefused]
+    );
+
+    // Untrusted certificate.
+    let ca = TestCa::new();
+    let server = TestServer::https(&ca.server_identity(&["127.0.0.1"]), &[b"http/1.1"]);
+    let rec = Recorder::new();
+    client
+        .request_traced(
+            get(&format!("https://127.0.0.1:{}/", server.port())),
+            rec.trace(),
+        )
+        .await
+        .unwrap_err();
+    let tls = rec.find(|e| match e {
+        Event::TlsHandshakeDone(t) => t.error.as_ref().map(|e| e.kind()),
+        _ => None,
+    });
+    assert_eq!(tls, [ErrorKind::Certificate]);
+
+    // Unknown name.
+    let dns = DnsServer::start(DnsConfig::new()).unwrap();
+    let client = Client::builder()
+        .dns_server(dns.addr())
+        .build::<Empty<Bytes>>()
+        .unwrap();
+    let rec = Recorder::new();
+    client
+        .request_traced(get("http://nowhere.test/"), rec.trace())
+        .await
+        .unwrap_err();
+    let dns_error = rec.find(|e| match e {
+        Event::DnsDone(d) => d.error.as_ref().map(|e| e.kind()),
+        _ => None,
+    });
+    assert_eq!(dns_error, [ErrorKind::Dns]);
+    assert!(!rec.names().contains(&"connect_start"));
+
+    // Cancelled mid-response, and a body dropped unread.
+    let server = TestServer::http();
+    let client = Client::builder().build::<Empty<Bytes>>().unwrap();
+    let rec = Recorder::new();
+    let pending = client.request_traced(get(&server.url("/delay/2000")), rec.trace());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), pending)
+            .await
+            .is_err()
+    );
+    let cancelled = rec.find(|e| match e {
+        Event::RoundTripDone(d) => d.error.as_ref().map(|e| e.kind()),
+        _ => None,
+    });
+    assert_eq!(cancelled, [ErrorKind::Cancelled]);
+    let rec = Recorder::new();
+    let response = client
+        .request_traced(get(&server.url("/bytes/1000000")), rec.trace())
+        .await
+        .unwrap();
+    drop(response);
+    let body = rec.find(|e| match e {
+        Event::BodyDone(b) => Some(b.outcome.clone()),
+        _ => None,
+    });
+    assert!(matches!(body[..], [BodyOutcome::Dropped]));
+}
