@@ -4,7 +4,8 @@
 //! 1. Overhead: the same keep-alive GET through plain reqwest, through the
 //!    traced client with no trace attached, and with a trace recording every
 //!    event. Reported as median per-request time and ratios to plain reqwest.
-//! 2. Accuracy of the approximate hooks: an in-process raw server (same
+//! 2. Accuracy of the hooks, on the reqwest and on the hyper-util transport:
+//!    an in-process raw server (same
 //!    monotonic clock) notes when it accepted the TCP connection, when it had
 //!    read the request head, and when it wrote the response head. The hooks'
 //!    `at` is compared with those instants; the difference is the hook's error
@@ -179,7 +180,13 @@ async fn overhead(iterations: usize) {
     );
 }
 
-async fn accuracy(iterations: usize, https: bool) {
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Transport {
+    Reqwest,
+    Hyper,
+}
+
+async fn accuracy(iterations: usize, https: bool, transport: Transport) {
     let ca = httptrace_testkit::tls::TestCa::new();
     let acceptor = https.then(|| {
         let identity = ca.server_identity(&["127.0.0.1"]);
@@ -194,6 +201,11 @@ async fn accuracy(iterations: usize, https: bool) {
     let client = reqwest::Client::builder()
         .traced_with(Config::new().root_certificate_der(ca.cert_der().to_vec()))
         .unwrap();
+    let hyper_client = httptrace::hyper::Client::builder()
+        .root_certificate_der(ca.cert_der().to_vec())
+        .http1_only()
+        .build::<http_body_util::Empty<bytes::Bytes>>()
+        .unwrap();
     let mut errors: [(&str, Vec<f64>); 4] = [
         ("connect_done - server accept", Vec::new()),
         ("wrote_headers - server read head", Vec::new()),
@@ -202,15 +214,20 @@ async fn accuracy(iterations: usize, https: bool) {
     ];
     for _ in 0..iterations {
         let (trace, log) = recorder();
-        client
-            .get(&url)
-            .trace(trace)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        match transport {
+            Transport::Reqwest => {
+                let response = client.get(&url).trace(trace).send().await.unwrap();
+                response.bytes().await.unwrap();
+            }
+            Transport::Hyper => {
+                use http_body_util::BodyExt;
+                let request = http::Request::get(&url)
+                    .body(http_body_util::Empty::new())
+                    .unwrap();
+                let response = hyper_client.request_traced(request, trace).await.unwrap();
+                response.into_body().collect().await.unwrap();
+            }
+        }
         tokio::time::sleep(Duration::from_millis(2)).await;
         let server = marks.lock().unwrap().pop().unwrap();
         let events = log.lock().unwrap().clone();
@@ -236,7 +253,7 @@ async fn accuracy(iterations: usize, https: bool) {
         }
     }
     println!(
-        "accuracy over {scheme} ({iterations} new connections; hook at minus ground truth, µs)"
+        "accuracy, {transport:?} transport over {scheme} ({iterations} new connections; hook at minus ground truth, µs)"
     );
     for (name, mut v) in errors {
         if v.is_empty() {
@@ -258,7 +275,9 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         overhead(n_overhead).await;
-        accuracy(n_accuracy, false).await;
-        accuracy(n_accuracy, true).await;
+        for transport in [Transport::Reqwest, Transport::Hyper] {
+            accuracy(n_accuracy, false, transport).await;
+            accuracy(n_accuracy, true, transport).await;
+        }
     });
 }

@@ -24,6 +24,16 @@
 //! | `put_idle_conn` | approx. | HTTP/1, when the body was read to the end |
 //! | `wait_100_continue` | never | hyper sends the body without waiting for `100 Continue` |
 //!
+//! Measured by `benches/timing.rs` against an in-process server sharing the
+//! client's clock (loopback, 2-core machine, 300 new connections, median /
+//! p90 of hook minus the server's instant): `wrote_headers` vs the server
+//! having read the head +0.04 / +0.05 ms over HTTP and -0.02 / -0.01 ms over
+//! HTTPS; `got_first_response_byte` vs the server having written its head
+//! +0.04 / +0.05 ms over HTTP and +0.06 / +0.10 ms over HTTPS (loopback
+//! delivery and, for HTTPS, decryption); `connect_done` vs accept +0.04 /
+//! +0.07 ms. The reqwest transport's errors on the same run are three to
+//! four times larger (see [`crate::reqwest`]).
+//!
 //! On HTTP/2 the socket carries many streams and control frames, so the
 //! three socket-level hooks come from the connection's latest write burst and
 //! the read after it: approximate. Proxies are not supported by this
