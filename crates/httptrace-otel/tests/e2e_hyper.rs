@@ -1,0 +1,103 @@
+//! The hyper-util transport end to end: its exact hooks (per-address
+//! connects, 1xx, socket-level writes and first byte) become span events
+//! that reach a real Jaeger over OTLP. Its own test binary: the pipeline
+//! installs process-wide globals.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use httptrace_otel::{OtelTrace, Protocol, Setup};
+use httptrace_testkit::http::TestServer;
+use jaeger_harness::{Jaeger, spans};
+use opentelemetry::trace::TraceContextExt as _;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hyper_transport_hooks_reach_jaeger() {
+    let Some(jaeger) = Jaeger::start().await.expect("start Jaeger") else {
+        return;
+    };
+    let guard = Setup::with_env(|_| None)
+        .service_name("httptrace-hyper-e2e")
+        .endpoint(jaeger.otlp_grpc_endpoint())
+        .protocol(Protocol::Grpc)
+        .metrics(false)
+        .fmt(false)
+        .scheduled_delay(Duration::from_millis(100))
+        .try_install()
+        .expect("install the pipeline");
+    let server = TestServer::http();
+    let client = httptrace::hyper::Client::builder()
+        .make_trace(OtelTrace::new())
+        .build::<Full<Bytes>>()
+        .unwrap();
+    let caller = tracing::info_span!("upload");
+    let trace_id = caller
+        .context()
+        .span()
+        .span_context()
+        .trace_id()
+        .to_string();
+    let request = http::Request::post(server.url("/continue"))
+        .header("expect", "100-continue")
+        .body(Full::new(Bytes::from_static(b"hello")))
+        .unwrap();
+    let body = async {
+        let response = client.request(request).await.unwrap();
+        response.into_body().collect().await.unwrap().to_bytes()
+    }
+    .instrument(caller)
+    .await;
+    assert_eq!(&body[..], b"5");
+    guard.force_flush().expect("flush to Jaeger");
+
+    let trace = jaeger
+        .wait_for_trace(&trace_id, Duration::from_secs(20), |t| spans(t).len() >= 2)
+        .await
+        .expect("trace in Jaeger");
+    let spans = spans(&trace);
+    let root = spans
+        .iter()
+        .find(|s| s.name == "upload")
+        .expect("caller span");
+    let hop = spans.iter().find(|s| s.is_client()).expect("hop span");
+    assert_eq!(hop.parent_span_id, root.span_id);
+    assert_eq!(hop.name, "POST");
+    assert_eq!(hop.attr_i64("http.response.status_code"), Some(200));
+    let names: Vec<&str> = hop.events.iter().map(|e| e.name.as_str()).collect();
+    let pos = |n: &str| {
+        names
+            .iter()
+            .position(|x| *x == n)
+            .unwrap_or_else(|| panic!("no {n} in {names:?}"))
+    };
+    assert!(pos("connect_start") < pos("connect_done"));
+    assert!(pos("connect_done") < pos("wrote_headers"));
+    assert!(pos("wrote_headers") <= pos("got_1xx_response"));
+    assert!(pos("got_1xx_response") < pos("round_trip_done"));
+    assert!(pos("got_first_response_byte") < pos("body_done"));
+    for e in &hop.events {
+        assert!(
+            e.time_ns >= hop.start_ns && e.time_ns <= hop.end_ns,
+            "{} outside its span",
+            e.name
+        );
+    }
+    let connect = hop
+        .events
+        .iter()
+        .find(|e| e.name == "connect_start")
+        .unwrap();
+    assert_eq!(
+        connect.attributes.get("network.peer.address"),
+        Some(&serde_json::json!("127.0.0.1")),
+        "connect_start names the address it dials: {:?}",
+        connect.attributes
+    );
+    assert_eq!(
+        connect.attributes.get("network.peer.port"),
+        Some(&serde_json::json!(server.port())),
+    );
+}
