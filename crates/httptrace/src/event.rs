@@ -483,3 +483,54 @@ impl fmt::Display for ErrorKind {
         f.write_str(self.as_str())
     }
 }
+
+/// A connection changed state: reported once per client (to its
+/// [`MakeTrace`](crate::MakeTrace)), not per request, by transports that see
+/// connections open and close. The hyper-util transport does; reqwest hides
+/// when its connections close, so its transport reports none.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ConnectionEvent {
+    /// When the change happened.
+    pub at: Instant,
+    /// The state before, `None` when the connection was just opened.
+    pub previous: Option<ConnectionState>,
+    /// The state now.
+    pub state: ConnectionState,
+    /// When the connection was opened (for its lifetime).
+    pub opened_at: Instant,
+    /// The host the connection was made for.
+    pub server_address: String,
+    /// The port it was made for.
+    pub server_port: u16,
+    /// `"http"` or `"https"`.
+    pub scheme: &'static str,
+    /// The server's end.
+    pub remote_addr: SocketAddr,
+    /// The HTTP version spoken on it.
+    pub protocol: http::Version,
+}
+
+/// The states of a pooled connection, as the HTTP semantic conventions
+/// count them (`http.connection.state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// In the pool, serving no request.
+    Idle,
+    /// Serving at least one request.
+    Active,
+    /// Closed: its last event.
+    Closed,
+}
+
+impl ConnectionState {
+    /// `"idle"`, `"active"` or `"closed"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Idle => "idle",
+            ConnectionState::Active => "active",
+            ConnectionState::Closed => "closed",
+        }
+    }
+}

@@ -273,6 +273,14 @@ impl<'a> RequestInfo<'a> {
 pub trait MakeTrace: Send + Sync + 'static {
     /// The trace for one request, or `None`.
     fn make_trace(&self, request: &RequestInfo<'_>) -> Option<ClientTrace>;
+
+    /// A connection of the client opened, changed state or closed (only from
+    /// transports that can see it: see [`ConnectionEvent`]). Does nothing
+    /// unless overridden; adapters count open connections and their lifetime
+    /// here.
+    fn on_connection(&self, event: &ConnectionEvent) {
+        let _ = event;
+    }
 }
 
 impl<F> MakeTrace for F

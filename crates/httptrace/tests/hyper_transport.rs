@@ -274,3 +274,62 @@ async fn failures_are_reported_at_their_phase() {
     });
     assert!(matches!(body[..], [BodyOutcome::Dropped]));
 }
+
+/// A client-level observer of connection states.
+#[derive(Clone, Default)]
+struct ConnLog(std::sync::Arc<std::sync::Mutex<Vec<httptrace::ConnectionEvent>>>);
+
+impl httptrace::MakeTrace for ConnLog {
+    fn make_trace(&self, _: &httptrace::RequestInfo<'_>) -> Option<httptrace::ClientTrace> {
+        Some(httptrace::ClientTrace::new())
+    }
+
+    fn on_connection(&self, event: &httptrace::ConnectionEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+#[tokio::test]
+async fn connection_states_are_reported_from_open_to_close() {
+    use httptrace::ConnectionState::{Active, Closed, Idle};
+    let server = TestServer::http();
+    let log = ConnLog::default();
+    let client = Client::builder()
+        .make_trace(log.clone())
+        .build::<Empty<Bytes>>()
+        .unwrap();
+    for _ in 0..2 {
+        let response = client.request(get(&server.url("/"))).await.unwrap();
+        response.into_body().collect().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Dropping the client drops its pool, which closes the idle connection.
+    drop(client);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !log.0.lock().unwrap().iter().any(|e| e.state == Closed) {
+        assert!(tokio::time::Instant::now() < deadline, "no close reported");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let events = log.0.lock().unwrap().clone();
+    let states: Vec<_> = events.iter().map(|e| (e.previous, e.state)).collect();
+    assert_eq!(
+        states,
+        [
+            (None, Idle),
+            (Some(Idle), Active),
+            (Some(Active), Idle),
+            (Some(Idle), Active),
+            (Some(Active), Idle),
+            (Some(Idle), Closed),
+        ]
+    );
+    for e in &events {
+        assert_eq!(e.remote_addr, server.addr());
+        assert_eq!(e.server_port, server.port());
+        assert_eq!(e.scheme, "http");
+        assert_eq!(e.opened_at, events[0].opened_at);
+    }
+    for pair in events.windows(2) {
+        assert!(pair[1].at >= pair[0].at, "states in time order");
+    }
+}

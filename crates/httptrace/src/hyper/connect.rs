@@ -18,7 +18,7 @@ use crate::event::*;
 use crate::transport::certs::summarize;
 use crate::transport::dns::{LookupError, TracingResolver};
 use crate::transport::errors::classify_chain;
-use crate::transport::registry::{ConnRecord, ConnRegistry};
+use crate::transport::registry::{ConnIdentity, ConnRecord, ConnRegistry};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -281,6 +281,18 @@ impl Connector {
                 uses: 0,
                 active: 0,
                 idle_since: ready,
+                identity: Some(ConnIdentity {
+                    server_address: host,
+                    server_port: port,
+                    scheme: if https { "https" } else { "http" },
+                    remote_addr,
+                    protocol: if h2 {
+                        http::Version::HTTP_2
+                    } else {
+                        http::Version::HTTP_11
+                    },
+                }),
+                closed: false,
             },
         );
         Ok(TracedStream {
@@ -291,6 +303,7 @@ impl Connector {
                 stats: Arc::new(IoStats::default()),
             },
             h2,
+            registry: self.registry.clone(),
         })
     }
 }

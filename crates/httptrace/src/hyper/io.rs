@@ -13,6 +13,8 @@ use std::time::Instant;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::transport::registry::ConnRegistry;
+
 /// Any byte stream the connector made (TCP or TLS over TCP).
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
@@ -75,6 +77,15 @@ pub struct TracedStream {
     pub(crate) inner: Box<dyn Stream>,
     pub(crate) extra: ConnExtra,
     pub(crate) h2: bool,
+    pub(crate) registry: Arc<ConnRegistry>,
+}
+
+impl Drop for TracedStream {
+    /// hyper-util drops the IO when the connection closes, which is how the
+    /// transport knows a connection's lifetime.
+    fn drop(&mut self) {
+        self.registry.remove(self.extra.local_addr, Instant::now());
+    }
 }
 
 impl Connection for TracedStream {

@@ -323,6 +323,8 @@ fn register(registry: &ConnRegistry, facts: &ConnFacts, at: Instant) {
             uses: 0,
             active: 0,
             idle_since: at,
+            identity: None,
+            closed: false,
         },
     );
 }
