@@ -62,12 +62,14 @@
 //! | `http.client.request.duration` (s) | per hop, round trip start to response headers (or failure); `http.request.method`, `server.address`, `server.port`, `http.response.status_code`, `network.protocol.version`, `error.type` |
 //! | `http.client.active_requests` | hops in flight; `http.request.method`, `server.address`, `server.port` |
 //! | `dns.lookup.duration` (s) | lookups the request made itself (not coalesced ones); `dns.question.name`, `error.type` |
+//! | `http.client.open_connections` | hyper-util transport only: connections by `http.connection.state` (`idle`, `active`: serving a traced request); `server.address`, `server.port`, `network.peer.address`, `network.protocol.version`, `url.scheme` |
+//! | `http.client.connection.duration` (s) | hyper-util transport only: open to close; same attributes but the state |
 //!
-//! Not recorded, because the hooks cannot tell them honestly:
-//! `http.client.open_connections` and `http.client.connection.duration` need
-//! a connection's close, which no hook reports (and HTTP/2 multiplexes one
-//! connection over many requests). Response headers are recorded only when
-//! opted in with [`OtelTrace::record_response_headers`].
+//! The connection metrics come from [`httptrace::MakeTrace::on_connection`],
+//! which only a transport that sees connections close can call: reqwest does
+//! not say when its connections close, so on the reqwest transport these two
+//! are not recorded rather than guessed. Response headers are recorded only
+//! when opted in with [`OtelTrace::record_response_headers`].
 //!
 //! A dead, slow or misconfigured collector never blocks or fails requests:
 //! spans go to a bounded queue and are exported by a background thread;

@@ -18,6 +18,10 @@ pub(crate) struct Instruments {
     pub active_requests: UpDownCounter<i64>,
     /// `dns.lookup.duration`: lookups this request made itself.
     pub dns_lookup_duration: Histogram<f64>,
+    /// `http.client.open_connections`: by `http.connection.state`.
+    pub open_connections: UpDownCounter<i64>,
+    /// `http.client.connection.duration`: open to close.
+    pub connection_duration: Histogram<f64>,
 }
 
 impl Instruments {
@@ -39,6 +43,23 @@ impl Instruments {
                 .with_unit("s")
                 .with_description("Measures the time taken to perform a DNS lookup.")
                 .with_boundaries(DURATION_BUCKETS.to_vec())
+                .build(),
+            open_connections: meter
+                .i64_up_down_counter("http.client.open_connections")
+                .with_unit("{connection}")
+                .with_description(
+                    "Number of outbound HTTP connections that are currently active or idle on the client.",
+                )
+                .build(),
+            connection_duration: meter
+                .f64_histogram("http.client.connection.duration")
+                .with_unit("s")
+                .with_description(
+                    "The duration of the successfully established outbound HTTP connections.",
+                )
+                .with_boundaries(vec![
+                    0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+                ])
                 .build(),
         }
     }

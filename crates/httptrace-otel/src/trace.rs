@@ -286,6 +286,19 @@ impl OtelTrace {
         self.trace_with_parent(request, current_context())
     }
 
+    /// The metric instruments, made on first use from the configured meter.
+    fn instruments(&self) -> Option<Instruments> {
+        let settings = &self.settings;
+        settings
+            .instruments
+            .get_or_init(|| match &settings.meter {
+                MeterSource::Global => Some(Instruments::new(&global::meter_with_scope(scope()))),
+                MeterSource::Fixed(m) => Some(Instruments::new(m)),
+                MeterSource::Off => None,
+            })
+            .clone()
+    }
+
     /// The trace for one request under an explicit parent context.
     pub fn trace_with_parent(&self, request: &RequestInfo<'_>, parent: Context) -> ClientTrace {
         let settings = self.settings.clone();
@@ -293,14 +306,7 @@ impl OtelTrace {
             TracerSource::Fixed(t) => t.clone(),
             TracerSource::Global => Arc::new(global::tracer_with_scope(scope())),
         };
-        let instruments = settings
-            .instruments
-            .get_or_init(|| match &settings.meter {
-                MeterSource::Global => Some(Instruments::new(&global::meter_with_scope(scope()))),
-                MeterSource::Fixed(m) => Some(Instruments::new(m)),
-                MeterSource::Off => None,
-            })
-            .clone();
+        let instruments = self.instruments();
         let caller_propagation_keys = {
             let fields: Vec<String> = match &settings.propagation {
                 Propagation::Global => {
@@ -335,6 +341,36 @@ impl OtelTrace {
 impl MakeTrace for OtelTrace {
     fn make_trace(&self, request: &RequestInfo<'_>) -> Option<ClientTrace> {
         Some(self.trace(request))
+    }
+
+    /// `http.client.open_connections` (by `http.connection.state`) and, when a
+    /// connection closes, `http.client.connection.duration`. Only transports
+    /// that see connections close report them (the hyper-util one).
+    fn on_connection(&self, event: &httptrace::ConnectionEvent) {
+        let Some(m) = self.instruments() else { return };
+        let mut a = vec![
+            KeyValue::new("server.address", event.server_address.clone()),
+            KeyValue::new("server.port", i64::from(event.server_port)),
+            KeyValue::new("network.peer.address", event.remote_addr.ip().to_string()),
+            KeyValue::new("url.scheme", event.scheme),
+        ];
+        if let Some(v) = attrs::protocol_version(event.protocol) {
+            a.push(KeyValue::new("network.protocol.version", v));
+        }
+        let with_state = |state: httptrace::ConnectionState| {
+            let mut a = a.clone();
+            a.push(KeyValue::new("http.connection.state", state.as_str()));
+            a
+        };
+        if let Some(previous) = event.previous {
+            m.open_connections.add(-1, &with_state(previous));
+        }
+        if event.state == httptrace::ConnectionState::Closed {
+            let lifetime = event.at.saturating_duration_since(event.opened_at);
+            m.connection_duration.record(lifetime.as_secs_f64(), &a);
+        } else {
+            m.open_connections.add(1, &with_state(event.state));
+        }
     }
 }
 

@@ -797,3 +797,68 @@ async fn hops_share_one_trace_without_a_caller_span() {
             .all(|tp| tp.as_deref().is_some_and(|tp| tp.contains(&trace_id)))
     );
 }
+
+#[tokio::test]
+async fn connection_metrics_from_the_hyper_transport() {
+    use http_body_util::{BodyExt, Empty};
+    let cap = Capture::new();
+    let server = httptrace_testkit::http::TestServer::http();
+    let client = httptrace::hyper::Client::builder()
+        .make_trace(cap.otel())
+        .build::<Empty<bytes::Bytes>>()
+        .unwrap();
+    let get = || {
+        http::Request::get(server.url("/"))
+            .body(Empty::new())
+            .unwrap()
+    };
+    let response = client.request(get()).await.unwrap();
+    response.into_body().collect().await.unwrap();
+    // One open connection, idle, while the client keeps it.
+    let state_of = |points: &[(Vec<opentelemetry::KeyValue>, f64)], state: &str| -> f64 {
+        points
+            .iter()
+            .filter(|(a, _)| {
+                a.iter().any(|kv| {
+                    kv.key.as_str() == "http.connection.state" && kv.value.as_str() == state
+                })
+            })
+            .map(|(_, v)| *v)
+            .sum()
+    };
+    let open = cap.metric_points("http.client.open_connections");
+    assert_eq!(
+        (state_of(&open, "idle"), state_of(&open, "active")),
+        (1.0, 0.0),
+        "{open:?}"
+    );
+    let attrs = &open[0].0;
+    assert!(attrs.iter().any(|kv| kv.key.as_str() == "server.port"
+        && kv.value == opentelemetry::Value::I64(i64::from(server.port()))));
+    assert!(
+        attrs
+            .iter()
+            .any(|kv| kv.key.as_str() == "network.protocol.version")
+    );
+    // Dropping the client closes it: nothing open, one lifetime recorded.
+    drop(client);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let durations = cap.metric_points("http.client.connection.duration");
+        if !durations.is_empty() {
+            assert_eq!(durations.iter().map(|(_, n)| *n).sum::<f64>(), 1.0);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no connection lifetime recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let open = cap.metric_points("http.client.open_connections");
+    assert_eq!(
+        (state_of(&open, "idle"), state_of(&open, "active")),
+        (0.0, 0.0),
+        "{open:?}"
+    );
+}
