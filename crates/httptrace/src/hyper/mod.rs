@@ -82,7 +82,7 @@ use crate::transport::body::BodyEnd;
 use crate::transport::dns::{DnsServers, TracingResolver};
 use crate::transport::errors::classify_chain;
 use crate::transport::registry::ConnRegistry;
-use crate::transport::round_trip::{closes, grouped, host_port};
+use crate::transport::round_trip::{Arrival, PendingRoundTrip, host_port, report_arrival};
 use crate::{ClientTrace, MakeTrace, RequestInfo, Traces};
 
 mod connect;
@@ -299,7 +299,7 @@ where
         let body_bytes = http_body::Body::size_hint(request.body())
             .exact()
             .unwrap_or(0);
-        let mut pending = Pending(Some(traces.clone()));
+        let mut pending = PendingRoundTrip(Some(traces.clone()));
         let result = ROUND_TRIP
             .scope(traces.clone(), self.inner.request(request))
             .await;
@@ -321,16 +321,6 @@ where
         let extra = response.extensions().get::<ConnExtra>().cloned();
         let local_addr = extra.as_ref().map(|x| x.local_addr);
         let reuse = self.registry.take(local_addr, started, get_conn_at);
-        traces.emit(Event::GotConn(GotConn {
-            at: reuse.at,
-            reused: reuse.reused,
-            was_idle: reuse.was_idle,
-            idle_time: reuse.idle_time,
-            local_addr,
-            remote_addr: extra.as_ref().map(|x| x.remote_addr),
-            protocol: response.version(),
-            proxied: reuse.proxied,
-        }));
         // The socket's own record of this exchange; anything from before
         // this round trip started belongs to an earlier one.
         let exchange = extra.as_ref().map(|x| x.stats.latest()).unwrap_or_default();
@@ -341,37 +331,24 @@ where
             .unwrap_or(headers_at)
             .max(wrote_request)
             .min(headers_at);
-        for (name, values) in grouped(&sent_headers) {
-            traces.emit(Event::WroteHeaderField(WroteHeaderField {
-                at: wrote_headers,
-                name,
-                values,
-            }));
-        }
-        traces.emit(Event::WroteHeaders(WroteHeaders { at: wrote_headers }));
-        traces.emit(Event::WroteRequest(WroteRequest {
-            at: wrote_request,
-            body_bytes,
-            error: None,
-        }));
-        traces.emit(Event::GotFirstResponseByte(GotFirstResponseByte {
-            at: first_byte,
-        }));
-        traces.emit(Event::RoundTripDone(RoundTripDone {
-            at: headers_at,
-            status: Some(response.status()),
-            version: Some(response.version()),
-            headers: Some(response.headers().clone()),
-            error: None,
-        }));
-        let keep_alive = match response.version() {
-            http::Version::HTTP_2 | http::Version::HTTP_3 => None,
-            _ if closes(response.headers()) || closes(&sent_headers) => {
-                Some(Err("connection: close"))
-            }
-            http::Version::HTTP_10 => Some(Err("HTTP/1.0")),
-            _ => Some(Ok(())),
-        };
+        let keep_alive = report_arrival(
+            &traces,
+            Arrival {
+                reuse: &reuse,
+                local_addr,
+                remote_addr: extra.as_ref().map(|x| x.remote_addr),
+                sent_headers: &sent_headers,
+                wrote_headers,
+                wrote_request,
+                body_bytes,
+                write_error: None,
+                first_byte,
+                headers_at,
+                status: response.status(),
+                version: response.version(),
+                headers: response.headers(),
+            },
+        );
         let end = BodyEnd {
             traces,
             registry: self.registry.clone(),
@@ -379,25 +356,5 @@ where
             keep_alive,
         };
         Ok(response.map(|body| ResponseBody::new(body, end)))
-    }
-}
-
-/// Reports a round trip whose future was dropped before the response.
-struct Pending(Option<Traces>);
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if let Some(traces) = self.0.take() {
-            traces.emit(Event::RoundTripDone(RoundTripDone {
-                at: Instant::now(),
-                status: None,
-                version: None,
-                headers: None,
-                error: Some(HookError::new(
-                    ErrorKind::Cancelled,
-                    "request cancelled before the response arrived",
-                )),
-            }));
-        }
     }
 }

@@ -77,7 +77,7 @@ pub use redirect::RedirectPolicy;
 use crate::transport::body::{BodyEnd, ResponseBodyProbe};
 use crate::transport::dns::{DnsServers, TracingResolver};
 use crate::transport::registry::ConnRegistry;
-use crate::transport::round_trip::{closes, grouped, host_port};
+use crate::transport::round_trip::{Arrival, PendingRoundTrip, host_port, report_arrival};
 use connect::{ROUND_TRIP, RoundTripCtx, TraceConnectLayer};
 use dns::ResolveHook;
 use upload::{RequestBodyProbe, Upload};
@@ -435,51 +435,25 @@ impl Client {
         let info = response.extensions().get::<HttpInfo>().cloned();
         let local_addr = info.as_ref().map(HttpInfo::local_addr);
         let reuse = self.shared.registry.take(local_addr, started, get_conn_at);
-        let got_at = reuse.at;
-        traces.emit(Event::GotConn(GotConn {
-            at: got_at,
-            reused: reuse.reused,
-            was_idle: reuse.was_idle,
-            idle_time: reuse.idle_time,
-            local_addr,
-            remote_addr: info.as_ref().map(HttpInfo::remote_addr),
-            protocol: response.version(),
-            proxied: reuse.proxied,
-        }));
-        let wrote_headers_at = upload.first_poll.unwrap_or(got_at).max(got_at);
-        for (name, values) in grouped(&sent_headers) {
-            traces.emit(Event::WroteHeaderField(WroteHeaderField {
-                at: wrote_headers_at,
-                name,
-                values,
-            }));
-        }
-        traces.emit(Event::WroteHeaders(WroteHeaders {
-            at: wrote_headers_at,
-        }));
-        traces.emit(Event::WroteRequest(WroteRequest {
-            at: upload.end.unwrap_or(wrote_headers_at).max(wrote_headers_at),
-            body_bytes: upload.bytes,
-            error: upload.error,
-        }));
-        traces.emit(Event::GotFirstResponseByte(GotFirstResponseByte {
-            at: headers_at,
-        }));
-        traces.emit(Event::RoundTripDone(RoundTripDone {
-            at: headers_at,
-            status: Some(response.status()),
-            version: Some(response.version()),
-            headers: Some(response.headers().clone()),
-            error: None,
-        }));
-        let keep_alive = match response.version() {
-            http::Version::HTTP_2 | http::Version::HTTP_3 => None,
-            _ if closes(response.headers()) || closes(&sent_headers) => {
-                Some(Err("connection: close"))
-            }
-            http::Version::HTTP_10 => Some(Err("HTTP/1.0")),
-            _ => Some(Ok(())),
-        };
+        let wrote_headers = upload.first_poll.unwrap_or(reuse.at).max(reuse.at);
+        let keep_alive = report_arrival(
+            traces,
+            Arrival {
+                reuse: &reuse,
+                local_addr,
+                remote_addr: info.as_ref().map(HttpInfo::remote_addr),
+                sent_headers: &sent_headers,
+                wrote_headers,
+                wrote_request: upload.end.unwrap_or(wrote_headers).max(wrote_headers),
+                body_bytes: upload.bytes,
+                write_error: upload.error,
+                first_byte: headers_at,
+                headers_at,
+                status: response.status(),
+                version: response.version(),
+                headers: response.headers(),
+            },
+        );
         let end = BodyEnd {
             traces: traces.clone(),
             registry: self.shared.registry.clone(),
@@ -487,26 +461,6 @@ impl Client {
             keep_alive,
         };
         Ok(probe_body(response, end))
-    }
-}
-
-/// Reports a round trip whose future was dropped before reqwest answered.
-struct PendingRoundTrip(Option<Traces>);
-
-impl Drop for PendingRoundTrip {
-    fn drop(&mut self) {
-        if let Some(traces) = self.0.take() {
-            traces.emit(Event::RoundTripDone(RoundTripDone {
-                at: Instant::now(),
-                status: None,
-                version: None,
-                headers: None,
-                error: Some(HookError::new(
-                    ErrorKind::Cancelled,
-                    "request cancelled before the response arrived",
-                )),
-            }));
-        }
     }
 }
 

@@ -1,5 +1,98 @@
 //! Pieces of a round trip every transport reports the same way.
 
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::Traces;
+use crate::event::*;
+use crate::transport::registry::Reuse;
+
+/// What a transport measured about a round trip whose response headers
+/// arrived; each transport fills in the instants as precisely as it can.
+pub(crate) struct Arrival<'a> {
+    pub(crate) reuse: &'a Reuse,
+    pub(crate) local_addr: Option<SocketAddr>,
+    pub(crate) remote_addr: Option<SocketAddr>,
+    pub(crate) sent_headers: &'a http::HeaderMap,
+    pub(crate) wrote_headers: Instant,
+    pub(crate) wrote_request: Instant,
+    pub(crate) body_bytes: u64,
+    pub(crate) write_error: Option<HookError>,
+    pub(crate) first_byte: Instant,
+    pub(crate) headers_at: Instant,
+    pub(crate) status: http::StatusCode,
+    pub(crate) version: http::Version,
+    pub(crate) headers: &'a http::HeaderMap,
+}
+
+/// Emits `got_conn` through `round_trip_done` for a response that arrived,
+/// and says whether its connection will go back to the pool when the body
+/// ends (`None` for HTTP/2, which Go does not report either).
+pub(crate) fn report_arrival(traces: &Traces, a: Arrival<'_>) -> Option<Result<(), &'static str>> {
+    traces.emit(Event::GotConn(GotConn {
+        at: a.reuse.at,
+        reused: a.reuse.reused,
+        was_idle: a.reuse.was_idle,
+        idle_time: a.reuse.idle_time,
+        local_addr: a.local_addr,
+        remote_addr: a.remote_addr,
+        protocol: a.version,
+        proxied: a.reuse.proxied,
+    }));
+    for (name, values) in grouped(a.sent_headers) {
+        traces.emit(Event::WroteHeaderField(WroteHeaderField {
+            at: a.wrote_headers,
+            name,
+            values,
+        }));
+    }
+    traces.emit(Event::WroteHeaders(WroteHeaders {
+        at: a.wrote_headers,
+    }));
+    traces.emit(Event::WroteRequest(WroteRequest {
+        at: a.wrote_request,
+        body_bytes: a.body_bytes,
+        error: a.write_error,
+    }));
+    traces.emit(Event::GotFirstResponseByte(GotFirstResponseByte {
+        at: a.first_byte,
+    }));
+    traces.emit(Event::RoundTripDone(RoundTripDone {
+        at: a.headers_at,
+        status: Some(a.status),
+        version: Some(a.version),
+        headers: Some(a.headers.clone()),
+        error: None,
+    }));
+    match a.version {
+        http::Version::HTTP_2 | http::Version::HTTP_3 => None,
+        _ if closes(a.headers) || closes(a.sent_headers) => Some(Err("connection: close")),
+        http::Version::HTTP_10 => Some(Err("HTTP/1.0")),
+        _ => Some(Ok(())),
+    }
+}
+
+/// Reports a round trip whose future was dropped before its response
+/// arrived (cancelled, or timed out by the caller); disarmed once it did.
+pub(crate) struct PendingRoundTrip(pub(crate) Option<Traces>);
+
+impl Drop for PendingRoundTrip {
+    fn drop(&mut self) {
+        if let Some(traces) = self.0.take() {
+            traces.emit(Event::RoundTripDone(RoundTripDone {
+                at: Instant::now(),
+                status: None,
+                version: None,
+                headers: None,
+                error: Some(HookError::new(
+                    ErrorKind::Cancelled,
+                    "request cancelled before the response arrived",
+                )),
+            }));
+        }
+    }
+}
+
 pub(crate) fn host_port(url: &url::Url) -> String {
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or_default();
@@ -10,7 +103,7 @@ pub(crate) fn host_port(url: &url::Url) -> String {
     }
 }
 
-pub(crate) fn closes(headers: &http::HeaderMap) -> bool {
+fn closes(headers: &http::HeaderMap) -> bool {
     headers
         .get_all(http::header::CONNECTION)
         .iter()
@@ -19,7 +112,7 @@ pub(crate) fn closes(headers: &http::HeaderMap) -> bool {
 }
 
 /// Header values by name, sensitive ones redacted.
-pub(crate) fn grouped(headers: &http::HeaderMap) -> Vec<(http::HeaderName, Vec<String>)> {
+fn grouped(headers: &http::HeaderMap) -> Vec<(http::HeaderName, Vec<String>)> {
     use http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
     headers
         .keys()
