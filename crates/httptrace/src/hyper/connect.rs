@@ -16,7 +16,7 @@ use super::io::{ConnExtra, IoStats, TracedStream};
 use crate::Traces;
 use crate::event::*;
 use crate::transport::certs::summarize;
-use crate::transport::dns::{LookupError, TracingResolver};
+use crate::transport::dns::{LookupError, TracingResolver, done_event};
 use crate::transport::errors::classify_chain;
 use crate::transport::registry::{ConnIdentity, ConnRecord, ConnRegistry};
 
@@ -144,22 +144,9 @@ impl Connector {
                 let (lookup, coalesced) = self.resolver.lookup(&host);
                 let result = lookup.await;
                 guard.set(Open::None);
-                let (addrs, error) = match &result {
-                    Ok(ips) => (ips.to_vec(), None),
-                    Err(e) => (
-                        Vec::new(),
-                        Some(HookError::new(ErrorKind::Dns, e.0.clone())),
-                    ),
-                };
-                traces.emit(Event::DnsDone(DnsDone {
-                    at: Instant::now(),
-                    host: host.clone(),
-                    addrs: addrs.clone(),
-                    error,
-                    coalesced,
-                }));
+                traces.emit(done_event(host.clone(), &result, coalesced, Instant::now()));
                 match result {
-                    Ok(_) => addrs,
+                    Ok(ips) => ips.to_vec(),
                     Err(e) => return Err(Box::new(LookupError(e.0.clone()))),
                 }
             }

@@ -57,11 +57,9 @@ impl Dial {
         let _ = DIAL.try_with(|dial| f(dial));
     }
 
-    /// Hands out the current task's dial, if one is traced.
-    pub(crate) fn with_current_arc(f: impl FnOnce(Arc<Dial>)) {
-        if let Ok(dial) = DIAL.try_with(Arc::clone) {
-            f(dial)
-        }
+    /// The current task's dial, if one is traced.
+    pub(crate) fn current() -> Option<Arc<Dial>> {
+        DIAL.try_with(Arc::clone).ok()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, DialState> {

@@ -98,3 +98,27 @@ impl TracingResolver {
         (lookup, false)
     }
 }
+
+/// The `dns_done` event for a finished lookup of `host`.
+pub(crate) fn done_event(
+    host: String,
+    result: &Result<Arc<[IpAddr]>, Arc<LookupError>>,
+    coalesced: bool,
+    at: std::time::Instant,
+) -> crate::event::Event {
+    use crate::event::{DnsDone, ErrorKind, Event, HookError};
+    let (addrs, error) = match result {
+        Ok(ips) => (ips.to_vec(), None),
+        Err(e) => (
+            Vec::new(),
+            Some(HookError::new(ErrorKind::Dns, e.0.clone())),
+        ),
+    };
+    Event::DnsDone(DnsDone {
+        at,
+        host,
+        addrs,
+        error,
+        coalesced,
+    })
+}
