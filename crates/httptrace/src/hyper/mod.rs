@@ -257,8 +257,11 @@ where
         mut request: http::Request<B>,
         extra: Option<ClientTrace>,
     ) -> Result<http::Response<ResponseBody<Incoming>>, legacy::Error> {
-        let url = url::Url::parse(&request.uri().to_string()).ok();
         let mut traces = Traces::current();
+        // The URL is only needed for traces: parse it only if any may exist.
+        let url = (self.make_trace.is_some() || extra.is_some() || !traces.is_empty())
+            .then(|| url::Url::parse(&request.uri().to_string()).ok())
+            .flatten();
         if let (Some(make), Some(url)) = (&self.make_trace, &url) {
             let info = RequestInfo::new(request.method(), url, request.headers());
             if let Some(trace) = make.make_trace(&info) {
