@@ -15,7 +15,7 @@ if ! command -v docker-compose >/dev/null 2>&1; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-compose >/dev/null
 fi
-docker-compose version | head -1
+echo "docker-compose $(docker-compose version --short)"
 
 for f in "${files[@]}"; do
     docker-compose -f "$f" config -q
