@@ -617,14 +617,16 @@ impl RequestState {
         if at > hop.last_at {
             hop.last_at = at;
         }
-        if hop.phase_error.is_none()
-            && let Some(err) = match event {
-                Event::DnsDone(e) => e.error.as_ref(),
-                Event::ConnectDone(e) => e.error.as_ref(),
-                Event::TlsHandshakeDone(e) => e.error.as_ref(),
-                Event::WroteRequest(e) => e.error.as_ref(),
-                _ => None,
-            }
+        // The latest phase failure is the cause of a failed round trip: an
+        // address refused before another one connected is not. A connect
+        // attempt abandoned because another address won the race is none.
+        if let Some(err) = match event {
+            Event::DnsDone(e) => e.error.as_ref(),
+            Event::ConnectDone(e) => e.error.as_ref(),
+            Event::TlsHandshakeDone(e) => e.error.as_ref(),
+            Event::WroteRequest(e) => e.error.as_ref(),
+            _ => None,
+        } && err.kind() != ErrorKind::Cancelled
         {
             hop.phase_error = Some(err.clone());
         }
@@ -664,7 +666,26 @@ impl RequestState {
                 hop.phase_start("connect", at, a);
             }
             Event::ConnectDone(e) => {
-                hop.phase_end("connect", at, e.error.clone());
+                // Attempts to several addresses may overlap (Happy Eyeballs):
+                // each done ends the attempt to its own address.
+                let peer = e.addr.map(|a| a.ip().to_string());
+                let attempt = hop.phases.iter_mut().find(|p| {
+                    p.name == "connect"
+                        && p.end.is_none()
+                        && p.start.is_some_and(|s| s <= at)
+                        && peer.is_some()
+                        && p.attrs.iter().any(|kv| {
+                            kv.key.as_str() == "network.peer.address"
+                                && Some(kv.value.as_str().as_ref()) == peer.as_deref()
+                        })
+                });
+                match attempt {
+                    Some(p) => {
+                        p.end = Some(at);
+                        p.error = e.error.clone();
+                    }
+                    None => hop.phase_end("connect", at, e.error.clone()),
+                }
                 if let Some(addr) = e.addr
                     && let Some(p) = hop.phases.iter_mut().rev().find(|p| p.name == "connect")
                     && !p

@@ -862,3 +862,122 @@ async fn connection_metrics_from_the_hyper_transport() {
         "{open:?}"
     );
 }
+
+/// A hyper-util client resolving `name` to `ips` (port from the URL).
+fn hyper_client_resolving(
+    cap: &Capture,
+    name: &str,
+    ips: &[std::net::IpAddr],
+    ca: Option<&TestCa>,
+) -> (
+    httptrace_testkit::DnsServer,
+    httptrace::hyper::Client<http_body_util::Empty<bytes::Bytes>>,
+) {
+    let dns = httptrace_testkit::DnsServer::start(
+        httptrace_testkit::DnsConfig::new().record(name, ips.iter().copied()),
+    )
+    .unwrap();
+    let mut builder = httptrace::hyper::Client::builder()
+        .dns_server(dns.addr())
+        .make_trace(cap.otel().phase_spans(true))
+        .happy_eyeballs_delay(Some(Duration::from_millis(100)))
+        .connect_timeout(Duration::from_secs(5));
+    if let Some(ca) = ca {
+        builder = builder
+            .built_in_roots(false)
+            .root_certificate_der(ca.cert_der().to_vec());
+    }
+    (dns, builder.build().unwrap())
+}
+
+#[tokio::test]
+async fn raced_connect_attempts_are_attributed_to_their_own_address() {
+    use http_body_util::{BodyExt, Empty};
+    let cap = Capture::new();
+    let server = TestServer::http();
+    let hole = httptrace_testkit::BlackHole::bind(
+        (std::net::Ipv4Addr::new(127, 0, 0, 3), server.port()).into(),
+    )
+    .unwrap();
+    let (_dns, client) = hyper_client_resolving(
+        &cap,
+        "race.test",
+        &[hole.addr().ip(), std::net::Ipv4Addr::LOCALHOST.into()],
+        None,
+    );
+    let url = server.url_with_host("race.test", "/");
+    let response = client
+        .request(http::Request::get(url).body(Empty::new()).unwrap())
+        .await
+        .unwrap();
+    response.into_body().collect().await.unwrap();
+
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 1);
+    let hop = &hops[0];
+    // The attempt that lost the race is no failure of the request.
+    assert!(!is_error(hop), "{:?}", hop.status);
+    assert_eq!(attr_str(hop, "error.type"), None);
+    assert_eq!(
+        attr_str(hop, "network.peer.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    let spans = cap.spans();
+    let connects: Vec<_> = children(&spans, hop.span_context.span_id())
+        .into_iter()
+        .filter(|s| s.name == "connect")
+        .collect();
+    assert_eq!(connects.len(), 2);
+    let by_peer = |ip: &str| {
+        *connects
+            .iter()
+            .find(|s| attr_str(s, "network.peer.address").as_deref() == Some(ip))
+            .unwrap_or_else(|| panic!("no connect span for {ip}"))
+    };
+    let (lost, won) = (by_peer("127.0.0.3"), by_peer("127.0.0.1"));
+    assert!(is_error(lost));
+    assert!(!is_error(won));
+    // The winner started after the race delay and finished first.
+    assert!(won.start_time >= lost.start_time + Duration::from_millis(100));
+    assert!(won.end_time <= lost.end_time);
+}
+
+#[tokio::test]
+async fn the_failing_phase_is_the_latest_not_an_earlier_refused_address() {
+    use http_body_util::Empty;
+    let cap = Capture::new();
+    // The first address refuses; the second connects, and its certificate
+    // is from a CA the client does not trust.
+    let stranger = TestCa::new();
+    let untrusted = TestServer::https(&stranger.server_identity(&["svc.test"]), &[b"http/1.1"]);
+    let trusted = TestCa::new();
+    let (_dns, client) = hyper_client_resolving(
+        &cap,
+        "svc.test",
+        &[
+            std::net::Ipv4Addr::new(127, 0, 0, 2).into(),
+            std::net::Ipv4Addr::LOCALHOST.into(),
+        ],
+        Some(&trusted),
+    );
+    let url = format!("https://svc.test:{}/", untrusted.port());
+    client
+        .request(http::Request::get(url).body(Empty::new()).unwrap())
+        .await
+        .expect_err("untrusted certificate");
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 1);
+    let hop = &hops[0];
+    assert!(is_error(hop));
+    assert_eq!(attr_str(hop, "error.type").as_deref(), Some("certificate"));
+    let connect_errors: Vec<_> = hop
+        .events
+        .iter()
+        .filter(|e| e.name == "connect_done")
+        .map(|e| attr(&e.attributes, "error.type").cloned())
+        .collect();
+    assert_eq!(
+        connect_errors,
+        [Some(Value::from("connection_refused")), None]
+    );
+}

@@ -116,6 +116,41 @@ pub fn refused_addr() -> SocketAddr {
     addr
 }
 
+/// An address where TCP connects hang unanswered, like a blackholed route:
+/// a listener whose one-slot accept queue is kept full and never accepted,
+/// so the kernel drops every further SYN. Dropping it frees the address.
+#[derive(Debug)]
+pub struct BlackHole {
+    addr: SocketAddr,
+    _listener: TcpListener,
+    _filler: std::net::TcpStream,
+}
+
+impl BlackHole {
+    /// Makes `addr` a black hole (port 0 picks a free one). Needs a tokio runtime.
+    pub fn bind(addr: SocketAddr) -> io::Result<BlackHole> {
+        let socket = match addr {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.bind(addr)?;
+        // Backlog 0 leaves room for exactly one connection, taken by the filler.
+        let listener = socket.listen(0)?;
+        let addr = listener.local_addr()?;
+        let filler = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        Ok(BlackHole {
+            addr,
+            _listener: listener,
+            _filler: filler,
+        })
+    }
+
+    /// The address whose connects hang.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
 #[derive(Default)]
 struct Counters {
     connections: AtomicUsize,

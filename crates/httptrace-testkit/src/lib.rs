@@ -12,7 +12,7 @@ pub mod http;
 pub mod tls;
 
 pub use crate::dns::{DnsConfig, DnsServer};
-pub use crate::http::{TestServer, refused_addr};
+pub use crate::http::{BlackHole, TestServer, refused_addr};
 pub use crate::tls::{ServerIdentity, TestCa, rustls_server_config};
 
 /// Installs aws-lc-rs as the process-wide default rustls crypto provider if none is installed

@@ -5,14 +5,14 @@
 mod support;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use httptrace::hyper::Client;
 use httptrace::{BodyOutcome, ErrorKind, Event};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
-use httptrace_testkit::http::{TestServer, refused_addr};
+use httptrace_testkit::http::{BlackHole, TestServer, refused_addr};
 use httptrace_testkit::tls::TestCa;
 use support::{Recorder, phases};
 
@@ -82,6 +82,103 @@ async fn each_address_is_its_own_connect_attempt_and_socket_hooks_are_ordered() 
     // that long after the request was written, and before the parsed headers.
     assert!(at("got_first_response_byte") - at("wrote_request") >= Duration::from_millis(50));
     assert!(at("got_first_response_byte") <= at("round_trip_done"));
+}
+
+/// A name resolving to a black-holed address first and the server second.
+fn black_hole_then_server(server: &TestServer) -> (BlackHole, DnsServer) {
+    let hole = BlackHole::bind((Ipv4Addr::new(127, 0, 0, 3), server.port()).into()).unwrap();
+    let dns = DnsServer::start(DnsConfig::new().record(
+        "slow.test",
+        [hole.addr().ip(), IpAddr::V4(Ipv4Addr::LOCALHOST)],
+    ))
+    .unwrap();
+    (hole, dns)
+}
+
+/// Each connect attempt as (address, start, done, error kind), in start order.
+fn attempts(rec: &Recorder) -> Vec<(IpAddr, Instant, Instant, Option<ErrorKind>)> {
+    let events = rec.events();
+    let starts = rec.find(|e| match e {
+        Event::ConnectStart(c) => Some((c.addr.unwrap().ip(), c.at)),
+        _ => None,
+    });
+    starts
+        .into_iter()
+        .map(|(ip, start)| {
+            let done = events
+                .iter()
+                .find_map(|e| match e {
+                    Event::ConnectDone(c) if c.addr.unwrap().ip() == ip => {
+                        Some((c.at, c.error.as_ref().map(|e| e.kind())))
+                    }
+                    _ => None,
+                })
+                .expect("every connect_start has its connect_done");
+            (ip, start, done.0, done.1)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unanswered_address_is_raced_by_the_next_after_the_happy_eyeballs_delay() {
+    let server = TestServer::http();
+    let (hole, dns) = black_hole_then_server(&server);
+    let delay = Duration::from_millis(150);
+    let client = Client::builder()
+        .dns_server(dns.addr())
+        .happy_eyeballs_delay(Some(delay))
+        // Without racing the hole would time out first: a failure, not a hang.
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let rec = Recorder::new();
+    let url = server.url_with_host("slow.test", "/");
+    let response = client.request_traced(get(&url), rec.trace()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.into_body().collect().await.unwrap();
+
+    let tried = attempts(&rec);
+    assert_eq!(tried.len(), 2, "{tried:?}");
+    let (hole_ip, hole_start, hole_done, hole_error) = tried[0];
+    let (good_ip, good_start, good_done, good_error) = tried[1];
+    assert_eq!(hole_ip, hole.addr().ip());
+    assert_eq!(good_ip, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    // The second attempt waited for the delay, no longer than the hole hangs.
+    assert!(good_start - hole_start >= delay);
+    assert_eq!(good_error, None);
+    // The loser is abandoned once the winner connects, and says so.
+    assert_eq!(hole_error, Some(ErrorKind::Cancelled));
+    assert!(hole_done >= good_done);
+    let names = phases(&rec.names());
+    let got_conn = names.iter().position(|n| *n == "got_conn").unwrap();
+    let last_connect_done = names.iter().rposition(|n| *n == "connect_done").unwrap();
+    assert!(last_connect_done < got_conn, "{names:?}");
+    assert_eq!(server.connections_accepted(), 1);
+}
+
+#[tokio::test]
+async fn without_racing_an_unanswered_address_holds_the_dial_until_its_timeout() {
+    let server = TestServer::http();
+    let (_hole, dns) = black_hole_then_server(&server);
+    let timeout = Duration::from_millis(200);
+    let client = Client::builder()
+        .dns_server(dns.addr())
+        .happy_eyeballs_delay(None)
+        .connect_timeout(timeout)
+        .build()
+        .unwrap();
+    let rec = Recorder::new();
+    let url = server.url_with_host("slow.test", "/");
+    let response = client.request_traced(get(&url), rec.trace()).await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    let tried = attempts(&rec);
+    assert_eq!(tried.len(), 2, "{tried:?}");
+    assert_eq!(tried[0].3, Some(ErrorKind::Timeout));
+    assert!(tried[0].2 - tried[0].1 >= timeout);
+    // Strictly one after another: the second starts after the first gave up.
+    assert!(tried[1].1 >= tried[0].2);
+    assert_eq!(tried[1].3, None);
 }
 
 #[tokio::test]

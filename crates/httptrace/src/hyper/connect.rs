@@ -1,16 +1,21 @@
 //! Connect: DNS, one TCP attempt per resolved address, and TLS, each
 //! reported as it happens, from the connector hyper-util calls.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use http::Uri;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
 
 use super::io::{ConnExtra, IoStats, TracedStream};
 use crate::Traces;
@@ -35,12 +40,14 @@ pub struct Connector {
     pub(crate) tls: tokio_rustls::TlsConnector,
     pub(crate) registry: Arc<ConnRegistry>,
     pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) happy_eyeballs_delay: Option<Duration>,
 }
 
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connector")
             .field("connect_timeout", &self.connect_timeout)
+            .field("happy_eyeballs_delay", &self.happy_eyeballs_delay)
             .finish_non_exhaustive()
     }
 }
@@ -67,7 +74,6 @@ impl tower_service::Service<Uri> for Connector {
 enum Open {
     None,
     Dns(String),
-    Connect(SocketAddr),
     Tls,
 }
 
@@ -97,12 +103,6 @@ impl Drop for PhaseGuard {
                 addrs: Vec::new(),
                 error,
                 coalesced: false,
-            }),
-            Open::Connect(addr) => Event::ConnectDone(ConnectDone {
-                at,
-                network: "tcp",
-                addr: Some(addr),
-                error,
             }),
             Open::Tls => Event::TlsHandshakeDone(TlsHandshakeDone {
                 at,
@@ -152,53 +152,11 @@ impl Connector {
             }
         };
 
-        // One attempt per address, in the resolver's order, each reported.
-        let mut last_error: Option<std::io::Error> = None;
-        let mut tcp = None;
-        for ip in ips {
-            let addr = SocketAddr::new(ip, port);
-            traces.emit(Event::ConnectStart(ConnectStart {
-                at: Instant::now(),
-                network: "tcp",
-                addr: Some(addr),
-            }));
-            guard.set(Open::Connect(addr));
-            let attempt = tokio::net::TcpStream::connect(addr);
-            let result = match self.connect_timeout {
-                Some(limit) => tokio::time::timeout(limit, attempt)
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "connect timed out",
-                        ))
-                    }),
-                None => attempt.await,
-            };
-            guard.set(Open::None);
-            let error = result.as_ref().err().map(|e| classify_chain(e));
-            traces.emit(Event::ConnectDone(ConnectDone {
-                at: Instant::now(),
-                network: "tcp",
-                addr: Some(addr),
-                error,
-            }));
-            match result {
-                Ok(stream) => {
-                    tcp = Some(stream);
-                    break;
-                }
-                Err(e) => last_error = Some(e),
-            }
-        }
-        let tcp = match tcp {
-            Some(tcp) => tcp,
-            None => {
-                return Err(Box::new(last_error.unwrap_or_else(|| {
-                    std::io::Error::new(std::io::ErrorKind::NotFound, "no address to connect to")
-                })));
-            }
-        };
+        let addrs = interleave_families(ips)
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect();
+        let tcp = self.race(&traces, addrs).await?;
         let _ = tcp.set_nodelay(true);
         let local_addr = tcp.local_addr()?;
         let remote_addr = tcp.peer_addr()?;
@@ -292,5 +250,166 @@ impl Connector {
             h2,
             registry: self.registry.clone(),
         })
+    }
+}
+
+impl Connector {
+    /// Connects to the first address that answers, Happy Eyeballs style
+    /// (RFC 8305, like Go's dialer and hyper-util's `HttpConnector`): attempts
+    /// start in order, the next one when the previous fails or after
+    /// `happy_eyeballs_delay` without an answer, whichever comes first; the
+    /// first to connect wins and the others are abandoned. Every attempt is
+    /// its own `connect_start`/`connect_done` pair; abandoned ones end with a
+    /// `Cancelled` error, as Go reports them.
+    async fn race(&self, traces: &Traces, addrs: Vec<SocketAddr>) -> std::io::Result<TcpStream> {
+        let mut waiting = addrs.into_iter();
+        let mut running = FuturesUnordered::new();
+        let mut last_error = None;
+        let lost = Arc::new(AtomicBool::new(false));
+        loop {
+            if running.is_empty() {
+                let Some(addr) = waiting.next() else {
+                    return Err(last_error.unwrap_or_else(|| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "no address to connect to",
+                        )
+                    }));
+                };
+                running.push(self.attempt(traces.clone(), addr, lost.clone()));
+            }
+            let stagger = self.happy_eyeballs_delay.filter(|_| waiting.len() > 0);
+            tokio::select! {
+                biased;
+                Some(result) = running.next() => match result {
+                    Ok(stream) => {
+                        // Dropping `running` ends the other attempts.
+                        lost.store(true, Ordering::Relaxed);
+                        return Ok(stream);
+                    }
+                    Err(e) => {
+                        last_error = Some(e);
+                        if let Some(addr) = waiting.next() {
+                            running.push(self.attempt(traces.clone(), addr, lost.clone()));
+                        }
+                    }
+                },
+                () = tokio::time::sleep(stagger.unwrap_or_default()), if stagger.is_some() => {
+                    if let Some(addr) = waiting.next() {
+                        running.push(self.attempt(traces.clone(), addr, lost.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One TCP connection attempt, reported from start to done.
+    fn attempt(
+        &self,
+        traces: Traces,
+        addr: SocketAddr,
+        lost: Arc<AtomicBool>,
+    ) -> impl Future<Output = std::io::Result<TcpStream>> + Send + use<> {
+        let limit = self.connect_timeout;
+        async move {
+            traces.emit(Event::ConnectStart(ConnectStart {
+                at: Instant::now(),
+                network: "tcp",
+                addr: Some(addr),
+            }));
+            let mut guard = AttemptGuard {
+                traces,
+                addr,
+                lost,
+                finished: false,
+            };
+            let connect = TcpStream::connect(addr);
+            let result = match limit {
+                Some(limit) => tokio::time::timeout(limit, connect)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "connect timed out",
+                        ))
+                    }),
+                None => connect.await,
+            };
+            guard.finished = true;
+            guard.traces.emit(Event::ConnectDone(ConnectDone {
+                at: Instant::now(),
+                network: "tcp",
+                addr: Some(addr),
+                error: result.as_ref().err().map(|e| classify_chain(e)),
+            }));
+            result
+        }
+    }
+}
+
+/// Closes a connect attempt dropped before it finished: it lost the race to
+/// another address, or the whole dial was cancelled.
+struct AttemptGuard {
+    traces: Traces,
+    addr: SocketAddr,
+    lost: Arc<AtomicBool>,
+    finished: bool,
+}
+
+impl Drop for AttemptGuard {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let message = if self.lost.load(Ordering::Relaxed) {
+            "connect attempt abandoned: another address connected first"
+        } else {
+            "dial cancelled before it finished"
+        };
+        self.traces.emit(Event::ConnectDone(ConnectDone {
+            at: Instant::now(),
+            network: "tcp",
+            addr: Some(self.addr),
+            error: Some(HookError::new(ErrorKind::Cancelled, message)),
+        }));
+    }
+}
+
+/// Orders addresses for Happy Eyeballs (RFC 8305 section 4): alternating
+/// families, starting with the family of the resolver's first answer, each
+/// family in the resolver's order.
+fn interleave_families(ips: Vec<IpAddr>) -> Vec<IpAddr> {
+    let Some(first) = ips.first() else {
+        return ips;
+    };
+    let first_is_v6 = first.is_ipv6();
+    let (mut preferred, mut other): (VecDeque<IpAddr>, VecDeque<IpAddr>) =
+        ips.iter().partition(|ip| ip.is_ipv6() == first_is_v6);
+    let mut ordered = Vec::with_capacity(ips.len());
+    while !preferred.is_empty() || !other.is_empty() {
+        ordered.extend(preferred.pop_front());
+        ordered.extend(other.pop_front());
+    }
+    ordered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_alternate_starting_with_the_first_answer() {
+        let v4 = |n| IpAddr::from([10, 0, 0, n]);
+        let v6 = |n| IpAddr::from([0xfd00, 0, 0, 0, 0, 0, 0, n]);
+        assert_eq!(
+            interleave_families(vec![v6(1), v6(2), v6(3), v4(1), v4(2)]),
+            [v6(1), v4(1), v6(2), v4(2), v6(3)]
+        );
+        assert_eq!(
+            interleave_families(vec![v4(1), v6(1), v4(2)]),
+            [v4(1), v6(1), v4(2)]
+        );
+        assert_eq!(interleave_families(vec![v4(1), v4(2)]), [v4(1), v4(2)]);
+        assert!(interleave_families(Vec::new()).is_empty());
     }
 }

@@ -2,7 +2,8 @@
 //! connection's IO are ours.
 //!
 //! [`Client`] wraps hyper-util's legacy `Client` with a [`Connector`] that
-//! resolves through hickory-resolver, dials each resolved address in turn and
+//! resolves through hickory-resolver, dials the resolved addresses (racing
+//! them Happy Eyeballs style when one is slow to answer) and
 //! runs the TLS handshake with tokio-rustls, reporting each step as it
 //! happens, and wraps the connection's IO to see the first and last write of
 //! a request and the first byte of its response. It is a transport in Go's
@@ -13,7 +14,7 @@
 //! |---|---|---|
 //! | `round_trip_start`, `get_conn`, `round_trip_done`, `body_done` | exact | around hyper-util's request future and the response body |
 //! | `dns_start` / `dns_done` | exact | hickory-resolver, concurrent lookups coalesced |
-//! | `connect_start` / `connect_done` | exact, per address | one attempt per resolved address, in order (sequential, no Happy Eyeballs racing) |
+//! | `connect_start` / `connect_done` | exact, per address | one pair per attempt; attempts race Happy Eyeballs style, families interleaved, the next starting after 300 ms unanswered; losers end `Cancelled` |
 //! | `tls_handshake_start` / `tls_handshake_done` | exact | around tokio-rustls' handshake; version, ALPN, resumption, full chain |
 //! | `got_conn` | exact facts; time approx. for pooled connections | reused / idle from the connection registry |
 //! | `wrote_header_field` | approx. | the request's headers at `wrote_headers` time (hyper adds `host` and framing headers) |
@@ -97,7 +98,7 @@ pub use io::TracedStream;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Builds a [`Client`].
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Builder {
     make_trace: Option<Arc<dyn MakeTrace>>,
     extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
@@ -106,6 +107,7 @@ pub struct Builder {
     http1_only: bool,
     dns: DnsServers,
     connect_timeout: Option<Duration>,
+    happy_eyeballs_delay: Option<Duration>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -116,9 +118,29 @@ impl std::fmt::Debug for Builder {
             .field("http1_only", &self.http1_only)
             .field("dns", &self.dns)
             .field("connect_timeout", &self.connect_timeout)
+            .field("happy_eyeballs_delay", &self.happy_eyeballs_delay)
             .finish_non_exhaustive()
     }
 }
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            make_trace: None,
+            extra_roots: Vec::new(),
+            no_built_in_roots: false,
+            accept_invalid_certs: false,
+            http1_only: false,
+            dns: DnsServers::default(),
+            connect_timeout: None,
+            happy_eyeballs_delay: Some(DEFAULT_HAPPY_EYEBALLS_DELAY),
+        }
+    }
+}
+
+/// How long an unanswered connection attempt holds back the next address:
+/// 300 ms, as hyper-util's `HttpConnector` and Go's dialer use.
+pub const DEFAULT_HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(300);
 
 impl Builder {
     /// Makes a trace for every request (adapters plug in here).
@@ -164,6 +186,16 @@ impl Builder {
         self
     }
 
+    /// How long a connection attempt may go unanswered before the next
+    /// resolved address is tried alongside it (Happy Eyeballs, RFC 8305);
+    /// the first to connect wins. Default [`DEFAULT_HAPPY_EYEBALLS_DELAY`];
+    /// `None` tries addresses strictly one after another, each until it
+    /// fails (or [`Builder::connect_timeout`] passes).
+    pub fn happy_eyeballs_delay(mut self, delay: Option<Duration>) -> Self {
+        self.happy_eyeballs_delay = delay;
+        self
+    }
+
     /// Builds the client for request bodies of type `B`.
     pub fn build<B>(self) -> Result<Client<B>, BoxError>
     where
@@ -194,6 +226,7 @@ impl Builder {
             tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
             registry: registry.clone(),
             connect_timeout: self.connect_timeout,
+            happy_eyeballs_delay: self.happy_eyeballs_delay,
         };
         let mut inner = legacy::Client::builder(TokioExecutor::new());
         if self.http1_only {
