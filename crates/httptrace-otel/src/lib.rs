@@ -55,6 +55,15 @@
 //! Optional phase sub-spans ([`OtelTrace::phase_spans`]): `dns`, `connect`,
 //! `tls`, `send`, `wait`, `receive`, children of the hop span.
 //!
+//! A dial can outlive its round trip: when the pool hands the waiting
+//! request a connection another request freed, the request's own dial goes
+//! on in the background and its last hooks come after the hop's span ended.
+//! Those hooks go, at their own timestamps, on a `dial` span
+//! (`httptrace.dial.outlived_round_trip = true`), a child of the hop that
+//! started the dial, from the dial's first unfinished phase to its last
+//! hook; with phase sub-spans on, its phases are the `dial` span's children.
+//! The span is made once the dial is over and the request's trace is gone.
+//!
 //! # Metrics
 //!
 //! | instrument | what |
@@ -77,6 +86,7 @@
 #![warn(missing_docs)]
 
 pub mod attrs;
+mod late;
 mod metrics;
 mod setup;
 mod trace;

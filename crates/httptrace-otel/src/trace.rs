@@ -18,6 +18,7 @@ use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer}
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 
 use crate::attrs::{self, HeaderPolicy};
+use crate::late::{LateDial, done_phase, is_dial_event, open_phase};
 use crate::metrics::{Instruments, base_attributes};
 
 /// The instrumentation scope name of the spans and metrics this crate makes.
@@ -330,6 +331,7 @@ impl OtelTrace {
             hop: Mutex::new(None),
             request_span: OnceLock::new(),
             last_end: Mutex::new(None),
+            late_dials: Mutex::new(Vec::new()),
         });
         let for_headers = state.clone();
         ClientTrace::new()
@@ -400,16 +402,18 @@ struct RequestState {
     /// trace. Ended when the request's state goes, at the last hop's end.
     request_span: OnceLock<Context>,
     last_end: Mutex<Option<Instant>>,
+    /// Dials of finished hops still under way (one per hop at most).
+    late_dials: Mutex<Vec<LateDial>>,
 }
 
 /// One phase sub-span in the making. Either end may be learnt first, since
 /// hooks are delivered late; the span is made once both are known.
-struct Phase {
-    name: &'static str,
-    start: Option<Instant>,
-    end: Option<Instant>,
-    error: Option<HookError>,
-    attrs: Vec<KeyValue>,
+pub(crate) struct Phase {
+    pub(crate) name: &'static str,
+    pub(crate) start: Option<Instant>,
+    pub(crate) end: Option<Instant>,
+    pub(crate) error: Option<HookError>,
+    pub(crate) attrs: Vec<KeyValue>,
 }
 
 struct Hop {
@@ -598,6 +602,9 @@ impl RequestState {
         if let Event::RoundTripStart(start) = event {
             self.ensure_hop(&mut guard, start);
         }
+        if is_dial_event(event) && self.to_late_dial(guard.as_ref(), event) {
+            return;
+        }
         let Some(hop) = guard.as_mut() else {
             return; // no hop open: a late event from a finished one
         };
@@ -610,6 +617,9 @@ impl RequestState {
             }
             if let Some(hop) = guard.take() {
                 self.finish(hop, None);
+            }
+            if at > end && is_dial_event(event) {
+                self.to_late_dial(None, event);
             }
             return;
         }
@@ -669,16 +679,8 @@ impl RequestState {
                 // Attempts to several addresses may overlap (Happy Eyeballs):
                 // each done ends the attempt to its own address.
                 let peer = e.addr.map(|a| a.ip().to_string());
-                let attempt = hop.phases.iter_mut().find(|p| {
-                    p.name == "connect"
-                        && p.end.is_none()
-                        && p.start.is_some_and(|s| s <= at)
-                        && peer.is_some()
-                        && p.attrs.iter().any(|kv| {
-                            kv.key.as_str() == "network.peer.address"
-                                && Some(kv.value.as_str().as_ref()) == peer.as_deref()
-                        })
-                });
+                let attempt = open_phase(&hop.phases, "connect", peer.as_deref(), at)
+                    .map(|i| &mut hop.phases[i]);
                 match attempt {
                     Some(p) => {
                         p.end = Some(at);
@@ -797,22 +799,55 @@ impl RequestState {
         if !hop.recording {
             return;
         }
-        let url = hop.url.clone();
-        let url_full = hop.url_full.clone();
+        let a = self.event_attributes(event, &hop.url, &hop.url_full);
+        hop.events.push((event.at(), event.name(), a));
+    }
+
+    /// An event's attributes, credentials taken out of URLs and messages.
+    fn event_attributes(&self, event: &Event, url: &url::Url, url_full: &str) -> Vec<KeyValue> {
         let redacted = &self.settings.redacted_params;
-        let a = attrs::event_attributes(
+        attrs::event_attributes(
             event,
             &self.settings.headers,
             &|u| {
-                if *u == url {
-                    url_full.clone()
+                if u == url {
+                    url_full.to_string()
                 } else {
                     attrs::redact_url(u, redacted)
                 }
             },
-            &|m| scrub_message(m, &url, &url_full),
-        );
-        hop.events.push((event.at(), event.name(), a));
+            &|m| scrub_message(m, url, url_full),
+        )
+    }
+
+    /// Hands a connection-setup hook to the unfinished dial of an earlier
+    /// hop when it belongs there: no hop is open, or the open one started
+    /// after the hook happened, or the hook ends a phase only that dial has
+    /// open. Returns whether it took the hook.
+    fn to_late_dial(&self, current: Option<&Hop>, event: &Event) -> bool {
+        let mut dials = lock(&self.late_dials);
+        if dials.is_empty() {
+            return false;
+        }
+        let at = event.at();
+        let expected = dials.iter().rposition(|d| d.expects(event));
+        let target = match current.filter(|hop| hop.ended_at.is_none()) {
+            None => expected.unwrap_or(dials.len() - 1),
+            Some(hop) if at < hop.started => expected.unwrap_or(dials.len() - 1),
+            Some(hop) => {
+                let hop_expects = done_phase(event).is_some_and(|(name, peer)| {
+                    open_phase(&hop.phases, name, peer.as_deref(), at).is_some()
+                });
+                match expected {
+                    Some(i) if !hop_expects => i,
+                    _ => return false,
+                }
+            }
+        };
+        let dial = &mut dials[target];
+        let a = self.event_attributes(event, &dial.url, &dial.url_full);
+        dial.record(event, a);
+        true
     }
 
     fn record_duration(&self, hop: &mut Hop, at: Instant) {
@@ -857,6 +892,35 @@ impl RequestState {
             }
         }
         .max(hop.started);
+        // A dial still under way at a successful hop's end (the pool served
+        // another connection) goes on; its last hooks are still to come.
+        let failed = hop.error_type.is_some() && !hop_status_is_error(hop.status);
+        if hop.recording && cancelled_at.is_none() && !failed {
+            let open: Vec<Phase> = hop
+                .phases
+                .extract_if(.., |p| {
+                    matches!(p.name, "dns" | "connect" | "tls")
+                        && p.start.is_some()
+                        && p.end.is_none()
+                })
+                .collect();
+            if !open.is_empty() {
+                let (url, url_full) = (hop.url.clone(), hop.url_full.clone());
+                lock(&self.late_dials).push(LateDial {
+                    cx: hop.cx.clone(),
+                    server_address: hop.server_address.clone(),
+                    server_port: hop.server_port,
+                    hop_end: end,
+                    phases: open,
+                    events: Vec::new(),
+                    outcome: None,
+                    abandoned: None,
+                    scrub: Box::new(move |m| scrub_message(m, &url, &url_full)),
+                    url: hop.url.clone(),
+                    url_full: hop.url_full.clone(),
+                });
+            }
+        }
         if self.settings.phase_spans && hop.recording {
             hop.close_open_phases(&self.tracer, end);
         }
@@ -891,6 +955,10 @@ impl Drop for RequestState {
         let hop = self.hop.get_mut().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(hop) = hop {
             self.finish(hop, Some(Instant::now()));
+        }
+        let dials = std::mem::take(self.late_dials.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for dial in dials {
+            dial.emit(&self.tracer, self.settings.phase_spans);
         }
         if let Some(cx) = self.request_span.get() {
             let end = lock(&self.last_end).unwrap_or_else(Instant::now);

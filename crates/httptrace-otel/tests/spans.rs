@@ -981,3 +981,135 @@ async fn the_failing_phase_is_the_latest_not_an_earlier_refused_address() {
         [Some(Value::from("connection_refused")), None]
     );
 }
+
+#[tokio::test]
+async fn a_dial_that_outlives_its_round_trip_gets_a_dial_span() {
+    use http_body_util::{BodyExt, Empty};
+    let cap = Capture::new();
+    // `/hold` answers once released, after telling it arrived; `/` at once.
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let server = TestServer::http_with_handler({
+        let release = release.clone();
+        move |request: http::Request<_>| {
+            let (release, arrived_tx) = (release.clone(), arrived_tx.clone());
+            async move {
+                if request.uri().path() == "/hold" {
+                    let _ = arrived_tx.send(());
+                    release.notified().await;
+                }
+                http::Response::new(httptrace_testkit::http::full_body("ok"))
+            }
+        }
+    });
+    // Every dial first tries a black hole, then, after the delay, the server.
+    let hole = httptrace_testkit::BlackHole::bind(
+        (std::net::Ipv4Addr::new(127, 0, 0, 3), server.port()).into(),
+    )
+    .unwrap();
+    let delay = Duration::from_millis(500);
+    let dns = httptrace_testkit::DnsServer::start(httptrace_testkit::DnsConfig::new().record(
+        "bg.test",
+        [hole.addr().ip(), std::net::Ipv4Addr::LOCALHOST.into()],
+    ))
+    .unwrap();
+    let client = httptrace::hyper::Client::builder()
+        .dns_server(dns.addr())
+        .make_trace(cap.otel().phase_spans(true))
+        .happy_eyeballs_delay(Some(delay))
+        .connect_timeout(Duration::from_secs(5))
+        .http1_only()
+        .build::<Empty<bytes::Bytes>>()
+        .unwrap();
+    let get = |path: &str| {
+        http::Request::get(server.url_with_host("bg.test", path))
+            .body(Empty::new())
+            .unwrap()
+    };
+    // B holds the only connection; A, meanwhile, starts a dial of its own,
+    // then gets B's connection back from the pool long before its dial ends.
+    let b = tokio::spawn({
+        let (client, request) = (client.clone(), get("/hold"));
+        async move {
+            let response = client.request(request).await.unwrap();
+            response.into_body().collect().await.unwrap();
+        }
+    });
+    arrived.recv().await.unwrap();
+    let a = tokio::spawn({
+        let (client, request) = (client.clone(), get("/"));
+        async move {
+            let response = client.request(request).await.unwrap();
+            response.into_body().collect().await.unwrap();
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    release.notify_one();
+    b.await.unwrap();
+    a.await.unwrap();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let dial = loop {
+        if let Some(dial) = cap.spans().into_iter().find(|s| s.name == "dial") {
+            break dial;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no dial span: {:?}",
+            cap.spans().iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let hops = cap.hops();
+    let a_hop = hops
+        .iter()
+        .find(|h| attr_str(h, "url.full").is_some_and(|u| !u.ends_with("/hold")))
+        .expect("A's hop");
+    assert_eq!(dial.parent_span_id, a_hop.span_context.span_id());
+    assert!(!is_error(a_hop), "{:?}", a_hop.status);
+    assert!(!is_error(&dial), "{:?}", dial.status);
+    // A's hop: reused B's connection; its own dial had only begun.
+    let got_conn = a_hop.events.iter().find(|e| e.name == "got_conn").unwrap();
+    assert_eq!(
+        attr(&got_conn.attributes, "httptrace.conn.reused"),
+        Some(&Value::Bool(true))
+    );
+    assert_eq!(
+        event_names(a_hop)
+            .iter()
+            .filter(|n| n.starts_with("connect_"))
+            .collect::<Vec<_>>(),
+        ["connect_start"]
+    );
+    // The dial's later hooks: on the dial span, at their own times, after
+    // A's hop ended; the dial starts where A's attempt to the hole started.
+    let late: Vec<_> = dial.events.iter().map(|e| e.name.to_string()).collect();
+    assert_eq!(late, ["connect_start", "connect_done", "connect_done"]);
+    assert!(dial.events.iter().all(|e| e.timestamp >= a_hop.end_time));
+    let hole_start = a_hop
+        .events
+        .iter()
+        .find(|e| e.name == "connect_start")
+        .unwrap()
+        .timestamp;
+    assert_eq!(dial.start_time, hole_start);
+    assert!(dial.events[0].timestamp >= hole_start + delay);
+    assert_eq!(dial.end_time, dial.events.last().unwrap().timestamp);
+    // Its attempts as phase spans under it: the winner, and the hole abandoned.
+    let spans = cap.spans();
+    let attempts = children(&spans, dial.span_context.span_id());
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    let hole_attempt = attempts
+        .iter()
+        .find(|s| attr_str(s, "network.peer.address").as_deref() == Some("127.0.0.3"))
+        .unwrap();
+    assert!(is_error(hole_attempt));
+    assert!(
+        attempts
+            .iter()
+            .any(
+                |s| attr_str(s, "network.peer.address").as_deref() == Some("127.0.0.1")
+                    && !is_error(s)
+            )
+    );
+}

@@ -1,0 +1,220 @@
+//! Dials that outlive their round trip. A pool may serve a waiting request
+//! with a connection another request freed while the request's own dial is
+//! still under way; the dial then finishes in the background (its connection
+//! goes to the pool) and its last hooks arrive after the hop's span ended.
+//! They are placed, at their own timestamps, on a `dial` span: a child of
+//! the hop that started the dial, from the dial's first open phase to its
+//! last event.
+
+use std::time::Instant;
+
+use httptrace::{ErrorKind, Event, HookError, system_time};
+use opentelemetry::global::BoxedTracer;
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+
+use crate::trace::Phase;
+
+/// What is left of one hop's unfinished dial.
+pub(crate) struct LateDial {
+    /// The hop's context: the dial span's parent.
+    pub(crate) cx: Context,
+    pub(crate) server_address: Option<String>,
+    pub(crate) server_port: Option<i64>,
+    /// The hop's end: hooks up to it are on the hop's span already.
+    pub(crate) hop_end: Instant,
+    /// Phases open at the hop's end, then those started after it.
+    pub(crate) phases: Vec<Phase>,
+    /// The dial's hooks after the hop's end.
+    pub(crate) events: Vec<(Instant, &'static str, Vec<KeyValue>)>,
+    /// The dial's outcome so far: the latest `*_done` that was not an
+    /// attempt abandoned in a race, and whether any attempt was abandoned.
+    pub(crate) outcome: Option<Option<HookError>>,
+    pub(crate) abandoned: Option<HookError>,
+    /// The hop's URL and its redacted form, for the events' attributes.
+    pub(crate) url: url::Url,
+    pub(crate) url_full: String,
+    /// Takes credentials out of error messages (see `scrub_message`).
+    pub(crate) scrub: Box<dyn Fn(&str) -> String + Send + Sync>,
+}
+
+/// Whether `event` is a connection-setup hook (what a dial reports).
+pub(crate) fn is_dial_event(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::DnsStart(_)
+            | Event::DnsDone(_)
+            | Event::ConnectStart(_)
+            | Event::ConnectDone(_)
+            | Event::TlsHandshakeStart(_)
+            | Event::TlsHandshakeDone(_)
+    )
+}
+
+/// The phase a done hook ends, and the peer address that tells concurrent
+/// connect attempts apart.
+pub(crate) fn done_phase(event: &Event) -> Option<(&'static str, Option<String>)> {
+    match event {
+        Event::DnsDone(_) => Some(("dns", None)),
+        Event::ConnectDone(e) => Some(("connect", e.addr.map(|a| a.ip().to_string()))),
+        Event::TlsHandshakeDone(_) => Some(("tls", None)),
+        _ => None,
+    }
+}
+
+/// The open phase `name` that an end at `at` closes: for a connect attempt,
+/// the one to `peer`, else one whose address was not known at its start.
+pub(crate) fn open_phase(
+    phases: &[Phase],
+    name: &str,
+    peer: Option<&str>,
+    at: Instant,
+) -> Option<usize> {
+    let peer_of = |p: &Phase| {
+        p.attrs
+            .iter()
+            .find(|kv| kv.key.as_str() == "network.peer.address")
+            .map(|kv| kv.value.as_str().into_owned())
+    };
+    let open = |p: &Phase| p.name == name && p.end.is_none() && p.start.is_some_and(|s| s <= at);
+    let exact = peer.and_then(|peer| {
+        phases
+            .iter()
+            .position(|p| open(p) && peer_of(p).as_deref() == Some(peer))
+    });
+    exact.or_else(|| phases.iter().position(|p| open(p) && peer_of(p).is_none()))
+}
+
+impl LateDial {
+    /// Whether a done hook ends one of this dial's open phases.
+    pub(crate) fn expects(&self, event: &Event) -> bool {
+        done_phase(event).is_some_and(|(name, peer)| {
+            open_phase(&self.phases, name, peer.as_deref(), event.at()).is_some()
+        })
+    }
+
+    /// Books one of the dial's hooks, with its span-event attributes.
+    pub(crate) fn record(&mut self, event: &Event, attrs: Vec<KeyValue>) {
+        let at = event.at();
+        match event {
+            Event::DnsStart(_) | Event::ConnectStart(_) | Event::TlsHandshakeStart(_) => {
+                let name = match event {
+                    Event::DnsStart(_) => "dns",
+                    Event::ConnectStart(_) => "connect",
+                    _ => "tls",
+                };
+                let peer = attrs
+                    .iter()
+                    .filter(|kv| kv.key.as_str().starts_with("network.peer."))
+                    .cloned()
+                    .collect();
+                self.phases.push(Phase {
+                    name,
+                    start: Some(at),
+                    end: None,
+                    error: None,
+                    attrs: peer,
+                });
+            }
+            _ => {
+                if let Some((name, peer)) = done_phase(event) {
+                    let error = match event {
+                        Event::DnsDone(e) => e.error.clone(),
+                        Event::ConnectDone(e) => e.error.clone(),
+                        Event::TlsHandshakeDone(e) => e.error.clone(),
+                        _ => None,
+                    };
+                    if let Some(i) = open_phase(&self.phases, name, peer.as_deref(), at) {
+                        self.phases[i].end = Some(at);
+                        self.phases[i].error = error.clone();
+                    }
+                    match error {
+                        Some(e) if e.kind() == ErrorKind::Cancelled => self.abandoned = Some(e),
+                        other => self.outcome = Some(other),
+                    }
+                }
+            }
+        }
+        self.events.push((at, event.name(), attrs));
+    }
+
+    /// Makes the `dial` span with its phases. When nothing came after the
+    /// hop's end, there is no dial span: the open phases end with the hop.
+    pub(crate) fn emit(mut self, tracer: &BoxedTracer, phase_spans: bool) {
+        if self.events.is_empty() {
+            if phase_spans {
+                let phases = std::mem::take(&mut self.phases);
+                emit_phases(tracer, &self.cx, phases, self.hop_end, &self.scrub);
+            }
+            return;
+        }
+        let start = self
+            .phases
+            .iter()
+            .filter_map(|p| p.start)
+            .min()
+            .unwrap_or(self.hop_end);
+        self.events.sort_by_key(|(at, _, _)| *at);
+        let end = self
+            .events
+            .last()
+            .map_or(start, |(at, _, _)| *at)
+            .max(start);
+        let mut attributes = vec![KeyValue::new("httptrace.dial.outlived_round_trip", true)];
+        if let Some(h) = &self.server_address {
+            attributes.push(KeyValue::new("server.address", h.clone()));
+        }
+        if let Some(p) = self.server_port {
+            attributes.push(KeyValue::new("server.port", p));
+        }
+        let mut span = tracer
+            .span_builder("dial")
+            .with_kind(SpanKind::Internal)
+            .with_start_time(system_time(start))
+            .with_attributes(attributes)
+            .start_with_context(tracer, &self.cx);
+        let failure = match (self.outcome, self.abandoned) {
+            (Some(outcome), _) => outcome,
+            (None, abandoned) => abandoned,
+        };
+        if let Some(e) = failure {
+            span.set_attribute(KeyValue::new("error.type", e.kind().as_str()));
+            span.set_status(Status::error((self.scrub)(e.message())));
+        }
+        for (at, name, attrs) in std::mem::take(&mut self.events) {
+            span.add_event_with_timestamp(name, system_time(at), attrs);
+        }
+        let dial_cx = self
+            .cx
+            .with_remote_span_context(span.span_context().clone());
+        if phase_spans {
+            let phases = std::mem::take(&mut self.phases);
+            emit_phases(tracer, &dial_cx, phases, end, &self.scrub);
+        }
+        span.end_with_timestamp(system_time(end));
+    }
+}
+
+/// Phase spans under `parent`; a phase never closed ends at `end`.
+fn emit_phases(
+    tracer: &BoxedTracer,
+    parent: &Context,
+    phases: Vec<Phase>,
+    end: Instant,
+    scrub: &dyn Fn(&str) -> String,
+) {
+    for p in phases {
+        let Some(start) = p.start else { continue };
+        let mut span = tracer
+            .span_builder(p.name)
+            .with_kind(SpanKind::Internal)
+            .with_start_time(system_time(start))
+            .with_attributes(p.attrs)
+            .start_with_context(tracer, parent);
+        if let Some(e) = &p.error {
+            span.set_attribute(KeyValue::new("error.type", e.kind().as_str()));
+            span.set_status(Status::error(scrub(e.message())));
+        }
+        span.end_with_timestamp(system_time(p.end.unwrap_or(end).max(start)));
+    }
+}
