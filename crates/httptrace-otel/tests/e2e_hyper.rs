@@ -1,7 +1,8 @@
 //! The hyper-util transport end to end: its exact hooks (per-address
 //! connects, 1xx, socket-level writes and first byte) become span events
-//! that reach a real Jaeger over OTLP. Its own test binary: the pipeline
-//! installs process-wide globals.
+//! that reach a real Jaeger over OTLP, and so does a dial that outlives its
+//! round trip, as a `dial` span. Its own test binary: the pipeline installs
+//! process-wide globals.
 
 use std::time::Duration;
 
@@ -100,4 +101,117 @@ async fn hyper_transport_hooks_reach_jaeger() {
         connect.attributes.get("network.peer.port"),
         Some(&serde_json::json!(server.port())),
     );
+
+    outlived_dial_reaches_jaeger(&jaeger, &guard).await;
+}
+
+/// Request A waits on a dial whose first address is a black hole while B
+/// holds the only connection; B's connection is freed and serves A, and A's
+/// dial finishes after A's hop ended: its late hooks are on a `dial` span
+/// under A's hop.
+async fn outlived_dial_reaches_jaeger(jaeger: &Jaeger, guard: &httptrace_otel::OtelGuard) {
+    use http_body_util::Empty;
+    use std::sync::Arc;
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let server = TestServer::http_with_handler({
+        let release = release.clone();
+        move |request: http::Request<_>| {
+            let (release, arrived_tx) = (release.clone(), arrived_tx.clone());
+            async move {
+                if request.uri().path() == "/hold" {
+                    let _ = arrived_tx.send(());
+                    release.notified().await;
+                }
+                http::Response::new(httptrace_testkit::http::full_body("ok"))
+            }
+        }
+    });
+    let hole = httptrace_testkit::BlackHole::bind(
+        (std::net::Ipv4Addr::new(127, 0, 0, 3), server.port()).into(),
+    )
+    .unwrap();
+    let dns = httptrace_testkit::DnsServer::start(httptrace_testkit::DnsConfig::new().record(
+        "bg.test",
+        [hole.addr().ip(), std::net::Ipv4Addr::LOCALHOST.into()],
+    ))
+    .unwrap();
+    let client = httptrace::hyper::Client::builder()
+        .dns_server(dns.addr())
+        .make_trace(OtelTrace::new())
+        .happy_eyeballs_delay(Some(Duration::from_millis(500)))
+        .connect_timeout(Duration::from_secs(5))
+        .http1_only()
+        .build::<Empty<Bytes>>()
+        .unwrap();
+    let get = |path: &str| {
+        http::Request::get(server.url_with_host("bg.test", path))
+            .body(Empty::new())
+            .unwrap()
+    };
+    let caller = tracing::info_span!("background-dial");
+    let trace_id = caller
+        .context()
+        .span()
+        .span_context()
+        .trace_id()
+        .to_string();
+    async {
+        let b = tokio::spawn(
+            {
+                let (client, request) = (client.clone(), get("/hold"));
+                async move {
+                    let response = client.request(request).await.unwrap();
+                    response.into_body().collect().await.unwrap();
+                }
+            }
+            .in_current_span(),
+        );
+        arrived.recv().await.unwrap();
+        let a = tokio::spawn(
+            {
+                let (client, request) = (client.clone(), get("/"));
+                async move {
+                    let response = client.request(request).await.unwrap();
+                    response.into_body().collect().await.unwrap();
+                }
+            }
+            .in_current_span(),
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.notify_one();
+        b.await.unwrap();
+        a.await.unwrap();
+    }
+    .instrument(caller)
+    .await;
+    // The dial span is made when A's dial is over (its winner connects
+    // 500 ms after it began) and the trace is gone.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    guard.force_flush().expect("flush to Jaeger");
+
+    let trace = jaeger
+        .wait_for_trace(&trace_id, Duration::from_secs(20), |t| {
+            spans(t).iter().any(|s| s.name == "dial")
+        })
+        .await
+        .expect("trace with the dial span in Jaeger");
+    let spans = spans(&trace);
+    let dial = spans.iter().find(|s| s.name == "dial").unwrap();
+    let hop = spans
+        .iter()
+        .find(|s| s.span_id == dial.parent_span_id)
+        .expect("the dial's parent");
+    assert!(hop.is_client());
+    assert!(
+        hop.attr_str("url.full")
+            .is_some_and(|u| !u.ends_with("/hold")),
+        "the dial belongs to A's hop"
+    );
+    assert!(!dial.is_error(), "{}", dial.status_message);
+    let names: Vec<&str> = dial.events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["connect_start", "connect_done", "connect_done"]);
+    assert!(dial.start_ns < hop.end_ns);
+    assert!(dial.events.iter().all(|e| e.time_ns >= hop.end_ns));
+    assert!(dial.events.iter().all(|e| e.time_ns <= dial.end_ns));
 }
