@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use httptrace_otel::{OtelTrace, Protocol, Setup};
 use jaeger_harness::{Jaeger, spans};
-use opentelemetry::trace::TraceContextExt as _;
 use tracing::Instrument as _;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use support::Net;
 
@@ -18,12 +16,7 @@ use support::Net;
 /// and how long the request took.
 async fn traced_call(client: &httptrace::reqwest::Client, url: &str) -> (String, Duration) {
     let caller = tracing::info_span!("call");
-    let trace_id = caller
-        .context()
-        .span()
-        .span_context()
-        .trace_id()
-        .to_string();
+    let trace_id = support::trace_id(&caller);
     let t = Instant::now();
     let body = async { client.get(url).send().await.unwrap().text().await.unwrap() }
         .instrument(caller)

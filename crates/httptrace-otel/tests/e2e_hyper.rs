@@ -4,6 +4,8 @@
 //! round trip, as a `dial` span. Its own test binary: the pipeline installs
 //! process-wide globals.
 
+mod support;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,9 +13,7 @@ use http_body_util::{BodyExt, Full};
 use httptrace_otel::{OtelTrace, Protocol, Setup};
 use httptrace_testkit::http::TestServer;
 use jaeger_harness::{Jaeger, spans};
-use opentelemetry::trace::TraceContextExt as _;
 use tracing::Instrument as _;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hyper_transport_hooks_reach_jaeger() {
@@ -35,12 +35,7 @@ async fn hyper_transport_hooks_reach_jaeger() {
         .build::<Full<Bytes>>()
         .unwrap();
     let caller = tracing::info_span!("upload");
-    let trace_id = caller
-        .context()
-        .span()
-        .span_context()
-        .trace_id()
-        .to_string();
+    let trace_id = support::trace_id(&caller);
     let request = http::Request::post(server.url("/continue"))
         .header("expect", "100-continue")
         .body(Full::new(Bytes::from_static(b"hello")))
@@ -105,86 +100,14 @@ async fn hyper_transport_hooks_reach_jaeger() {
     outlived_dial_reaches_jaeger(&jaeger, &guard).await;
 }
 
-/// Request A waits on a dial whose first address is a black hole while B
-/// holds the only connection; B's connection is freed and serves A, and A's
-/// dial finishes after A's hop ended: its late hooks are on a `dial` span
-/// under A's hop.
+/// A dial that outlives its round trip (see `support::outlived_dial`): its
+/// late hooks reach Jaeger on a `dial` span under A's hop.
 async fn outlived_dial_reaches_jaeger(jaeger: &Jaeger, guard: &httptrace_otel::OtelGuard) {
-    use http_body_util::Empty;
-    use std::sync::Arc;
-    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let release = Arc::new(tokio::sync::Notify::new());
-    let server = TestServer::http_with_handler({
-        let release = release.clone();
-        move |request: http::Request<_>| {
-            let (release, arrived_tx) = (release.clone(), arrived_tx.clone());
-            async move {
-                if request.uri().path() == "/hold" {
-                    let _ = arrived_tx.send(());
-                    release.notified().await;
-                }
-                http::Response::new(httptrace_testkit::http::full_body("ok"))
-            }
-        }
-    });
-    let hole = httptrace_testkit::BlackHole::bind(
-        (std::net::Ipv4Addr::new(127, 0, 0, 3), server.port()).into(),
-    )
-    .unwrap();
-    let dns = httptrace_testkit::DnsServer::start(httptrace_testkit::DnsConfig::new().record(
-        "bg.test",
-        [hole.addr().ip(), std::net::Ipv4Addr::LOCALHOST.into()],
-    ))
-    .unwrap();
-    let client = httptrace::hyper::Client::builder()
-        .dns_server(dns.addr())
-        .make_trace(OtelTrace::new())
-        .happy_eyeballs_delay(Some(Duration::from_millis(500)))
-        .connect_timeout(Duration::from_secs(5))
-        .http1_only()
-        .build::<Empty<Bytes>>()
-        .unwrap();
-    let get = |path: &str| {
-        http::Request::get(server.url_with_host("bg.test", path))
-            .body(Empty::new())
-            .unwrap()
-    };
     let caller = tracing::info_span!("background-dial");
-    let trace_id = caller
-        .context()
-        .span()
-        .span_context()
-        .trace_id()
-        .to_string();
-    async {
-        let b = tokio::spawn(
-            {
-                let (client, request) = (client.clone(), get("/hold"));
-                async move {
-                    let response = client.request(request).await.unwrap();
-                    response.into_body().collect().await.unwrap();
-                }
-            }
-            .in_current_span(),
-        );
-        arrived.recv().await.unwrap();
-        let a = tokio::spawn(
-            {
-                let (client, request) = (client.clone(), get("/"));
-                async move {
-                    let response = client.request(request).await.unwrap();
-                    response.into_body().collect().await.unwrap();
-                }
-            }
-            .in_current_span(),
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        release.notify_one();
-        b.await.unwrap();
-        a.await.unwrap();
-    }
-    .instrument(caller)
-    .await;
+    let trace_id = support::trace_id(&caller);
+    let _servers = support::outlived_dial(OtelTrace::new())
+        .instrument(caller)
+        .await;
     // The dial span is made when A's dial is over (its winner connects
     // 500 ms after it began) and the trace is gone.
     tokio::time::sleep(Duration::from_millis(700)).await;

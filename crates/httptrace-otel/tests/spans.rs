@@ -984,70 +984,8 @@ async fn the_failing_phase_is_the_latest_not_an_earlier_refused_address() {
 
 #[tokio::test]
 async fn a_dial_that_outlives_its_round_trip_gets_a_dial_span() {
-    use http_body_util::{BodyExt, Empty};
     let cap = Capture::new();
-    // `/hold` answers once released, after telling it arrived; `/` at once.
-    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let release = Arc::new(tokio::sync::Notify::new());
-    let server = TestServer::http_with_handler({
-        let release = release.clone();
-        move |request: http::Request<_>| {
-            let (release, arrived_tx) = (release.clone(), arrived_tx.clone());
-            async move {
-                if request.uri().path() == "/hold" {
-                    let _ = arrived_tx.send(());
-                    release.notified().await;
-                }
-                http::Response::new(httptrace_testkit::http::full_body("ok"))
-            }
-        }
-    });
-    // Every dial first tries a black hole, then, after the delay, the server.
-    let hole = httptrace_testkit::BlackHole::bind(
-        (std::net::Ipv4Addr::new(127, 0, 0, 3), server.port()).into(),
-    )
-    .unwrap();
-    let delay = Duration::from_millis(500);
-    let dns = httptrace_testkit::DnsServer::start(httptrace_testkit::DnsConfig::new().record(
-        "bg.test",
-        [hole.addr().ip(), std::net::Ipv4Addr::LOCALHOST.into()],
-    ))
-    .unwrap();
-    let client = httptrace::hyper::Client::builder()
-        .dns_server(dns.addr())
-        .make_trace(cap.otel().phase_spans(true))
-        .happy_eyeballs_delay(Some(delay))
-        .connect_timeout(Duration::from_secs(5))
-        .http1_only()
-        .build::<Empty<bytes::Bytes>>()
-        .unwrap();
-    let get = |path: &str| {
-        http::Request::get(server.url_with_host("bg.test", path))
-            .body(Empty::new())
-            .unwrap()
-    };
-    // B holds the only connection; A, meanwhile, starts a dial of its own,
-    // then gets B's connection back from the pool long before its dial ends.
-    let b = tokio::spawn({
-        let (client, request) = (client.clone(), get("/hold"));
-        async move {
-            let response = client.request(request).await.unwrap();
-            response.into_body().collect().await.unwrap();
-        }
-    });
-    arrived.recv().await.unwrap();
-    let a = tokio::spawn({
-        let (client, request) = (client.clone(), get("/"));
-        async move {
-            let response = client.request(request).await.unwrap();
-            response.into_body().collect().await.unwrap();
-        }
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    release.notify_one();
-    b.await.unwrap();
-    a.await.unwrap();
-
+    let _servers = outlived_dial(cap.otel().phase_spans(true)).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let dial = loop {
         if let Some(dial) = cap.spans().into_iter().find(|s| s.name == "dial") {
@@ -1093,7 +1031,7 @@ async fn a_dial_that_outlives_its_round_trip_gets_a_dial_span() {
         .unwrap()
         .timestamp;
     assert_eq!(dial.start_time, hole_start);
-    assert!(dial.events[0].timestamp >= hole_start + delay);
+    assert!(dial.events[0].timestamp >= hole_start + RACE_DELAY);
     assert_eq!(dial.end_time, dial.events.last().unwrap().timestamp);
     // Its attempts as phase spans under it: the winner, and the hole abandoned.
     let spans = cap.spans();

@@ -84,15 +84,32 @@ async fn each_address_is_its_own_connect_attempt_and_socket_hooks_are_ordered() 
     assert!(at("got_first_response_byte") <= at("round_trip_done"));
 }
 
-/// A name resolving to a black-holed address first and the server second.
-fn black_hole_then_server(server: &TestServer) -> (BlackHole, DnsServer) {
+/// Sends `GET /` to a name resolving to a black-holed address first and the
+/// server second, with this race delay and connect timeout. Returns the
+/// recorded events, the server and the black hole's address.
+async fn get_past_a_black_hole(
+    race: Option<Duration>,
+    timeout: Duration,
+) -> (Recorder, TestServer, IpAddr) {
+    let server = TestServer::http();
     let hole = BlackHole::bind((Ipv4Addr::new(127, 0, 0, 3), server.port()).into()).unwrap();
     let dns = DnsServer::start(DnsConfig::new().record(
         "slow.test",
         [hole.addr().ip(), IpAddr::V4(Ipv4Addr::LOCALHOST)],
     ))
     .unwrap();
-    (hole, dns)
+    let client = Client::builder()
+        .dns_server(dns.addr())
+        .happy_eyeballs_delay(race)
+        .connect_timeout(timeout)
+        .build()
+        .unwrap();
+    let rec = Recorder::new();
+    let url = server.url_with_host("slow.test", "/");
+    let response = client.request_traced(get(&url), rec.trace()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.into_body().collect().await.unwrap();
+    (rec, server, hole.addr().ip())
 }
 
 /// Each connect attempt as (address, start, done, error kind), in start order.
@@ -121,27 +138,15 @@ fn attempts(rec: &Recorder) -> Vec<(IpAddr, Instant, Instant, Option<ErrorKind>)
 
 #[tokio::test]
 async fn an_unanswered_address_is_raced_by_the_next_after_the_happy_eyeballs_delay() {
-    let server = TestServer::http();
-    let (hole, dns) = black_hole_then_server(&server);
     let delay = Duration::from_millis(150);
-    let client = Client::builder()
-        .dns_server(dns.addr())
-        .happy_eyeballs_delay(Some(delay))
-        // Without racing the hole would time out first: a failure, not a hang.
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    let rec = Recorder::new();
-    let url = server.url_with_host("slow.test", "/");
-    let response = client.request_traced(get(&url), rec.trace()).await.unwrap();
-    assert_eq!(response.status(), 200);
-    response.into_body().collect().await.unwrap();
+    // Without racing the hole would time out first: a failure, not a hang.
+    let (rec, server, hole) = get_past_a_black_hole(Some(delay), Duration::from_secs(5)).await;
 
     let tried = attempts(&rec);
     assert_eq!(tried.len(), 2, "{tried:?}");
     let (hole_ip, hole_start, hole_done, hole_error) = tried[0];
     let (good_ip, good_start, good_done, good_error) = tried[1];
-    assert_eq!(hole_ip, hole.addr().ip());
+    assert_eq!(hole_ip, hole);
     assert_eq!(good_ip, IpAddr::V4(Ipv4Addr::LOCALHOST));
     // The second attempt waited for the delay, no longer than the hole hangs.
     assert!(good_start - hole_start >= delay);
@@ -158,19 +163,8 @@ async fn an_unanswered_address_is_raced_by_the_next_after_the_happy_eyeballs_del
 
 #[tokio::test]
 async fn without_racing_an_unanswered_address_holds_the_dial_until_its_timeout() {
-    let server = TestServer::http();
-    let (_hole, dns) = black_hole_then_server(&server);
     let timeout = Duration::from_millis(200);
-    let client = Client::builder()
-        .dns_server(dns.addr())
-        .happy_eyeballs_delay(None)
-        .connect_timeout(timeout)
-        .build()
-        .unwrap();
-    let rec = Recorder::new();
-    let url = server.url_with_host("slow.test", "/");
-    let response = client.request_traced(get(&url), rec.trace()).await.unwrap();
-    assert_eq!(response.status(), 200);
+    let (rec, _server, _) = get_past_a_black_hole(None, timeout).await;
 
     let tried = attempts(&rec);
     assert_eq!(tried.len(), 2, "{tried:?}");

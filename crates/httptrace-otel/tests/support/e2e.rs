@@ -6,10 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use httptrace_otel::{OtelTrace, Protocol, Setup};
 use jaeger_harness::{Jaeger, Span, spans};
-use opentelemetry::trace::TraceContextExt as _;
 use serde_json::Value;
 use tracing::Instrument as _;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::Net;
 
@@ -44,12 +42,7 @@ pub async fn run(protocol: Protocol) {
     let client = net.client(OtelTrace::new().phase_spans(true));
     let from = SystemTime::now() - Duration::from_secs(5);
     let caller = tracing::info_span!("checkout");
-    let trace_id = caller
-        .context()
-        .span()
-        .span_context()
-        .trace_id()
-        .to_string();
+    let trace_id = super::trace_id(&caller);
     assert_ne!(
         trace_id, "00000000000000000000000000000000",
         "the OpenTelemetry layer is installed"

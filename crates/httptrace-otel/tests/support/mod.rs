@@ -243,3 +243,86 @@ impl Net {
 pub fn nanos(t: SystemTime) -> u128 {
     t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos()
 }
+
+/// What keeps [`outlived_dial`]'s servers up until its dial is over.
+pub struct OutlivedDial {
+    _server: TestServer,
+    _hole: httptrace_testkit::BlackHole,
+    _dns: DnsServer,
+}
+
+/// How long the scenario's dials wait on the black hole before trying the
+/// server.
+pub const RACE_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Makes a dial outlive its round trip, on the hyper-util transport with
+/// `make`'s traces: every dial of `bg.test` first tries a black hole, then,
+/// after [`RACE_DELAY`], the server. B (`/hold`) holds the only connection
+/// while A (`/`) starts a dial of its own; B is then released, its freed
+/// connection serves A, and A's dial goes on in the background. Returns
+/// once A and B are done (A's dial is not).
+pub async fn outlived_dial(make: impl httptrace::MakeTrace) -> OutlivedDial {
+    use http_body_util::{BodyExt, Empty};
+    use httptrace_testkit::http::full_body;
+    use tracing::Instrument as _;
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let server = TestServer::http_with_handler({
+        let release = release.clone();
+        move |request: http::Request<_>| {
+            let (release, arrived_tx) = (release.clone(), arrived_tx.clone());
+            async move {
+                if request.uri().path() == "/hold" {
+                    let _ = arrived_tx.send(());
+                    release.notified().await;
+                }
+                http::Response::new(full_body("ok"))
+            }
+        }
+    });
+    let hole =
+        httptrace_testkit::BlackHole::bind((Ipv4Addr::new(127, 0, 0, 3), server.port()).into())
+            .unwrap();
+    let dns =
+        DnsServer::start(DnsConfig::new().record("bg.test", [hole.addr().ip(), LOCAL])).unwrap();
+    let client = httptrace::hyper::Client::builder()
+        .dns_server(dns.addr())
+        .make_trace(make)
+        .happy_eyeballs_delay(Some(RACE_DELAY))
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .http1_only()
+        .build::<Empty<bytes::Bytes>>()
+        .unwrap();
+    let send = |path: &str| {
+        let client = client.clone();
+        let request = http::Request::get(server.url_with_host("bg.test", path))
+            .body(Empty::new())
+            .unwrap();
+        tokio::spawn(
+            async move {
+                let response = client.request(request).await.unwrap();
+                response.into_body().collect().await.unwrap();
+            }
+            .in_current_span(),
+        )
+    };
+    let b = send("/hold");
+    arrived.recv().await.unwrap();
+    let a = send("/");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    release.notify_one();
+    b.await.unwrap();
+    a.await.unwrap();
+    OutlivedDial {
+        _server: server,
+        _hole: hole,
+        _dns: dns,
+    }
+}
+
+/// The trace id of a `tracing` span, as Jaeger spells it.
+pub fn trace_id(span: &tracing::Span) -> String {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    span.context().span().span_context().trace_id().to_string()
+}
