@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use http::{HeaderName, HeaderValue, Method};
 
 const AFTER_LONG_HELP: &str = "\
@@ -36,6 +36,21 @@ OUTPUT
   Times are milliseconds (f64, microsecond precision). URL credentials are
   printed as REDACTED:REDACTED.
 
+TRANSPORTS (--transport)
+  reqwest (default)  httptrace's reqwest transport. reqwest hides its sockets:
+                     connect_start, tls_handshake_start, wrote_headers,
+                     wrote_request and got_first_response_byte are
+                     approximations (ttfb includes parsing the response head),
+                     one connect pair per dial without the address at start,
+                     no 1xx responses. Honours the HTTP(S)_PROXY variables.
+  hyper              httptrace's hyper-util transport: those hooks come from
+                     the socket itself (exact on HTTP/1.1), one
+                     connect_start/connect_done pair per address tried, and
+                     got_1xx_response events. Redirects (-L) are followed by
+                     httpstat, hop by hop, with the same rules. No proxies.
+  Every option works with both. See the table \"Hooks, exact or approximate\" in
+  the project README for the measured error of each hook.
+
 EXIT STATUS
   0 the request(s) completed (whatever the HTTP status)
   1 a request failed; stderr has one line:
@@ -46,6 +61,7 @@ EXIT STATUS
 EXAMPLES
   httpstat https://example.com/
   httpstat -L -n 3 --json http://127.0.0.1:8080/redirect/2
+  httpstat --transport hyper --json https://example.com/
   httpstat -X PUT -H 'Content-Type: application/json' -d '{\"a\":1}' https://api.test/x";
 
 /// httpstat for Rust: time each phase of an HTTP request (DNS, TCP, TLS,
@@ -102,6 +118,12 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 
+    /// The HTTP client: reqwest (default; some socket-level hooks are
+    /// approximate) or hyper (hyper-util, socket-level hooks exact,
+    /// per-address connect attempts, 1xx responses)
+    #[arg(long, value_name = "TRANSPORT", value_enum, default_value_t = Transport::Reqwest)]
+    pub transport: Transport,
+
     /// No colours (also off when stdout is not a terminal, or NO_COLOR is set)
     #[arg(long = "no-color")]
     pub no_color: bool,
@@ -109,6 +131,18 @@ pub struct Args {
     /// The URL (http:// or https://; a URL without a scheme means http://)
     #[arg(value_name = "URL", value_parser = parse_url)]
     pub url: url::Url,
+}
+
+/// Which httptrace transport sends the requests (`--transport`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    /// `httptrace::reqwest`: reqwest 0.13; some socket-level hooks are
+    /// approximations.
+    #[default]
+    Reqwest,
+    /// `httptrace::hyper`: hyper-util's client with httptrace's connector;
+    /// socket-level hooks exact, per-address connect attempts, 1xx responses.
+    Hyper,
 }
 
 /// One `-H` header.
@@ -238,6 +272,18 @@ mod tests {
         let a = Args::try_parse_from(["httpstat", "http://a.test/"]).unwrap();
         assert_eq!(a.effective_method(), Method::GET);
         assert!(Args::try_parse_from(["httpstat", "-n", "0", "http://a.test/"]).is_err());
+    }
+
+    #[test]
+    fn transport_defaults_to_reqwest() {
+        let a = Args::try_parse_from(["httpstat", "http://a.test/"]).unwrap();
+        assert_eq!(a.transport, Transport::Reqwest);
+        let a =
+            Args::try_parse_from(["httpstat", "--transport", "hyper", "http://a.test/"]).unwrap();
+        assert_eq!(a.transport, Transport::Hyper);
+        assert!(
+            Args::try_parse_from(["httpstat", "--transport", "foo", "http://a.test/"]).is_err()
+        );
     }
 
     #[test]

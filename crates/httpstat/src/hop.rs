@@ -100,6 +100,23 @@ impl HopError {
         }
     }
 
+    /// An error attributed to `phase` from any error (one that no hook
+    /// reported), with its sources joined into the message.
+    pub fn from_error(phase: Phase, error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut message = error.to_string();
+        let mut source = error.source();
+        while let Some(e) = source {
+            message.push_str(": ");
+            message.push_str(&e.to_string());
+            source = e.source();
+        }
+        Self {
+            phase,
+            kind: ErrorKind::Other.as_str(),
+            message: one_line(&message),
+        }
+    }
+
     /// The one-line report printed on stderr, without the `httpstat: ` prefix.
     pub fn line(&self) -> String {
         format!("{} failed: {}: {}", self.phase, self.kind, self.message)
@@ -154,7 +171,8 @@ pub struct Hop {
     pub idle: Option<Duration>,
     /// `dns_start` → `dns_done`; `None` when no lookup happened.
     pub dns: Option<Duration>,
-    /// `connect_start` → `connect_done`; `None` when no dial happened.
+    /// The first `connect_start` → the `connect_done` of the attempt that
+    /// connected (else the last); `None` when no dial happened.
     pub tcp: Option<Duration>,
     /// `tls_handshake_start` → `tls_handshake_done`; `None` when no handshake
     /// happened.
@@ -286,7 +304,9 @@ impl Hop {
         let mut dns_start = None;
         let mut dns_done = None;
         let mut connect_start = None;
-        let mut connect_done = None;
+        // The first attempt that connected, else the last that failed (the
+        // hyper transport reports one attempt per address tried).
+        let mut connect_done: Option<(Instant, bool)> = None;
         let mut tls_start = None;
         let mut tls_done = None;
         let mut wrote_request = None;
@@ -324,14 +344,21 @@ impl Hop {
                     connect_start.get_or_insert(e.at);
                 }
                 Event::ConnectDone(e) => {
-                    if connect_done.is_none() && connect_start.is_some() {
-                        connect_done = Some(e.at);
+                    if connect_start.is_some() && !connect_done.is_some_and(|(_, ok)| ok) {
+                        connect_done = Some((e.at, e.error.is_none()));
                     }
-                    if hop.remote_addr.is_none() {
+                    // The server's address: where a dial succeeded, not an
+                    // address that refused.
+                    if hop.remote_addr.is_none() && e.error.is_none() {
                         hop.remote_addr = e.addr;
                     }
-                    if let Some(err) = &e.error {
-                        phase_error = Some((Phase::Connect, err.clone()));
+                    match &e.error {
+                        Some(err) => phase_error = Some((Phase::Connect, err.clone())),
+                        // An earlier address failed, this one connected.
+                        None if matches!(phase_error, Some((Phase::Connect, _))) => {
+                            phase_error = None;
+                        }
+                        None => {}
                     }
                 }
                 Event::TlsHandshakeStart(e) => {
@@ -382,6 +409,7 @@ impl Hop {
             }
         }
 
+        let connect_done = connect_done.map(|(at, _)| at);
         let span = |a: Option<Instant>, b: Option<Instant>| Some(since(a?, b?));
         hop.dns = span(dns_start, dns_done);
         hop.tcp = span(connect_start, connect_done);

@@ -5,4 +5,6 @@ pub mod cli;
 pub mod hop;
 pub mod output;
 pub mod redact;
+pub mod redirect;
 pub mod run;
+pub mod via_hyper;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use httptrace::reqwest::{ClientBuilderExt, Config, RedirectPolicy};
 use httptrace::{ClientTrace, Event};
 
-use crate::cli::Args;
+use crate::cli::{Args, Transport};
 use crate::hop::{Hop, HopError, secret_urls, split_hops};
 use crate::output::{self, Style};
 use crate::redact;
@@ -18,28 +18,71 @@ pub const EXIT_FAILED: u8 = 1;
 /// Exit status: usage error.
 pub const EXIT_USAGE: u8 = 2;
 
-/// What the traced client is built from, checked before anything is sent.
-/// Errors are usage errors: the one-line message to print.
-pub fn client(args: &Args) -> Result<httptrace::reqwest::Client, (u8, String)> {
+/// The `User-Agent` httpstat sends unless `-H` gives one.
+pub const USER_AGENT: &str = concat!("httpstat-rs/", env!("CARGO_PKG_VERSION"));
+
+/// The client of the transport chosen with `--transport`.
+#[derive(Debug)]
+pub enum Client {
+    /// `httptrace::reqwest`.
+    Reqwest(httptrace::reqwest::Client),
+    /// `httptrace::hyper`, with redirects and `-m` done by httpstat.
+    Hyper(Box<crate::via_hyper::Client>),
+}
+
+/// The traced client, built from the arguments, checked before anything is
+/// sent. Errors are the exit status and the one-line message to print.
+pub fn client(args: &Args) -> Result<Client, (u8, String)> {
+    let roots = match &args.cacert {
+        Some(path) => cacert(path)?,
+        None => Vec::new(),
+    };
+    match args.transport {
+        Transport::Reqwest => reqwest_client(args, roots).map(Client::Reqwest),
+        Transport::Hyper => {
+            crate::via_hyper::client(args, roots).map(|c| Client::Hyper(Box::new(c)))
+        }
+    }
+}
+
+/// The DER certificates of a `--cacert` PEM file; a missing, unreadable or
+/// certificate-less file is a usage error.
+pub fn cacert(path: &std::path::Path) -> Result<Vec<Vec<u8>>, (u8, String)> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(path)
+        .map_err(|e| (EXIT_USAGE, format!("--cacert {}: {e}", path.display())))?;
+    let unusable = |why: String| {
+        let path = path.display();
+        (
+            EXIT_USAGE,
+            format!("--cacert {path}: not a usable PEM CA file: {why}"),
+        )
+    };
+    let mut roots = Vec::new();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| unusable(format!("bad PEM certificate: {e}")))?;
+        roots.push(cert.to_vec());
+    }
+    if roots.is_empty() {
+        return Err(unusable("no certificate found in PEM input".to_string()));
+    }
+    Ok(roots)
+}
+
+fn reqwest_client(
+    args: &Args,
+    roots: Vec<Vec<u8>>,
+) -> Result<httptrace::reqwest::Client, (u8, String)> {
     let mut config = Config::new()
         .redirect(if args.follow {
-            RedirectPolicy::limited(10)
+            RedirectPolicy::limited(crate::redirect::MAX_REDIRECTS as usize)
         } else {
             RedirectPolicy::none()
         })
         .danger_accept_invalid_certs(args.insecure);
-    if let Some(path) = &args.cacert {
-        let pem = std::fs::read(path)
-            .map_err(|e| (EXIT_USAGE, format!("--cacert {}: {e}", path.display())))?;
-        config = config.root_certificates_pem(&pem).map_err(|e| {
-            let why = e.to_string();
-            let why = why.strip_prefix("builder error: ").unwrap_or(&why);
-            let path = path.display();
-            (
-                EXIT_USAGE,
-                format!("--cacert {path}: not a usable PEM CA file: {why}"),
-            )
-        })?;
+    for der in roots {
+        config = config.root_certificate_der(der);
     }
     if let Some(server) = args.dns_server {
         config = config.dns_server(server);
@@ -47,8 +90,7 @@ pub fn client(args: &Args) -> Result<httptrace::reqwest::Client, (u8, String)> {
     if otel_enabled() {
         config = config.make_trace(httptrace_otel::OtelTrace::new());
     }
-    let mut builder =
-        reqwest::Client::builder().user_agent(concat!("httpstat-rs/", env!("CARGO_PKG_VERSION")));
+    let mut builder = reqwest::Client::builder().user_agent(USER_AGENT);
     if let Some(timeout) = args.max_time {
         builder = builder.timeout(timeout);
     }
@@ -90,6 +132,16 @@ pub fn use_color(args: &Args) -> bool {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// One request's hops (all of them with `-L`), summarised.
+#[derive(Debug)]
+pub struct Sent {
+    /// The hops, in order; the last one may carry the request's error.
+    pub hops: Vec<Hop>,
+    /// The final response's headers, for a hop whose events do not carry
+    /// them.
+    pub final_headers: Option<http::HeaderMap>,
+}
+
 /// Runs the whole command: `-n` requests, one after the other, on one
 /// client. Prints each hop to `out` as it completes and, on the first failure,
 /// one line to `err`. Returns the exit status.
@@ -105,110 +157,144 @@ pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let style = Style {
         color: !args.json && use_color(args),
     };
+    for index in 0..args.count {
+        let sent = match &client {
+            Client::Reqwest(client) => send_reqwest(client, args, body.as_deref(), index).await,
+            Client::Hyper(client) => {
+                let first = crate::via_hyper::first_request(args, body.clone());
+                client.send(first, index).await
+            }
+        };
+        if let Some(code) = print(args, index, &sent, style, out, err) {
+            return code;
+        }
+    }
+    EXIT_OK
+}
+
+/// Sends one request through the reqwest transport (which follows the
+/// redirects itself) and splits its events into hops.
+async fn send_reqwest(
+    client: &httptrace::reqwest::Client,
+    args: &Args,
+    body: Option<&[u8]>,
+    index: u32,
+) -> Sent {
     let method = args.effective_method();
     let has_content_type = args
         .headers
         .iter()
         .any(|h| h.name == http::header::CONTENT_TYPE);
-
-    for index in 0..args.count {
-        let log: Arc<Mutex<Vec<Event>>> = Arc::default();
-        let sink = log.clone();
-        let trace = ClientTrace::new().on_event(move |e| {
-            sink.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(e.clone());
-        });
-        let mut request = client
-            .request(method.clone(), args.url.clone())
-            .trace(trace);
-        for h in &args.headers {
-            request = request.header(h.name.clone(), h.value.clone());
+    let log: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let sink = log.clone();
+    let trace = ClientTrace::new().on_event(move |e| {
+        sink.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(e.clone());
+    });
+    let mut request = client
+        .request(method.clone(), args.url.clone())
+        .trace(trace);
+    for h in &args.headers {
+        request = request.header(h.name.clone(), h.value.clone());
+    }
+    if let Some(body) = body {
+        if !has_content_type {
+            request = request.header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            );
         }
-        if let Some(body) = &body {
-            if !has_content_type {
-                request = request.header(
-                    http::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                );
-            }
-            request = request.body(body.clone());
-        }
+        request = request.body(body.to_vec());
+    }
 
-        let mut final_headers = None;
-        let mut client_error = None;
-        let mut read_error = None;
-        match request.send().await {
-            Ok(mut response) => {
-                final_headers = Some(response.headers().clone());
-                // Read and discard the body; the trace counts the bytes.
-                loop {
-                    match response.chunk().await {
-                        Ok(Some(_)) => {}
-                        Ok(None) => break,
-                        Err(e) => {
-                            read_error = Some(e);
-                            break;
-                        }
+    let mut final_headers = None;
+    let mut client_error = None;
+    let mut read_error = None;
+    match request.send().await {
+        Ok(mut response) => {
+            final_headers = Some(response.headers().clone());
+            // Read and discard the body; the trace counts the bytes.
+            loop {
+                match response.chunk().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        read_error = Some(e);
+                        break;
                     }
                 }
             }
-            Err(e) => client_error = Some(e),
         }
+        Err(e) => client_error = Some(e),
+    }
 
-        let events = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
-        let secrets = secret_urls(&args.url, &events);
-        let mut hops: Vec<Hop> = split_hops(&events)
-            .iter()
-            .map(|evs| Hop::from_events(index, evs, &method, &args.url, &secrets))
-            .collect();
+    let events = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
+    let secrets = secret_urls(&args.url, &events);
+    let mut hops: Vec<Hop> = split_hops(&events)
+        .iter()
+        .map(|evs| Hop::from_events(index, evs, &method, &args.url, &secrets))
+        .collect();
 
-        // An error no hook reported (too many redirects, a request that could
-        // not be built, a body error without body_done): pin it on the last
-        // hop, or on a hop that never started.
-        let unreported = match (&client_error, &read_error) {
-            (Some(e), _) => Some(HopError::from_client(e)),
-            (None, Some(e)) => Some(HopError {
-                phase: crate::hop::Phase::Body,
-                kind: "other",
-                message: e.to_string(),
-            }),
-            _ => None,
-        };
-        if let Some(mut error) = unreported {
-            error.message = redact::message(&error.message, &secrets);
-            match hops.last_mut() {
-                Some(last) => {
-                    last.error.get_or_insert(error);
-                }
-                None => hops.push(Hop::not_started(index, &method, &args.url, error)),
+    // An error no hook reported (too many redirects, a request that could
+    // not be built, a body error without body_done): pin it on the last
+    // hop, or on a hop that never started.
+    let unreported = match (&client_error, &read_error) {
+        (Some(e), _) => Some(HopError::from_client(e)),
+        (None, Some(e)) => Some(HopError {
+            phase: crate::hop::Phase::Body,
+            kind: "other",
+            message: e.to_string(),
+        }),
+        _ => None,
+    };
+    if let Some(mut error) = unreported {
+        error.message = redact::message(&error.message, &secrets);
+        match hops.last_mut() {
+            Some(last) => {
+                last.error.get_or_insert(error);
             }
-        }
-
-        let last = hops.len().saturating_sub(1);
-        for (i, hop) in hops.iter().enumerate() {
-            let text = if args.json {
-                output::json_line(hop) + "\n"
-            } else {
-                let headers = match (&hop.headers, i == last) {
-                    (Some(own), _) => Some(own),
-                    (None, true) => final_headers.as_ref(),
-                    (None, false) => None,
-                };
-                let gap = if index > 0 || i > 0 { "\n" } else { "" };
-                format!("{gap}{}", output::human(hop, headers, style))
-            };
-            if out.write_all(text.as_bytes()).is_err() {
-                // stdout is gone (e.g. a closed pipe): nothing more to say there.
-                break;
-            }
-        }
-        let _ = out.flush();
-
-        if let Some(error) = hops.iter().rev().find_map(|h| h.error.as_ref()) {
-            let _ = writeln!(err, "httpstat: {}", error.line());
-            return EXIT_FAILED;
+            None => hops.push(Hop::not_started(index, &method, &args.url, error)),
         }
     }
-    EXIT_OK
+    Sent {
+        hops,
+        final_headers,
+    }
+}
+
+/// Prints one request's hops; on a failure also the one line on `err`, and
+/// returns the exit status to stop with.
+fn print(
+    args: &Args,
+    index: u32,
+    sent: &Sent,
+    style: Style,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Option<u8> {
+    let hops = &sent.hops;
+    let last = hops.len().saturating_sub(1);
+    for (i, hop) in hops.iter().enumerate() {
+        let text = if args.json {
+            output::json_line(hop) + "\n"
+        } else {
+            let headers = match (&hop.headers, i == last) {
+                (Some(own), _) => Some(own),
+                (None, true) => sent.final_headers.as_ref(),
+                (None, false) => None,
+            };
+            let gap = if index > 0 || i > 0 { "\n" } else { "" };
+            format!("{gap}{}", output::human(hop, headers, style))
+        };
+        if out.write_all(text.as_bytes()).is_err() {
+            // stdout is gone (e.g. a closed pipe): nothing more to say there.
+            break;
+        }
+    }
+    let _ = out.flush();
+
+    let error = hops.iter().rev().find_map(|h| h.error.as_ref())?;
+    let _ = writeln!(err, "httpstat: {}", error.line());
+    Some(EXIT_FAILED)
 }

@@ -618,3 +618,550 @@ async fn human_output_shows_status_headers_and_waterfall() {
     );
     assert!(stdout(&out).contains("HTTP/1.1 503 Service Unavailable"));
 }
+
+// --- --transport hyper: the same contract, exact socket-level hooks ---
+
+/// Runs the binary with `--transport hyper` and `args`.
+async fn hyper(args: &[&str]) -> Output {
+    let mut all = vec!["--transport", "hyper"];
+    all.extend_from_slice(args);
+    httpstat(&all).await
+}
+
+/// The offsets of every event named `name`, in order.
+fn offsets(hop: &Value, name: &str) -> Vec<f64> {
+    hop["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == name)
+        .map(|e| e["offset_ms"].as_f64().unwrap())
+        .collect()
+}
+
+/// The offset of the one event named `name`.
+fn at(hop: &Value, name: &str) -> f64 {
+    event(hop, name)["offset_ms"].as_f64().unwrap()
+}
+
+/// The order every new-connection HTTP round trip's events must follow.
+fn assert_round_trip_order(hop: &Value) {
+    let chain = [
+        "round_trip_start",
+        "get_conn",
+        "wrote_headers",
+        "wrote_request",
+        "got_first_response_byte",
+        "round_trip_done",
+        "body_done",
+    ];
+    for pair in chain.windows(2) {
+        assert!(
+            at(hop, pair[0]) <= at(hop, pair[1]),
+            "{} after {}: {}",
+            pair[0],
+            pair[1],
+            hop["events"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn hyper_json_get_over_http_reports_socket_hooks() {
+    let server = TestServer::http();
+    let out = hyper(&["--json", &server.url("/")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 1, "{}", stdout(&out));
+    let hop = &hops[0];
+    assert_schema(hop);
+    assert_eq!(hop["url"], server.url("/"));
+    assert_eq!(hop["method"], "GET");
+    assert_eq!(hop["status"], 200);
+    assert_eq!(hop["http_version"], "HTTP/1.1");
+    assert_eq!(hop["remote_addr"], server.addr().to_string());
+    assert!(hop["local_addr"].is_string());
+    assert_eq!(hop["conn_reused"], false);
+    assert_eq!(hop["idle_ms"], Value::Null);
+    assert_eq!(hop["dns_ms"], Value::Null, "no DNS for an IP literal");
+    assert_eq!(hop["tls_ms"], Value::Null, "no TLS for http");
+    assert_eq!(hop["body_bytes"], 5);
+    assert_eq!(hop["resend_count"], 0);
+    assert_eq!(hop["request_index"], 0);
+    assert_eq!(hop["error"], Value::Null);
+    let (tcp, ttfb, transfer, total) = (
+        num(hop, "tcp_ms"),
+        num(hop, "ttfb_ms"),
+        num(hop, "transfer_ms"),
+        num(hop, "total_ms"),
+    );
+    assert!(tcp + ttfb + transfer <= total + 0.01, "{hop}");
+    assert_eq!(event(hop, "body_done")["offset_ms"], hop["total_ms"]);
+    assert_round_trip_order(hop);
+
+    // Exact per-address dial: the address is known at connect_start.
+    let addr = server.addr().to_string();
+    assert_eq!(event(hop, "connect_start")["addr"], addr);
+    assert_eq!(event(hop, "connect_done")["addr"], addr);
+    assert!(event(hop, "connect_done").get("error").is_none());
+    assert!(at(hop, "get_conn") <= at(hop, "connect_start"));
+    assert!(at(hop, "connect_start") <= at(hop, "connect_done"));
+    assert!(at(hop, "connect_done") <= at(hop, "wrote_headers"));
+    assert_eq!(event(hop, "got_conn")["reused"], false);
+    assert_eq!(event(hop, "body_done")["outcome"], "completed");
+    let fields: Vec<_> = hop["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "wrote_header_field")
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"user-agent"), "{fields:?}");
+}
+
+#[tokio::test]
+async fn hyper_https_with_cacert_negotiates_http2_and_times_tls() {
+    let dns = DnsServer::start(DnsConfig::new().record("svc.test", [LOCAL])).unwrap();
+    let ca = TestCa::new();
+    let server = TestServer::https(&ca.server_identity(&["svc.test"]), &[b"h2", b"http/1.1"]);
+    let pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pem.path(), ca.cert_pem()).unwrap();
+    let dns_addr = dns.addr().to_string();
+    let url = server.url_with_host("svc.test", "/");
+    let pem_path = pem.path().to_str().unwrap();
+    let out = hyper(&[
+        "--json",
+        "--dns-server",
+        &dns_addr,
+        "--cacert",
+        pem_path,
+        &url,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_schema(hop);
+    assert_eq!(hop["url"], url);
+    assert_eq!(hop["status"], 200);
+    assert_eq!(hop["http_version"], "HTTP/2");
+    assert_eq!(hop["remote_addr"], server.addr().to_string());
+    for field in ["dns_ms", "tcp_ms", "tls_ms", "ttfb_ms", "transfer_ms"] {
+        assert!(hop[field].is_f64(), "{field}: {hop}");
+    }
+    assert!(num(hop, "tls_ms") > 0.0, "{hop}");
+    let (dns_ms, tcp, tls, ttfb, transfer, total) = (
+        num(hop, "dns_ms"),
+        num(hop, "tcp_ms"),
+        num(hop, "tls_ms"),
+        num(hop, "ttfb_ms"),
+        num(hop, "transfer_ms"),
+        num(hop, "total_ms"),
+    );
+    assert!(
+        dns_ms + tcp + tls + ttfb + transfer <= total + 0.01,
+        "{hop}"
+    );
+    // The phases follow each other.
+    let chain = [
+        "dns_start",
+        "dns_done",
+        "connect_start",
+        "connect_done",
+        "tls_handshake_start",
+        "tls_handshake_done",
+        "got_first_response_byte",
+        "round_trip_done",
+        "body_done",
+    ];
+    for pair in chain.windows(2) {
+        assert!(at(hop, pair[0]) <= at(hop, pair[1]), "{pair:?}: {hop}");
+    }
+    assert_eq!(
+        event(hop, "dns_done")["addrs"],
+        serde_json::json!(["127.0.0.1"])
+    );
+    assert_eq!(
+        event(hop, "connect_start")["addr"],
+        server.addr().to_string()
+    );
+    let tls_done = event(hop, "tls_handshake_done");
+    assert_eq!(tls_done["alpn"], "h2");
+    assert_eq!(tls_done["version"], "TLSv1.3");
+    assert_eq!(tls_done["resumed"], false);
+    assert_eq!(event(hop, "tls_handshake_start")["server_name"], "svc.test");
+}
+
+#[tokio::test]
+async fn hyper_untrusted_certificate_fails_in_tls_unless_insecure() {
+    let dns = DnsServer::start(DnsConfig::new().record("svc.test", [LOCAL])).unwrap();
+    let ca = TestCa::new();
+    let server = TestServer::https(&ca.server_identity(&["svc.test"]), &[b"http/1.1"]);
+    let dns_addr = dns.addr().to_string();
+    let url = server.url_with_host("svc.test", "/");
+
+    let out = hyper(&["--json", "--dns-server", &dns_addr, &url]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let line = one_stderr_line(&out);
+    assert!(
+        line.starts_with("httpstat: tls failed: certificate: "),
+        "{line}"
+    );
+    let hop = &json_lines(&out)[0];
+    assert_eq!(hop["error"]["phase"], "tls");
+    assert!(hop["tls_ms"].is_f64());
+
+    let out = hyper(&["--json", "-k", "--dns-server", &dns_addr, &url]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_eq!(hop["status"], 200);
+    assert_eq!(hop["http_version"], "HTTP/1.1");
+    assert!(hop["tls_ms"].is_f64());
+}
+
+#[tokio::test]
+async fn hyper_repeated_requests_reuse_one_connection() {
+    let server = TestServer::http();
+    let out = hyper(&["--json", "-n", "2", &server.url("/")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 2, "{}", stdout(&out));
+    for (i, hop) in hops.iter().enumerate() {
+        assert_schema(hop);
+        assert_eq!(hop["request_index"], i as u64);
+        assert_eq!(hop["resend_count"], 0);
+        assert_eq!(hop["status"], 200);
+        assert_round_trip_order(hop);
+    }
+    assert_eq!(hops[0]["conn_reused"], false);
+    assert!(hops[0]["tcp_ms"].is_f64());
+    let second = &hops[1];
+    assert_eq!(second["conn_reused"], true, "{second}");
+    assert_eq!(
+        second["tcp_ms"],
+        Value::Null,
+        "no dial on a reused connection"
+    );
+    assert_eq!(second["dns_ms"], Value::Null);
+    assert!(offsets(second, "connect_start").is_empty(), "{second}");
+    assert!(second["idle_ms"].is_f64(), "{second}");
+    assert_eq!(event(second, "got_conn")["reused"], true);
+    assert_eq!(event(second, "got_conn")["was_idle"], true);
+    assert_eq!(second["local_addr"], hops[0]["local_addr"]);
+    assert_eq!(server.connections_accepted(), 1);
+
+    // The waterfall says so too.
+    let out = hyper(&["-n", "2", &server.url("/")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in [
+        "HTTP/1.1 200 OK",
+        "new connection",
+        "reused connection (idle ",
+        "starttransfer:",
+        "body: 5 bytes read and discarded",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn hyper_follows_redirects_hop_by_hop() {
+    let server = TestServer::http();
+    let out = hyper(&["--json", "-L", &server.url("/redirect/1")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 2, "{}", stdout(&out));
+    for hop in &hops {
+        assert_schema(hop);
+        assert_eq!(hop["request_index"], 0);
+        assert_round_trip_order(hop);
+    }
+    let resend: Vec<_> = hops.iter().map(|h| h["resend_count"].as_u64()).collect();
+    assert_eq!(resend, [Some(0), Some(1)]);
+    assert_eq!(event(&hops[1], "round_trip_start")["resend_count"], 1);
+    let status: Vec<_> = hops.iter().map(|h| h["status"].as_u64()).collect();
+    assert_eq!(status, [Some(302), Some(200)]);
+    assert_eq!(hops[0]["url"], server.url("/redirect/1"));
+    assert_eq!(hops[1]["url"], server.url("/redirect/0"));
+    assert!(
+        num(&hops[0], "body_bytes") > 0.0,
+        "the redirect's body was drained"
+    );
+    assert_eq!(event(&hops[0], "body_done")["outcome"], "completed");
+    assert_eq!(
+        hops[1]["conn_reused"], true,
+        "the drained connection is reused"
+    );
+    assert_eq!(hops[1]["tcp_ms"], Value::Null);
+    let fields: Vec<_> = hops[1]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "wrote_header_field")
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"referer"), "{fields:?}");
+    assert_eq!(server.connections_accepted(), 1);
+
+    // Without -L the redirect is the answer.
+    let out = hyper(&["--json", &server.url("/redirect/1")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 1);
+    assert_eq!(hops[0]["status"], 302);
+
+    // Human output: each hop with its own status line and headers.
+    let out = hyper(&["-L", &server.url("/redirect/1")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("HTTP/1.1 302 Found\n"), "{text}");
+    assert!(text.contains("location: /redirect/0\n"), "{text}");
+    assert!(text.contains("(redirect 1) GET "), "{text}");
+}
+
+#[tokio::test]
+async fn hyper_redirect_methods_and_bodies_follow_the_rules() {
+    let server = TestServer::http();
+    // 303: POST becomes GET without a body.
+    let out = hyper(&["--json", "-L", "-d", "a=1", &server.url("/redirect-303")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 2, "{}", stdout(&out));
+    assert_eq!(hops[0]["method"], "POST");
+    assert_eq!(event(&hops[0], "wrote_request")["body_bytes"], 3);
+    assert_eq!(hops[1]["method"], "GET");
+    assert_eq!(event(&hops[1], "round_trip_start")["method"], "GET");
+    assert_eq!(event(&hops[1], "wrote_request")["body_bytes"], 0);
+
+    // 307 and 308: method and body resent.
+    for path in ["/redirect-307", "/redirect-308"] {
+        let out = hyper(&["--json", "-L", "-d", "a=1", &server.url(path)]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let hops = json_lines(&out);
+        assert_eq!(hops.len(), 2, "{}", stdout(&out));
+        assert_eq!(hops[1]["method"], "POST", "{path}");
+        assert_eq!(event(&hops[1], "wrote_request")["body_bytes"], 3, "{path}");
+        assert_eq!(hops[1]["status"], 200);
+    }
+
+    // A loop: the first request and 10 redirects, then a redirect failure.
+    let out = hyper(&["--json", "-L", &server.url("/redirect-loop")]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_stderr_line(&out);
+    assert!(
+        line.starts_with("httpstat: redirect failed: redirect: "),
+        "{line}"
+    );
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 11);
+    assert_eq!(hops[10]["resend_count"], 10);
+    assert_eq!(hops[10]["error"]["phase"], "redirect");
+    assert!(hops[..10].iter().all(|h| h["error"].is_null()));
+}
+
+#[tokio::test]
+async fn hyper_refused_connection_fails_in_connect() {
+    let url = format!("http://{}/", refused_addr());
+    let out = hyper(&[&url]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_stderr_line(&out);
+    assert!(
+        line.starts_with("httpstat: connect failed: connection_refused: "),
+        "{line}"
+    );
+
+    let out = hyper(&["--json", &url]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(one_stderr_line(&out).starts_with("httpstat: connect failed"));
+    let hops = json_lines(&out);
+    assert_eq!(hops.len(), 1);
+    let hop = &hops[0];
+    assert_schema(hop);
+    assert_eq!(hop["status"], Value::Null);
+    assert_eq!(hop["body_bytes"], Value::Null);
+    assert_eq!(hop["error"]["phase"], "connect");
+    assert_eq!(hop["error"]["kind"], "connection_refused");
+    assert!(hop["tcp_ms"].is_f64());
+    assert_eq!(hop["remote_addr"], Value::Null, "nothing was connected to");
+    let done = event(hop, "connect_done");
+    assert!(done["error"].is_object(), "{done}");
+    assert_eq!(
+        done["addr"],
+        url.trim_start_matches("http://").trim_end_matches('/')
+    );
+    let total = num(hop, "total_ms");
+    assert_eq!(event(hop, "round_trip_done")["offset_ms"], total);
+    assert!(at(hop, "connect_done") <= total);
+}
+
+#[tokio::test]
+async fn hyper_reports_one_connect_pair_per_address_tried() {
+    // svc.test has two addresses; nothing listens on the first, so the dial
+    // moves on to the second.
+    let server = TestServer::http();
+    let unused = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+    let dns = DnsServer::start(DnsConfig::new().record("svc.test", [unused, LOCAL])).unwrap();
+    let dns_addr = dns.addr().to_string();
+    let url = server.url_with_host("svc.test", "/");
+    let out = hyper(&["--json", "--dns-server", &dns_addr, &url]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_schema(hop);
+    assert_eq!(hop["status"], 200);
+    assert_eq!(
+        hop["error"],
+        Value::Null,
+        "a failed attempt is not a failure"
+    );
+    assert_eq!(hop["remote_addr"], server.addr().to_string());
+
+    let events = hop["events"].as_array().unwrap();
+    let dials: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["name"] == "connect_start" || e["name"] == "connect_done")
+        .collect();
+    assert_eq!(dials.len(), 4, "two attempts: {dials:?}");
+    let names: Vec<_> = dials.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "connect_start",
+            "connect_done",
+            "connect_start",
+            "connect_done"
+        ]
+    );
+    let failed = format!("127.0.0.2:{}", server.port());
+    assert_eq!(dials[0]["addr"], failed);
+    assert_eq!(dials[1]["addr"], failed);
+    assert!(dials[1]["error"].is_object(), "{}", dials[1]);
+    assert_eq!(dials[2]["addr"], server.addr().to_string());
+    assert!(dials[3].get("error").is_none(), "{}", dials[3]);
+    // TCP Connection spans every attempt: first start to the one that
+    // connected.
+    let first_start = dials[0]["offset_ms"].as_f64().unwrap();
+    let connected = dials[3]["offset_ms"].as_f64().unwrap();
+    let tcp = num(hop, "tcp_ms");
+    assert!(tcp >= connected - first_start - 0.0015, "{tcp} vs {hop}");
+}
+
+#[tokio::test]
+async fn hyper_reports_informational_responses() {
+    let server = TestServer::http();
+    let out = hyper(&[
+        "--json",
+        "-H",
+        "Expect: 100-continue",
+        "-d",
+        "abc",
+        &server.url("/continue"),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_schema(hop);
+    assert_eq!(hop["status"], 200);
+    let informational = event(hop, "got_1xx_response");
+    assert_eq!(informational["status"], 100);
+    assert!(at(hop, "got_1xx_response") <= at(hop, "round_trip_done"));
+    assert!(at(hop, "wrote_headers") <= at(hop, "got_1xx_response"));
+}
+
+#[tokio::test]
+async fn hyper_body_reset_fails_in_body_and_timeout_in_response() {
+    let server = TestServer::raw_reset_mid_body();
+    let out = hyper(&["--json", &format!("http://{}/", server.addr())]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_stderr_line(&out);
+    assert!(line.starts_with("httpstat: body failed: "), "{line}");
+    let hop = &json_lines(&out)[0];
+    assert_eq!(hop["status"], 200);
+    assert_eq!(hop["error"]["phase"], "body");
+    assert!(num(hop, "body_bytes") >= 1000.0);
+
+    let stall = TestServer::stall();
+    let out = hyper(&["--json", "-m", "0.3", &format!("http://{}/", stall.addr())]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_stderr_line(&out);
+    assert!(
+        line.starts_with("httpstat: response failed: timeout: "),
+        "{line}"
+    );
+    let hop = &json_lines(&out)[0];
+    assert_schema(hop);
+    assert_eq!(hop["error"]["kind"], "timeout");
+    assert!(num(hop, "total_ms") >= 300.0, "{hop}");
+}
+
+#[tokio::test]
+async fn hyper_data_headers_and_credentials() {
+    let server = TestServer::http();
+    let out = hyper(&[
+        "--json",
+        "-X",
+        "PUT",
+        "-d",
+        "a=1",
+        "-H",
+        "X-Test: yes",
+        &server.url("/echo"),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_eq!(hop["method"], "PUT");
+    assert_eq!(event(hop, "wrote_request")["body_bytes"], 3);
+    let fields: Vec<_> = hop["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "wrote_header_field")
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect();
+    for name in ["x-test", "content-type", "user-agent"] {
+        assert!(fields.contains(&name.to_string()), "{fields:?}");
+    }
+
+    // URL credentials: sent as basic auth, never printed.
+    let url = format!("http://alice:s3cret-pw@{}/", server.addr());
+    let out = hyper(&["--json", &url]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_eq!(
+        hop["url"],
+        format!("http://REDACTED:REDACTED@{}/", server.addr())
+    );
+    assert_eq!(event(hop, "round_trip_start")["url"], server.url("/"));
+    assert!(offsets(hop, "wrote_header_field").len() >= 2);
+    assert!(!stdout(&out).contains("s3cret"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("alice"), "{}", stdout(&out));
+}
+
+#[tokio::test]
+async fn transport_is_checked_like_every_argument() {
+    let server = TestServer::http();
+    let out = httpstat(&["--transport", "foo", &server.url("/")]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("foo"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(server.requests_served(), 0);
+
+    // The same usage errors as the reqwest transport.
+    let garbage = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(garbage.path(), "this is not a certificate\n").unwrap();
+    let path = garbage.path().to_str().unwrap();
+    let bad = hyper(&["--cacert", path, &server.url("/")]).await;
+    assert_eq!(bad.status.code(), Some(2));
+    let line = one_stderr_line(&bad);
+    assert!(
+        line.contains("not a usable PEM CA file: no certificate found"),
+        "{line}"
+    );
+    assert_eq!(server.requests_served(), 0);
+
+    // Explicitly asking for the default changes nothing.
+    let out = httpstat(&["--transport", "reqwest", "--json", &server.url("/")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_lines(&out)[0]["status"], 200);
+}

@@ -1,0 +1,429 @@
+//! `--transport hyper`: the requests go through `httptrace::hyper`, the
+//! hyper-util transport whose connector and socket IO are httptrace's own, so
+//! `connect_*` (one pair per address tried), `wrote_headers`,
+//! `wrote_request`, `got_first_response_byte` and `got_1xx_response` come
+//! from the socket.
+//!
+//! That transport is a `RoundTripper`: one request, one round trip. What the
+//! reqwest transport does on top (redirects, a per-round-trip timeout, a user
+//! agent, URL credentials as basic auth) is done here, the same way.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http_body_util::{BodyExt, Full};
+use httptrace::{ClientTrace, ConnectionEvent, ErrorKind, Event, MakeTrace, RequestInfo, Traces};
+
+use crate::cli::Args;
+use crate::hop::{Hop, HopError, Phase};
+use crate::redact;
+use crate::redirect::{HopRequest, MAX_REDIRECTS};
+use crate::run::{EXIT_FAILED, Sent, USER_AGENT, otel_enabled};
+
+/// The hyper-util client and what httpstat adds to it.
+pub struct Client {
+    inner: httptrace::hyper::Client<Full<Bytes>>,
+    /// The `resend_count` of the hop being sent (see [`Renumbered`]).
+    resend: Arc<AtomicU32>,
+    max_time: Option<Duration>,
+    follow: bool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("max_time", &self.max_time)
+            .field("follow", &self.follow)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the client: `-k`, `--cacert` (as DER `roots`), `--dns-server` and
+/// the OTLP export map to the hyper builder's own options.
+pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> {
+    let resend = Arc::new(AtomicU32::new(0));
+    let mut builder =
+        httptrace::hyper::Client::builder().danger_accept_invalid_certs(args.insecure);
+    for der in roots {
+        builder = builder.root_certificate_der(der);
+    }
+    if let Some(server) = args.dns_server {
+        builder = builder.dns_server(server);
+    }
+    if otel_enabled() {
+        builder = builder.make_trace(Renumbered {
+            inner: httptrace_otel::OtelTrace::new(),
+            resend: resend.clone(),
+        });
+    }
+    let inner = builder
+        .build()
+        .map_err(|e| (EXIT_FAILED, format!("cannot build the HTTP client: {e}")))?;
+    Ok(Client {
+        inner,
+        resend,
+        max_time: args.max_time,
+        follow: args.follow,
+    })
+}
+
+/// The first hop's request from the arguments: `-H` headers, the body's
+/// content type (unless `-H` sets one) and a user agent (unless `-H` sets
+/// one), as the reqwest path sends them.
+pub fn first_request(args: &Args, body: Option<Vec<u8>>) -> HopRequest {
+    let mut headers = http::HeaderMap::new();
+    for h in &args.headers {
+        headers.append(h.name.clone(), h.value.clone());
+    }
+    if body.is_some() && !headers.contains_key(header::CONTENT_TYPE) {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+    }
+    if !headers.contains_key(header::USER_AGENT) {
+        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    }
+    HopRequest {
+        method: args.effective_method(),
+        url: args.url.clone(),
+        headers,
+        body: body.map(Bytes::from),
+    }
+}
+
+/// How one hop ended, beyond what its events say.
+enum Outcome {
+    /// The response (and its body) arrived; no redirect to follow.
+    Done,
+    /// A redirect to follow, with the next hop's request.
+    Next(HopRequest),
+    /// Failed; the events say how, or this error does when they cannot.
+    Failed(Option<HopError>),
+    /// `-m` ran out before the hop finished.
+    TimedOut(Duration),
+}
+
+struct RawHop {
+    request: HopRequest,
+    events: Vec<Event>,
+    outcome: Outcome,
+}
+
+impl Client {
+    /// Sends one request (`-n` repetition `index`), following redirects with
+    /// `-L`, and summarises each hop.
+    pub async fn send(&self, first: HopRequest, index: u32) -> Sent {
+        let mut raw: Vec<RawHop> = Vec::new();
+        let mut request = first;
+        for resend in 0..=MAX_REDIRECTS {
+            // URL credentials go into a basic Authorization header, kept for
+            // the hops that stay on this origin (as reqwest does).
+            if let Some(auth) = basic_auth(&request.url)
+                && !request.headers.contains_key(header::AUTHORIZATION)
+            {
+                request.headers.insert(header::AUTHORIZATION, auth);
+            }
+            let (events, outcome) = self.round_trip(&request, resend).await;
+            let outcome = match outcome {
+                Outcome::Next(_) if resend == MAX_REDIRECTS => Outcome::Failed(Some(HopError {
+                    phase: Phase::Redirect,
+                    kind: ErrorKind::Redirect.as_str(),
+                    message: format!(
+                        "error following redirect for url ({}): too many redirects (limit {MAX_REDIRECTS})",
+                        request.url
+                    ),
+                })),
+                other => other,
+            };
+            let next = match &outcome {
+                Outcome::Next(next) => Some(next.clone()),
+                _ => None,
+            };
+            raw.push(RawHop {
+                request,
+                events,
+                outcome,
+            });
+            match next {
+                Some(next) => request = next,
+                None => break,
+            }
+        }
+
+        // Every hop's URL as sent (with its credentials): what must never be
+        // printed.
+        let mut secrets: Vec<url::Url> = Vec::new();
+        for r in &raw {
+            if !secrets.contains(&r.request.url) {
+                secrets.push(r.request.url.clone());
+            }
+        }
+        let hops = raw
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut hop = Hop::from_events(
+                    index,
+                    &r.events,
+                    &r.request.method,
+                    &r.request.url,
+                    &secrets,
+                );
+                hop.resend_count = i as u32;
+                hop.url = redact::url(&r.request.url);
+                match r.outcome {
+                    Outcome::TimedOut(limit) => {
+                        let phase = match &hop.error {
+                            Some(e) => e.phase,
+                            None if hop.status.is_some() => Phase::Body,
+                            None => Phase::Response,
+                        };
+                        hop.error = Some(HopError {
+                            phase,
+                            kind: ErrorKind::Timeout.as_str(),
+                            message: format!(
+                                "operation timed out: the round trip took longer than {} s (-m)",
+                                limit.as_secs_f64()
+                            ),
+                        });
+                    }
+                    Outcome::Failed(Some(mut error)) => {
+                        error.message = hop.redact(&error.message);
+                        if error.phase == Phase::Redirect {
+                            hop.error = Some(error);
+                        } else {
+                            hop.error.get_or_insert(error);
+                        }
+                    }
+                    Outcome::Done | Outcome::Next(_) | Outcome::Failed(None) => {}
+                }
+                hop
+            })
+            .collect();
+        Sent {
+            hops,
+            final_headers: None,
+        }
+    }
+
+    /// One hop: send it, read (or, for a redirect to follow, drain) the
+    /// body, within `-m`. Returns the hop's events, renumbered with its
+    /// `resend_count`.
+    async fn round_trip(&self, request: &HopRequest, resend: u32) -> (Vec<Event>, Outcome) {
+        self.resend.store(resend, Ordering::Relaxed);
+        let log: Arc<Mutex<Vec<Event>>> = Arc::default();
+        let sink = log.clone();
+        let trace = ClientTrace::new().on_event(move |e| {
+            sink.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(renumbered(e, resend));
+        });
+        let outcome = match http_request(request) {
+            Err(error) => Outcome::Failed(Some(error)),
+            Ok(http_request) => {
+                let exchange = self.exchange(request, http_request, trace);
+                match self.max_time {
+                    Some(limit) => tokio::time::timeout(limit, exchange)
+                        .await
+                        .unwrap_or(Outcome::TimedOut(limit)),
+                    None => exchange.await,
+                }
+            }
+        };
+        let events = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
+        (events, outcome)
+    }
+
+    async fn exchange(
+        &self,
+        request: &HopRequest,
+        http_request: http::Request<Full<Bytes>>,
+        trace: ClientTrace,
+    ) -> Outcome {
+        let response = match self.inner.request_traced(http_request, trace).await {
+            Ok(response) => response,
+            // round_trip_done carried the classified error; this is only
+            // used if it somehow did not.
+            Err(e) => return Outcome::Failed(Some(HopError::from_error(Phase::Request, &e))),
+        };
+        let (parts, mut body) = response.into_parts();
+        let next = if self.follow {
+            request.next(parts.status, &parts.headers)
+        } else {
+            None
+        };
+        if next.is_some() {
+            // A redirect's body: read a bounded amount (as the reqwest
+            // transport does), so its connection can be reused.
+            const LIMIT: usize = 64 * 1024;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+            let mut read = 0;
+            while read < LIMIT {
+                match tokio::time::timeout_at(deadline, body.frame()).await {
+                    Ok(Some(Ok(frame))) => read += frame.data_ref().map_or(0, Bytes::len),
+                    _ => break,
+                }
+            }
+        } else {
+            // Read and discard the body; the trace counts the bytes.
+            while let Some(frame) = body.frame().await {
+                if let Err(e) = frame {
+                    // body_done carried the error; this is the fallback.
+                    return Outcome::Failed(Some(HopError::from_error(Phase::Body, &*e)));
+                }
+            }
+        }
+        match next {
+            Some(next) => Outcome::Next(next),
+            None => Outcome::Done,
+        }
+    }
+}
+
+/// The `http::Request` for a hop: the URL without userinfo (that went into
+/// `Authorization`) and without fragment.
+fn http_request(request: &HopRequest) -> Result<http::Request<Full<Bytes>>, HopError> {
+    let mut url = request.url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_fragment(None);
+    let uri: http::Uri = url.as_str().parse().map_err(|e| HopError {
+        phase: Phase::Request,
+        kind: ErrorKind::InvalidRequest.as_str(),
+        message: format!("invalid request URL {url}: {e}"),
+    })?;
+    let mut http_request = http::Request::new(Full::new(request.body.clone().unwrap_or_default()));
+    *http_request.method_mut() = request.method.clone();
+    *http_request.uri_mut() = uri;
+    *http_request.headers_mut() = request.headers.clone();
+    Ok(http_request)
+}
+
+/// `event` with the hop's `resend_count`: the hyper transport sends one
+/// round trip per call, so its `round_trip_start` always says 0.
+fn renumbered(event: &Event, resend: u32) -> Event {
+    let mut event = event.clone();
+    if let Event::RoundTripStart(start) = &mut event {
+        start.resend_count = resend;
+    }
+    event
+}
+
+/// A [`MakeTrace`] whose traces see each hop's `round_trip_start` with the
+/// hop's `resend_count` (read from `resend` when the hop's trace is made), so
+/// that exported spans carry `http.request.resend_count` as with the reqwest
+/// transport.
+struct Renumbered<M> {
+    inner: M,
+    resend: Arc<AtomicU32>,
+}
+
+impl<M: MakeTrace> MakeTrace for Renumbered<M> {
+    fn make_trace(&self, request: &RequestInfo<'_>) -> Option<ClientTrace> {
+        let inner = Traces::none().with(self.inner.make_trace(request)?);
+        let resend = self.resend.load(Ordering::Relaxed);
+        let headers = inner.clone();
+        Some(
+            ClientTrace::new()
+                .on_request_headers(move |start, h| {
+                    let mut start = start.clone();
+                    start.resend_count = resend;
+                    headers.request_headers(&start, h);
+                })
+                .on_event(move |e| inner.emit(renumbered(e, resend))),
+        )
+    }
+
+    fn on_connection(&self, event: &ConnectionEvent) {
+        self.inner.on_connection(event);
+    }
+}
+
+/// `Authorization: Basic ...` from the URL's userinfo, marked sensitive.
+fn basic_auth(url: &url::Url) -> Option<HeaderValue> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let mut credentials = percent_decode(url.username());
+    credentials.push(b':');
+    if let Some(password) = url.password() {
+        credentials.extend(percent_decode(password));
+    }
+    let mut value = HeaderValue::from_str(&format!("Basic {}", base64(&credentials))).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_pads() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"alice:s3cret"), "YWxpY2U6czNjcmV0");
+    }
+
+    #[test]
+    fn url_credentials_become_basic_auth() {
+        let url = url::Url::parse("http://al%20ice:p%40ss@a.test/").unwrap();
+        let auth = basic_auth(&url).unwrap();
+        assert!(auth.is_sensitive());
+        assert_eq!(auth, format!("Basic {}", base64(b"al ice:p@ss")).as_str());
+        assert!(basic_auth(&url::Url::parse("http://a.test/").unwrap()).is_none());
+        let request = http_request(&HopRequest {
+            method: http::Method::GET,
+            url,
+            headers: http::HeaderMap::new(),
+            body: None,
+        })
+        .unwrap();
+        assert_eq!(request.uri(), "http://a.test/");
+    }
+}
