@@ -1,5 +1,6 @@
 //! With an OTLP endpoint configured, httpstat exports its hops into a real
-//! Jaeger: one `httpstat` span with a CLIENT span per round trip under it.
+//! Jaeger: one `httpstat` span with a CLIENT span per round trip under it,
+//! with either transport.
 
 use std::process::Stdio;
 use std::time::{Duration, SystemTime};
@@ -12,10 +13,22 @@ async fn exports_one_span_per_hop_into_jaeger() {
         return; // loudly skipped by the harness (HTTPTRACE_SKIP_E2E=1)
     };
     let server = TestServer::http();
+    for transport in ["reqwest", "hyper"] {
+        exports_hops(&jaeger, &server, transport).await;
+    }
+}
+
+async fn exports_hops(jaeger: &jaeger_harness::Jaeger, server: &TestServer, transport: &str) {
     let from = SystemTime::now() - Duration::from_secs(5);
-    let service = format!("httpstat-e2e-{}", std::process::id());
+    let service = format!("httpstat-e2e-{transport}-{}", std::process::id());
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_httpstat"))
-        .args(["-L", "--json", &server.url("/redirect/1")])
+        .args([
+            "--transport",
+            transport,
+            "-L",
+            "--json",
+            &server.url("/redirect/1"),
+        ])
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", jaeger.otlp_http_endpoint())
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
         .env("OTEL_SERVICE_NAME", &service)
@@ -25,7 +38,7 @@ async fn exports_one_span_per_hop_into_jaeger() {
         .expect("run httpstat");
     assert!(
         output.status.success(),
-        "{}",
+        "{transport}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 2);
@@ -51,7 +64,7 @@ async fn exports_one_span_per_hop_into_jaeger() {
         .expect("httpstat span");
     let mut hops: Vec<_> = spans.iter().filter(|s| s.is_client()).collect();
     hops.sort_by_key(|s| s.start_ns);
-    assert_eq!(hops.len(), 2, "{spans:#?}");
+    assert_eq!(hops.len(), 2, "{transport}: {spans:#?}");
     for hop in &hops {
         assert_eq!(hop.parent_span_id, root.span_id);
         assert_eq!(hop.name, "GET");
