@@ -8,14 +8,13 @@
 //! reqwest transport does on top (redirects, a per-round-trip timeout, a user
 //! agent, URL credentials as basic auth) is done here, the same way.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http_body_util::{BodyExt, Full};
-use httptrace::{ClientTrace, ConnectionEvent, ErrorKind, Event, MakeTrace, RequestInfo, Traces};
+use httptrace::{ClientTrace, ErrorKind, Event};
 
 use crate::cli::Args;
 use crate::hop::{Hop, HopError, Phase};
@@ -26,8 +25,6 @@ use crate::run::{EXIT_FAILED, Sent, USER_AGENT, otel_enabled};
 /// The hyper-util client and what httpstat adds to it.
 pub struct Client {
     inner: httptrace::hyper::Client<Full<Bytes>>,
-    /// The `resend_count` of the hop being sent (see [`Renumbered`]).
-    resend: Arc<AtomicU32>,
     max_time: Option<Duration>,
     follow: bool,
 }
@@ -44,7 +41,6 @@ impl std::fmt::Debug for Client {
 /// Builds the client: `-k`, `--cacert` (as DER `roots`), `--dns-server` and
 /// the OTLP export map to the hyper builder's own options.
 pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> {
-    let resend = Arc::new(AtomicU32::new(0));
     let mut builder =
         httptrace::hyper::Client::builder().danger_accept_invalid_certs(args.insecure);
     for der in roots {
@@ -54,17 +50,13 @@ pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> 
         builder = builder.dns_server(server);
     }
     if otel_enabled() {
-        builder = builder.make_trace(Renumbered {
-            inner: httptrace_otel::OtelTrace::new(),
-            resend: resend.clone(),
-        });
+        builder = builder.make_trace(httptrace_otel::OtelTrace::new());
     }
     let inner = builder
         .build()
         .map_err(|e| (EXIT_FAILED, format!("cannot build the HTTP client: {e}")))?;
     Ok(Client {
         inner,
-        resend,
         max_time: args.max_time,
         follow: args.follow,
     })
@@ -211,18 +203,16 @@ impl Client {
     }
 
     /// One hop: send it, read (or, for a redirect to follow, drain) the
-    /// body, within `-m`. Returns the hop's events, renumbered with its
-    /// `resend_count`.
+    /// body, within `-m`. Returns the hop's events.
     async fn round_trip(&self, request: &HopRequest, resend: u32) -> (Vec<Event>, Outcome) {
-        self.resend.store(resend, Ordering::Relaxed);
         let log: Arc<Mutex<Vec<Event>>> = Arc::default();
         let sink = log.clone();
         let trace = ClientTrace::new().on_event(move |e| {
             sink.lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push(renumbered(e, resend));
+                .push(e.clone());
         });
-        let outcome = match http_request(request) {
+        let outcome = match http_request(request, resend) {
             Err(error) => Outcome::Failed(Some(error)),
             Ok(http_request) => {
                 let exchange = self.exchange(request, http_request, trace);
@@ -285,8 +275,8 @@ impl Client {
 }
 
 /// The `http::Request` for a hop: the URL without userinfo (that went into
-/// `Authorization`) and without fragment.
-fn http_request(request: &HopRequest) -> Result<http::Request<Full<Bytes>>, HopError> {
+/// `Authorization`) and without fragment, marked with its `resend_count`.
+fn http_request(request: &HopRequest, resend: u32) -> Result<http::Request<Full<Bytes>>, HopError> {
     let mut url = request.url.clone();
     let _ = url.set_username("");
     let _ = url.set_password(None);
@@ -299,48 +289,11 @@ fn http_request(request: &HopRequest) -> Result<http::Request<Full<Bytes>>, HopE
     let mut http_request = http::Request::new(Full::new(request.body.clone().unwrap_or_default()));
     *http_request.method_mut() = request.method.clone();
     *http_request.uri_mut() = uri;
+    http_request
+        .extensions_mut()
+        .insert(httptrace::hyper::ResendCount(resend));
     *http_request.headers_mut() = request.headers.clone();
     Ok(http_request)
-}
-
-/// `event` with the hop's `resend_count`: the hyper transport sends one
-/// round trip per call, so its `round_trip_start` always says 0.
-fn renumbered(event: &Event, resend: u32) -> Event {
-    let mut event = event.clone();
-    if let Event::RoundTripStart(start) = &mut event {
-        start.resend_count = resend;
-    }
-    event
-}
-
-/// A [`MakeTrace`] whose traces see each hop's `round_trip_start` with the
-/// hop's `resend_count` (read from `resend` when the hop's trace is made), so
-/// that exported spans carry `http.request.resend_count` as with the reqwest
-/// transport.
-struct Renumbered<M> {
-    inner: M,
-    resend: Arc<AtomicU32>,
-}
-
-impl<M: MakeTrace> MakeTrace for Renumbered<M> {
-    fn make_trace(&self, request: &RequestInfo<'_>) -> Option<ClientTrace> {
-        let inner = Traces::none().with(self.inner.make_trace(request)?);
-        let resend = self.resend.load(Ordering::Relaxed);
-        let headers = inner.clone();
-        Some(
-            ClientTrace::new()
-                .on_request_headers(move |start, h| {
-                    let mut start = start.clone();
-                    start.resend_count = resend;
-                    headers.request_headers(&start, h);
-                })
-                .on_event(move |e| inner.emit(renumbered(e, resend))),
-        )
-    }
-
-    fn on_connection(&self, event: &ConnectionEvent) {
-        self.inner.on_connection(event);
-    }
 }
 
 /// `Authorization: Basic ...` from the URL's userinfo, marked sensitive.
@@ -417,13 +370,20 @@ mod tests {
         assert!(auth.is_sensitive());
         assert_eq!(auth, format!("Basic {}", base64(b"al ice:p@ss")).as_str());
         assert!(basic_auth(&url::Url::parse("http://a.test/").unwrap()).is_none());
-        let request = http_request(&HopRequest {
-            method: http::Method::GET,
-            url,
-            headers: http::HeaderMap::new(),
-            body: None,
-        })
+        let request = http_request(
+            &HopRequest {
+                method: http::Method::GET,
+                url,
+                headers: http::HeaderMap::new(),
+                body: None,
+            },
+            2,
+        )
         .unwrap();
         assert_eq!(request.uri(), "http://a.test/");
+        assert_eq!(
+            request.extensions().get::<httptrace::hyper::ResendCount>(),
+            Some(&httptrace::hyper::ResendCount(2))
+        );
     }
 }

@@ -424,3 +424,25 @@ async fn connection_states_are_reported_from_open_to_close() {
         assert!(pair[1].at >= pair[0].at, "states in time order");
     }
 }
+
+#[tokio::test]
+async fn a_resend_count_extension_is_the_round_trips_resend_count() {
+    let server = TestServer::http();
+    let client = Client::builder().build().unwrap();
+    for resend in [None, Some(3)] {
+        let rec = Recorder::new();
+        let mut request = get(&server.url("/"));
+        if let Some(n) = resend {
+            request
+                .extensions_mut()
+                .insert(httptrace::hyper::ResendCount(n));
+        }
+        let response = client.request_traced(request, rec.trace()).await.unwrap();
+        response.into_body().collect().await.unwrap();
+        let counts = rec.find(|e| match e {
+            Event::RoundTripStart(s) => Some(s.resend_count),
+            _ => None,
+        });
+        assert_eq!(counts, [resend.unwrap_or(0)]);
+    }
+}

@@ -97,6 +97,19 @@ pub use io::TracedStream;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A request extension saying the request resends an earlier one for the
+/// `n`th time (a redirect hop or a retry the caller makes: this transport
+/// sends one round trip per call and cannot know). Its `round_trip_start`
+/// carries it as `resend_count`, and the OpenTelemetry adapter as
+/// `http.request.resend_count`.
+///
+/// ```
+/// let mut request = http::Request::get("http://example.com/next").body(()).unwrap();
+/// request.extensions_mut().insert(httptrace::hyper::ResendCount(1));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResendCount(pub u32);
+
 /// Builds a [`Client`].
 #[derive(Clone)]
 pub struct Builder {
@@ -313,7 +326,7 @@ where
             at: Instant::now(),
             method: request.method().clone(),
             url: url.clone(),
-            resend_count: 0,
+            resend_count: request.extensions().get::<ResendCount>().map_or(0, |r| r.0),
         };
         let started = start.at;
         traces.request_headers(&start, request.headers_mut());
