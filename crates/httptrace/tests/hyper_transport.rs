@@ -446,3 +446,29 @@ async fn a_resend_count_extension_is_the_round_trips_resend_count() {
         assert_eq!(counts, [resend.unwrap_or(0)]);
     }
 }
+
+#[tokio::test]
+async fn pem_roots_are_trusted_and_a_bad_bundle_is_a_clear_error() {
+    let ca = TestCa::new();
+    let dns =
+        DnsServer::start(DnsConfig::new().record("pem.test", [IpAddr::V4(Ipv4Addr::LOCALHOST)]))
+            .unwrap();
+    let server = TestServer::https(&ca.server_identity(&["pem.test"]), &[b"http/1.1"]);
+    let client = Client::builder()
+        .dns_server(dns.addr())
+        .built_in_roots(false)
+        .root_certificates_pem(ca.cert_pem().as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    let response = client
+        .request(get(&server.url_with_host("pem.test", "/")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let error = Client::builder()
+        .root_certificates_pem(b"not a certificate")
+        .unwrap_err();
+    assert!(error.to_string().contains("no certificate"), "{error}");
+}

@@ -169,6 +169,14 @@ impl Builder {
         self
     }
 
+    /// Trusts every certificate in this PEM bundle as a root; an unreadable
+    /// or certificate-less bundle is an error.
+    pub fn root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, BoxError> {
+        self.extra_roots
+            .extend(crate::transport::certs::pem_roots(pem)?);
+        Ok(self)
+    }
+
     /// Whether to trust the platform's roots (default true).
     pub fn built_in_roots(mut self, enabled: bool) -> Self {
         self.no_built_in_roots = !enabled;

@@ -125,16 +125,8 @@ impl Config {
 
     /// Trusts every certificate in this PEM bundle as a root.
     pub fn root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
-        use rustls::pki_types::pem::PemObject;
-        let mut found = false;
-        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| Error::config(format!("bad PEM certificate: {e}")))?;
-            self.extra_roots.push(cert);
-            found = true;
-        }
-        if !found {
-            return Err(Error::config("no certificate found in PEM input"));
-        }
+        let roots = crate::transport::certs::pem_roots(pem).map_err(Error::config)?;
+        self.extra_roots.extend(roots);
         Ok(self)
     }
 

@@ -128,3 +128,16 @@ pub(crate) fn summarize(der: &[u8]) -> CertificateSummary {
     }
     summary
 }
+
+/// Every certificate of a PEM bundle, for trusting as roots; an unreadable
+/// or certificate-less bundle is an error.
+pub(crate) fn pem_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let roots = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("bad PEM certificate: {e}"))?;
+    if roots.is_empty() {
+        return Err("no certificate found in PEM input".to_string());
+    }
+    Ok(roots)
+}
