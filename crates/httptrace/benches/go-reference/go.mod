@@ -1,0 +1,3 @@
+module httptrace-go-reference
+
+go 1.22
