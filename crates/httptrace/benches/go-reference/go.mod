@@ -1,3 +1,3 @@
 module httptrace-go-reference
 
-go 1.22
+go 1.18
