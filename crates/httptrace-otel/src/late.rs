@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use httptrace::{ErrorKind, Event, HookError, system_time};
+use httptrace::{ConnectDone, ErrorKind, Event, HookError, system_time};
 use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
@@ -125,8 +125,23 @@ impl LateDial {
                         _ => None,
                     };
                     if let Some(i) = open_phase(&self.phases, name, peer.as_deref(), at) {
-                        self.phases[i].end = Some(at);
-                        self.phases[i].error = error.clone();
+                        let phase = &mut self.phases[i];
+                        phase.end = Some(at);
+                        phase.error = error.clone();
+                        // A connect whose address was unknown at its start.
+                        if let Event::ConnectDone(ConnectDone {
+                            addr: Some(addr), ..
+                        }) = event
+                            && !phase
+                                .attrs
+                                .iter()
+                                .any(|kv| kv.key.as_str() == "network.peer.address")
+                        {
+                            phase.attrs.extend([
+                                KeyValue::new("network.peer.address", addr.ip().to_string()),
+                                KeyValue::new("network.peer.port", i64::from(addr.port())),
+                            ]);
+                        }
                     }
                     match error {
                         Some(e) if e.kind() == ErrorKind::Cancelled => self.abandoned = Some(e),

@@ -105,7 +105,7 @@ async fn hyper_transport_hooks_reach_jaeger() {
 async fn outlived_dial_reaches_jaeger(jaeger: &Jaeger, guard: &httptrace_otel::OtelGuard) {
     let caller = tracing::info_span!("background-dial");
     let trace_id = support::trace_id(&caller);
-    let _servers = support::outlived_dial(OtelTrace::new())
+    let _servers = support::outlived_dial(support::Transport::Hyper, OtelTrace::new())
         .instrument(caller)
         .await;
     // The dial span is made when A's dial is over (its winner connects

@@ -255,13 +255,24 @@ pub struct OutlivedDial {
 /// server.
 pub const RACE_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Makes a dial outlive its round trip, on the hyper-util transport with
-/// `make`'s traces: every dial of `bg.test` first tries a black hole, then,
-/// after [`RACE_DELAY`], the server. B (`/hold`) holds the only connection
-/// while A (`/`) starts a dial of its own; B is then released, its freed
-/// connection serves A, and A's dial goes on in the background. Returns
-/// once A and B are done (A's dial is not).
-pub async fn outlived_dial(make: impl httptrace::MakeTrace) -> OutlivedDial {
+/// Sends a GET of a path in a task of its own.
+type SendGet = Box<dyn Fn(&str) -> tokio::task::JoinHandle<()>>;
+
+/// The transport a scenario runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Transport {
+    Reqwest,
+    Hyper,
+}
+
+/// Makes a dial outlive its round trip, on `transport` with `make`'s
+/// traces: every dial of `bg.test` first tries a black hole, then, after
+/// [`RACE_DELAY`] (hyper: the Happy Eyeballs delay; reqwest: the hole's
+/// share of the connect timeout), the server. B (`/hold`) holds the only connection while A (`/`)
+/// starts a dial of its own; B is then released, its freed connection serves
+/// A, and A's dial goes on in the background. Returns once A and B are done
+/// (A's dial is not).
+pub async fn outlived_dial(transport: Transport, make: impl httptrace::MakeTrace) -> OutlivedDial {
     use http_body_util::{BodyExt, Empty};
     use httptrace_testkit::http::full_body;
     use tracing::Instrument as _;
@@ -285,26 +296,49 @@ pub async fn outlived_dial(make: impl httptrace::MakeTrace) -> OutlivedDial {
             .unwrap();
     let dns =
         DnsServer::start(DnsConfig::new().record("bg.test", [hole.addr().ip(), LOCAL])).unwrap();
-    let client = httptrace::hyper::Client::builder()
-        .dns_server(dns.addr())
-        .make_trace(make)
-        .happy_eyeballs_delay(Some(RACE_DELAY))
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .http1_only()
-        .build::<Empty<bytes::Bytes>>()
-        .unwrap();
-    let send = |path: &str| {
-        let client = client.clone();
-        let request = http::Request::get(server.url_with_host("bg.test", path))
-            .body(Empty::new())
-            .unwrap();
-        tokio::spawn(
-            async move {
-                let response = client.request(request).await.unwrap();
-                response.into_body().collect().await.unwrap();
-            }
-            .in_current_span(),
-        )
+    let base = format!("http://bg.test:{}", server.port());
+    let send: SendGet = match transport {
+        Transport::Hyper => {
+            let client = httptrace::hyper::Client::builder()
+                .dns_server(dns.addr())
+                .make_trace(make)
+                .happy_eyeballs_delay(Some(RACE_DELAY))
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .http1_only()
+                .build::<Empty<bytes::Bytes>>()
+                .unwrap();
+            Box::new(move |path: &str| {
+                let client = client.clone();
+                let request = http::Request::get(format!("{base}{path}"))
+                    .body(Empty::new())
+                    .unwrap();
+                tokio::spawn(
+                    async move {
+                        let response = client.request(request).await.unwrap();
+                        response.into_body().collect().await.unwrap();
+                    }
+                    .in_current_span(),
+                )
+            })
+        }
+        Transport::Reqwest => {
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .http1_only()
+                // Split between the two addresses: the hole gets RACE_DELAY.
+                .connect_timeout(RACE_DELAY * 2)
+                .traced_with(Config::new().dns_server(dns.addr()).make_trace(make))
+                .unwrap();
+            Box::new(move |path: &str| {
+                let request = client.get(format!("{base}{path}"));
+                tokio::spawn(
+                    async move {
+                        request.send().await.unwrap().bytes().await.unwrap();
+                    }
+                    .in_current_span(),
+                )
+            })
+        }
     };
     let b = send("/hold");
     arrived.recv().await.unwrap();
