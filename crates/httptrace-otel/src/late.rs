@@ -13,7 +13,7 @@ use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 
-use crate::trace::Phase;
+use crate::trace::{Phase, scrub_message};
 
 /// What is left of one hop's unfinished dial.
 pub(crate) struct LateDial {
@@ -31,11 +31,10 @@ pub(crate) struct LateDial {
     /// attempt abandoned in a race, and whether any attempt was abandoned.
     pub(crate) outcome: Option<Option<HookError>>,
     pub(crate) abandoned: Option<HookError>,
-    /// The hop's URL and its redacted form, for the events' attributes.
+    /// The hop's URL and its redacted form: credentials never reach the
+    /// events' attributes or an error message.
     pub(crate) url: url::Url,
     pub(crate) url_full: String,
-    /// Takes credentials out of error messages (see `scrub_message`).
-    pub(crate) scrub: Box<dyn Fn(&str) -> String + Send + Sync>,
 }
 
 /// Whether `event` is a connection-setup hook (what a dial reports).
@@ -86,6 +85,11 @@ pub(crate) fn open_phase(
 }
 
 impl LateDial {
+    /// Takes credentials out of an error message.
+    fn scrub(&self) -> impl Fn(&str) -> String + '_ {
+        |m| scrub_message(m, &self.url, &self.url_full)
+    }
+
     /// Whether a done hook ends one of this dial's open phases.
     pub(crate) fn expects(&self, event: &Event) -> bool {
         done_phase(event).is_some_and(|(name, peer)| {
@@ -159,7 +163,7 @@ impl LateDial {
         if self.events.is_empty() {
             if phase_spans {
                 let phases = std::mem::take(&mut self.phases);
-                emit_phases(tracer, &self.cx, phases, self.hop_end, &self.scrub);
+                emit_phases(tracer, &self.cx, phases, self.hop_end, &self.scrub());
             }
             return;
         }
@@ -188,13 +192,13 @@ impl LateDial {
             .with_start_time(system_time(start))
             .with_attributes(attributes)
             .start_with_context(tracer, &self.cx);
-        let failure = match (self.outcome, self.abandoned) {
+        let failure = match (self.outcome.take(), self.abandoned.take()) {
             (Some(outcome), _) => outcome,
             (None, abandoned) => abandoned,
         };
         if let Some(e) = failure {
             span.set_attribute(KeyValue::new("error.type", e.kind().as_str()));
-            span.set_status(Status::error((self.scrub)(e.message())));
+            span.set_status(Status::error(self.scrub()(e.message())));
         }
         for (at, name, attrs) in std::mem::take(&mut self.events) {
             span.add_event_with_timestamp(name, system_time(at), attrs);
@@ -204,7 +208,8 @@ impl LateDial {
             .with_remote_span_context(span.span_context().clone());
         if phase_spans {
             let phases = std::mem::take(&mut self.phases);
-            emit_phases(tracer, &dial_cx, phases, end, &self.scrub);
+            let scrub = self.scrub();
+            emit_phases(tracer, &dial_cx, phases, end, &scrub);
         }
         span.end_with_timestamp(system_time(end));
     }

@@ -455,7 +455,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Takes credentials out of a transport's error message: the raw URL (which
 /// may carry userinfo or signed query values) becomes `url.full`.
-fn scrub_message(msg: &str, url: &url::Url, url_full: &str) -> String {
+pub(crate) fn scrub_message(msg: &str, url: &url::Url, url_full: &str) -> String {
     let mut out = msg.replace(url.as_str(), url_full);
     if let Some(pw) = url.password()
         && !pw.is_empty()
@@ -905,7 +905,6 @@ impl RequestState {
                 })
                 .collect();
             if !open.is_empty() {
-                let (url, url_full) = (hop.url.clone(), hop.url_full.clone());
                 lock(&self.late_dials).push(LateDial {
                     cx: hop.cx.clone(),
                     server_address: hop.server_address.clone(),
@@ -915,7 +914,6 @@ impl RequestState {
                     events: Vec::new(),
                     outcome: None,
                     abandoned: None,
-                    scrub: Box::new(move |m| scrub_message(m, &url, &url_full)),
                     url: hop.url.clone(),
                     url_full: hop.url_full.clone(),
                 });
