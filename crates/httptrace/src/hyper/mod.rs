@@ -16,7 +16,7 @@
 //! | `dns_start` / `dns_done` | exact | hickory-resolver, concurrent lookups coalesced |
 //! | `connect_start` / `connect_done` | exact, per address | one pair per attempt; attempts race Happy Eyeballs style, families interleaved, the next starting after 300 ms unanswered; losers end `Cancelled` |
 //! | `tls_handshake_start` / `tls_handshake_done` | exact | around tokio-rustls' handshake; version, ALPN, resumption, full chain |
-//! | `got_conn` | exact facts; time approx. for pooled connections | reused / idle from the connection registry |
+//! | `got_conn` | exact | the instant hyper-util's pool hands the connection over (its connection capture), reused / idle from the connection registry; if the caller captures the connection itself, the time is approx. (the dial's end, or `get_conn` for a pooled one) |
 //! | `wrote_header_field` | approx. | the request's headers at `wrote_headers` time (hyper adds `host` and framing headers) |
 //! | `wrote_headers` | exact on HTTP/1.1 | the exchange's first write to the socket (head, maybe with the start of the body) |
 //! | `wrote_request` | exact on HTTP/1.1 | the exchange's last write before the response's first read |
@@ -24,6 +24,12 @@
 //! | `got_1xx_response` | exact, HTTP/1 | hyper's `on_informational` |
 //! | `put_idle_conn` | approx. | HTTP/1, when the body was read to the end |
 //! | `wait_100_continue` | never | hyper sends the body without waiting for `100 Continue` |
+//!
+//! A round trip dropped before its response (cancelled, or timed out by the
+//! caller) still reports what happened on the connection it got:
+//! `got_conn`, `wrote_headers` and `wrote_request` (and the first byte, if
+//! one came) from the socket, then `round_trip_done` with a `Cancelled`
+//! error.
 //!
 //! Connections: the builder's [`MakeTrace`] also hears every connection
 //! open, turn active (a traced request took it), turn idle and close
@@ -83,7 +89,9 @@ use crate::transport::body::BodyEnd;
 use crate::transport::dns::{DnsServers, TracingResolver};
 use crate::transport::errors::classify_chain;
 use crate::transport::registry::ConnRegistry;
-use crate::transport::round_trip::{Arrival, PendingRoundTrip, host_port, report_arrival};
+use crate::transport::round_trip::{
+    Arrival, PendingRoundTrip, host_port, report_arrival, report_got_conn, report_written,
+};
 use crate::{ClientTrace, MakeTrace, RequestInfo, Traces};
 
 mod connect;
@@ -356,11 +364,46 @@ where
         let body_bytes = http_body::Body::size_hint(request.body())
             .exact()
             .unwrap_or(0);
-        let mut pending = PendingRoundTrip(Some(traces.clone()));
-        let result = ROUND_TRIP
-            .scope(traces.clone(), self.inner.request(request))
-            .await;
-        pending.0 = None;
+        let capture = capture_connection(&mut request);
+        let mut pending = Pending {
+            round_trip: PendingRoundTrip(Some(traces.clone())),
+            conn: None,
+            registry: &self.registry,
+            started,
+            get_conn_at,
+            sent_headers: &sent_headers,
+            body_bytes,
+        };
+        let sending = ROUND_TRIP.scope(traces.clone(), self.inner.request(request));
+        let result = match capture {
+            None => sending.await,
+            Some(mut capture) => {
+                let mut sending = std::pin::pin!(sending);
+                tokio::select! {
+                    biased;
+                    result = &mut sending => result,
+                    connected = capture.wait_for_connection_metadata() => {
+                        // The pool handed the connection over just now: Go's
+                        // GotConn instant.
+                        let at = Instant::now();
+                        pending.conn = connected.as_ref().and_then(|c| {
+                            let mut extensions = http::Extensions::new();
+                            c.get_extras(&mut extensions);
+                            Some(Captured {
+                                at,
+                                conn: extensions.remove::<ConnExtra>()?,
+                                h2: c.is_negotiated_h2(),
+                            })
+                        });
+                        drop(connected);
+                        sending.await
+                    }
+                }
+            }
+        };
+        pending.round_trip.0 = None;
+        let captured = pending.conn.take();
+        drop(pending);
         let headers_at = Instant::now();
         let response = match result {
             Ok(response) => response,
@@ -377,7 +420,10 @@ where
         };
         let extra = response.extensions().get::<ConnExtra>().cloned();
         let local_addr = extra.as_ref().map(|x| x.local_addr);
-        let reuse = self.registry.take(local_addr, started, get_conn_at);
+        let mut reuse = self.registry.take(local_addr, started, get_conn_at);
+        if let Some(captured) = captured {
+            reuse.at = captured.at;
+        }
         // The socket's own record of this exchange; anything from before
         // this round trip started belongs to an earlier one.
         let exchange = extra.as_ref().map(|x| x.stats.latest()).unwrap_or_default();
@@ -413,5 +459,93 @@ where
             keep_alive,
         };
         Ok(response.map(|body| ResponseBody::new(body, end)))
+    }
+}
+
+/// Asks hyper-util to say which connection the request gets, the moment
+/// the pool hands it over, unless the caller asked already: a request holds
+/// one capture, and the caller's must keep working.
+fn capture_connection<B>(
+    request: &mut http::Request<B>,
+) -> Option<legacy::connect::CaptureConnection> {
+    let mut probe = http::Request::new(());
+    let capture = legacy::connect::capture_connection(&mut probe);
+    let ours = std::mem::take(probe.extensions_mut());
+    // The capture's type is private: a clone with ours merged in that gains
+    // no entry already had one.
+    let mut merged = request.extensions().clone();
+    let before = merged.len();
+    merged.extend(ours.clone());
+    if merged.len() == before {
+        return None;
+    }
+    request.extensions_mut().extend(ours);
+    Some(capture)
+}
+
+/// The connection the pool handed a round trip, and when.
+struct Captured {
+    at: Instant,
+    conn: ConnExtra,
+    h2: bool,
+}
+
+/// A round trip in flight. Dropped before its response arrived (cancelled,
+/// or timed out by the caller), it still reports what happened on the
+/// connection it got, then the cancellation.
+struct Pending<'a> {
+    round_trip: PendingRoundTrip,
+    /// The connection, once the pool handed it over.
+    conn: Option<Captured>,
+    registry: &'a ConnRegistry,
+    started: Instant,
+    get_conn_at: Instant,
+    sent_headers: &'a http::HeaderMap,
+    body_bytes: u64,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        let (Some(traces), Some(Captured { at, conn, h2 })) = (&self.round_trip.0, &self.conn)
+        else {
+            return; // answered, or no connection yet: PendingRoundTrip says it
+        };
+        let mut reuse = self
+            .registry
+            .take(Some(conn.local_addr), self.started, self.get_conn_at);
+        reuse.at = *at;
+        let now = Instant::now();
+        if reuse.known {
+            self.registry.release(conn.local_addr, now);
+        }
+        let protocol = if *h2 {
+            http::Version::HTTP_2
+        } else {
+            http::Version::HTTP_11
+        };
+        report_got_conn(
+            traces,
+            &reuse,
+            Some(conn.local_addr),
+            Some(conn.remote_addr),
+            protocol,
+        );
+        // What the socket did for this round trip before it was dropped.
+        let exchange = conn.stats.latest();
+        let after_start = |t: Option<Instant>| t.filter(|t| *t >= self.started);
+        if let Some(first_write) = after_start(exchange.first_write) {
+            let last_write = after_start(exchange.last_write).unwrap_or(first_write);
+            report_written(
+                traces,
+                self.sent_headers,
+                first_write,
+                Some((last_write, self.body_bytes, None)),
+            );
+            if let Some(first_read) = after_start(exchange.first_read) {
+                traces.emit(Event::GotFirstResponseByte(GotFirstResponseByte {
+                    at: first_read,
+                }));
+            }
+        }
     }
 }

@@ -29,31 +29,13 @@ pub(crate) struct Arrival<'a> {
 /// and says whether its connection will go back to the pool when the body
 /// ends (`None` for HTTP/2, which Go does not report either).
 pub(crate) fn report_arrival(traces: &Traces, a: Arrival<'_>) -> Option<Result<(), &'static str>> {
-    traces.emit(Event::GotConn(GotConn {
-        at: a.reuse.at,
-        reused: a.reuse.reused,
-        was_idle: a.reuse.was_idle,
-        idle_time: a.reuse.idle_time,
-        local_addr: a.local_addr,
-        remote_addr: a.remote_addr,
-        protocol: a.version,
-        proxied: a.reuse.proxied,
-    }));
-    for (name, values) in grouped(a.sent_headers) {
-        traces.emit(Event::WroteHeaderField(WroteHeaderField {
-            at: a.wrote_headers,
-            name,
-            values,
-        }));
-    }
-    traces.emit(Event::WroteHeaders(WroteHeaders {
-        at: a.wrote_headers,
-    }));
-    traces.emit(Event::WroteRequest(WroteRequest {
-        at: a.wrote_request,
-        body_bytes: a.body_bytes,
-        error: a.write_error,
-    }));
+    report_got_conn(traces, a.reuse, a.local_addr, a.remote_addr, a.version);
+    report_written(
+        traces,
+        a.sent_headers,
+        a.wrote_headers,
+        Some((a.wrote_request, a.body_bytes, a.write_error)),
+    );
     traces.emit(Event::GotFirstResponseByte(GotFirstResponseByte {
         at: a.first_byte,
     }));
@@ -69,6 +51,51 @@ pub(crate) fn report_arrival(traces: &Traces, a: Arrival<'_>) -> Option<Result<(
         _ if closes(a.headers) || closes(a.sent_headers) => Some(Err("connection: close")),
         http::Version::HTTP_10 => Some(Err("HTTP/1.0")),
         _ => Some(Ok(())),
+    }
+}
+
+/// Emits `got_conn` for the connection a round trip got.
+pub(crate) fn report_got_conn(
+    traces: &Traces,
+    reuse: &Reuse,
+    local_addr: Option<SocketAddr>,
+    remote_addr: Option<SocketAddr>,
+    protocol: http::Version,
+) {
+    traces.emit(Event::GotConn(GotConn {
+        at: reuse.at,
+        reused: reuse.reused,
+        was_idle: reuse.was_idle,
+        idle_time: reuse.idle_time,
+        local_addr,
+        remote_addr,
+        protocol,
+        proxied: reuse.proxied,
+    }));
+}
+
+/// Emits the request's header fields and `wrote_headers`, then, when it is
+/// known to be written (`request`: when, body bytes, error), `wrote_request`.
+pub(crate) fn report_written(
+    traces: &Traces,
+    sent_headers: &http::HeaderMap,
+    wrote_headers: Instant,
+    request: Option<(Instant, u64, Option<HookError>)>,
+) {
+    for (name, values) in grouped(sent_headers) {
+        traces.emit(Event::WroteHeaderField(WroteHeaderField {
+            at: wrote_headers,
+            name,
+            values,
+        }));
+    }
+    traces.emit(Event::WroteHeaders(WroteHeaders { at: wrote_headers }));
+    if let Some((at, body_bytes, error)) = request {
+        traces.emit(Event::WroteRequest(WroteRequest {
+            at,
+            body_bytes,
+            error,
+        }));
     }
 }
 
