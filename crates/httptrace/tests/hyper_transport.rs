@@ -472,3 +472,32 @@ async fn pem_roots_are_trusted_and_a_bad_bundle_is_a_clear_error() {
         .unwrap_err();
     assert!(error.to_string().contains("no certificate"), "{error}");
 }
+
+#[tokio::test]
+async fn request_futures_are_send_so_they_can_be_spawned() {
+    fn spawnable<T: Send + 'static>(_: T) {}
+    let client = Client::builder().build::<Empty<Bytes>>().unwrap();
+    let url = format!("http://{}/", refused_addr());
+    spawnable({
+        let client = client.clone();
+        let request = get(&url);
+        async move { client.request(request).await }
+    });
+    spawnable({
+        let request = get(&url);
+        async move {
+            client
+                .request_traced(request, httptrace::ClientTrace::new())
+                .await
+        }
+    });
+    use httptrace::reqwest::ClientBuilderExt as _;
+    let traced = reqwest::Client::builder().traced().unwrap();
+    spawnable(async move {
+        traced
+            .get(url)
+            .trace(httptrace::ClientTrace::new())
+            .send()
+            .await
+    });
+}

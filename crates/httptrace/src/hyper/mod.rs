@@ -379,9 +379,9 @@ where
             None => sending.await,
             Some(mut capture) => {
                 let mut sending = std::pin::pin!(sending);
-                tokio::select! {
+                let answered = tokio::select! {
                     biased;
-                    result = &mut sending => result,
+                    result = &mut sending => Some(result),
                     connected = capture.wait_for_connection_metadata() => {
                         // The pool handed the connection over just now: Go's
                         // GotConn instant.
@@ -395,9 +395,12 @@ where
                                 h2: c.is_negotiated_h2(),
                             })
                         });
-                        drop(connected);
-                        sending.await
+                        None
                     }
+                };
+                match answered {
+                    Some(result) => result,
+                    None => sending.await,
                 }
             }
         };
