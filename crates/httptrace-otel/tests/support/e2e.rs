@@ -89,6 +89,7 @@ pub async fn run(protocol: Protocol) {
         .expect("search by service");
     assert!(spans(&found).iter().any(|s| s.trace_id == trace_id));
 
+    secrets_never_reach_jaeger(&jaeger, &guard, &net).await;
     guard.shutdown().expect("bounded shutdown");
 }
 
@@ -220,4 +221,60 @@ fn check(trace: &Value, trace_id: &str, service: &str, port: u16, want: usize) {
             );
         }
     }
+}
+
+/// Credentials in the URL, a signed query value, `Authorization` and
+/// `Cookie` (opted in for recording, and refused) never reach Jaeger, while
+/// an opted-in ordinary header does.
+async fn secrets_never_reach_jaeger(jaeger: &Jaeger, guard: &httptrace_otel::OtelGuard, net: &Net) {
+    let client = net.client(OtelTrace::new().phase_spans(true).record_request_headers([
+        "authorization",
+        "cookie",
+        "x-visible",
+    ]));
+    let caller = tracing::info_span!("secrets");
+    let trace_id = super::trace_id(&caller);
+    let url = net
+        .https_url("/echo?X-Amz-Signature=s1gnature&page=2")
+        .replace("https://", "https://alice:hunter2@");
+    let response = client
+        .get(url)
+        .header("authorization", "Bearer t0ken")
+        .header("cookie", "session=c00kie")
+        .header("x-visible", "shown")
+        .send()
+        .instrument(caller.clone())
+        .await
+        .unwrap();
+    // The server did get them: tracing changes nothing about the request.
+    let echoed = response.text().await.unwrap();
+    assert!(echoed.contains("Bearer t0ken") && echoed.contains("session=c00kie"));
+    drop(caller);
+    guard.force_flush().expect("flush to Jaeger");
+
+    let trace = jaeger
+        .wait_for_trace(&trace_id, Duration::from_secs(30), |t| {
+            spans(t).iter().any(|s| s.is_client())
+        })
+        .await
+        .expect("trace in Jaeger");
+    let stored = trace.to_string();
+    for secret in ["hunter2", "alice", "s1gnature", "t0ken", "c00kie"] {
+        assert!(
+            !stored.contains(secret),
+            "{secret} reached Jaeger: {stored}"
+        );
+    }
+    let all = spans(&trace);
+    let hop = all.iter().find(|s| s.is_client()).unwrap();
+    let url_full = hop.attr_str("url.full").unwrap();
+    // Userinfo is redacted or, as reqwest moves it into the request's
+    // Authorization header, absent; the signature is redacted.
+    assert!(
+        url_full.contains("X-Amz-Signature=REDACTED")
+            && url_full.contains("page=2")
+            && (!url_full.contains('@') || url_full.contains("REDACTED:REDACTED@")),
+        "{url_full}"
+    );
+    assert!(stored.contains("shown"), "the opted-in header is recorded");
 }
