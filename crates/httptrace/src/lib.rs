@@ -60,6 +60,7 @@
 pub mod event;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+pub mod redirect;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 mod trace;

@@ -8,7 +8,9 @@
 //! happens, and wraps the connection's IO to see the first and last write of
 //! a request and the first byte of its response. It is a transport in Go's
 //! sense (a `RoundTripper`): one request, one round trip; it does not follow
-//! redirects, like hyper-util's own client.
+//! redirects, like hyper-util's own client. A caller that does follows them
+//! with [`crate::redirect::next_hop`] (the reqwest transport's rules) and
+//! marks each hop with [`ResendCount`].
 //!
 //! | hook | on hyper-util | how |
 //! |---|---|---|

@@ -337,7 +337,7 @@ impl Client {
             let replay = follow.and_then(|_| request.try_clone());
             let response = self.round_trip(request, &traces, resend_count).await?;
             let status = response.status();
-            let Some(limit) = follow.filter(|_| redirect::is_redirect(status)) else {
+            let Some(limit) = follow.filter(|_| crate::redirect::is_redirect(status)) else {
                 return Ok(response);
             };
             let Some(replay) = replay else {
