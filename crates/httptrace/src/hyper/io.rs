@@ -120,9 +120,12 @@ impl AsyncWrite for TracedStream {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
+        // Stamped as the bytes are handed over: on loopback the write call
+        // itself delivers them, so the server may read before it returns.
+        let at = Instant::now();
         let polled = Pin::new(&mut self.inner).poll_write(cx, data);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.extra.stats.wrote(Instant::now());
+            self.extra.stats.wrote(at);
         }
         polled
     }
@@ -132,9 +135,10 @@ impl AsyncWrite for TracedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let at = Instant::now();
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.extra.stats.wrote(Instant::now());
+            self.extra.stats.wrote(at);
         }
         polled
     }

@@ -41,13 +41,15 @@
 //!
 //! Measured by `benches/timing.rs` against an in-process server sharing the
 //! client's clock (loopback, 2-core machine, 300 new connections, median /
-//! p90 of hook minus the server's instant): `wrote_headers` vs the server
-//! having read the head +0.04 / +0.05 ms over HTTP and -0.02 / -0.01 ms over
-//! HTTPS; `got_first_response_byte` vs the server having written its head
-//! +0.04 / +0.05 ms over HTTP and +0.06 / +0.10 ms over HTTPS (loopback
-//! delivery and, for HTTPS, decryption); `connect_done` vs accept +0.04 /
-//! +0.07 ms. The reqwest transport's errors on the same run are three to
-//! four times larger (see [`crate::reqwest`]).
+//! p90 of hook minus the server's instant): `wrote_headers`, stamped as the
+//! bytes are handed to the socket, vs the server having read the head
+//! -0.04 / -0.03 ms over HTTP and -0.03 / -0.02 ms over HTTPS (over
+//! loopback the write call itself delivers them); `got_first_response_byte`
+//! vs the server having written its head +0.04 / +0.05 ms over HTTP and
+//! +0.07 / +0.08 ms over HTTPS (loopback delivery and, for HTTPS,
+//! decryption); `connect_done` vs accept +0.04 / +0.05 ms. The reqwest
+//! transport's errors on the same run are three to four times larger (see
+//! [`crate::reqwest`]).
 //!
 //! On HTTP/2 the socket carries many streams and control frames, so the
 //! three socket-level hooks come from the connection's latest write burst and

@@ -23,9 +23,9 @@
 //!
 //! | approximated hook | HTTP | HTTPS |
 //! |---|---|---|
-//! | `connect_done` vs server accept | +0.03 / +0.05 ms | +0.05 / +0.07 ms |
-//! | `wrote_headers` vs server finished reading the head | -0.15 / -0.10 ms | -0.16 / -0.10 ms |
-//! | `got_first_response_byte` vs server wrote the head | +0.11 / +0.16 ms | +0.12 / +0.16 ms |
+//! | `connect_done` vs server accept | +0.05 / +0.06 ms | +0.03 / +0.07 ms |
+//! | `wrote_headers` vs server finished reading the head | -0.15 / -0.12 ms | -0.16 / -0.11 ms |
+//! | `got_first_response_byte` vs server wrote the head | +0.11 / +0.15 ms | +0.12 / +0.16 ms |
 //!
 //! `wrote_headers` is early (it is the moment the connection was ready, not
 //! the write), and first byte is late by reqwest's header parsing; both errors
