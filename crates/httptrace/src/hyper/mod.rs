@@ -229,7 +229,9 @@ impl Builder {
         self
     }
 
-    /// Builds the client for request bodies of type `B`.
+    /// Builds the client for request bodies of type `B`. The first client in
+    /// a process also seeds the TLS random generator (about 30 ms with
+    /// aws-lc), so that one-time cost is not counted as the first handshake.
     pub fn build<B>(self) -> Result<Client<B>, BoxError>
     where
         B: http_body::Body + Send + 'static + Unpin,
@@ -237,6 +239,7 @@ impl Builder {
         B::Error: Into<BoxError>,
     {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        crate::transport::certs::seed_random(&provider);
         let verifier = crate::transport::certs::verifier(
             self.extra_roots,
             !self.no_built_in_roots,

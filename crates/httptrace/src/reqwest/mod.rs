@@ -201,7 +201,9 @@ pub trait ClientBuilderExt: Sized {
         self.traced_with(Config::default())
     }
 
-    /// Builds a traced client with `config`.
+    /// Builds a traced client with `config`. The first client in a process
+    /// also seeds the TLS random generator (about 30 ms with aws-lc), so
+    /// that one-time cost is not counted as the first handshake.
     fn traced_with(self, config: Config) -> Result<Client, Error>;
 }
 

@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, NamedGroup, SignatureScheme};
 
 use super::connect::Dial;
-use crate::transport::certs::{summarize, verifier};
+use crate::transport::certs::{seed_random, summarize, verifier};
 
 /// Builds the client configuration: the user's roots (platform roots plus
 /// extra ones, or only the extra ones), our observers around the verifier and
@@ -26,6 +26,7 @@ pub(crate) fn client_config(
     http1_only: bool,
 ) -> Result<ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    seed_random(&provider);
     let inner = verifier(extra_roots, built_in_roots, accept_invalid_certs, &provider)?;
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

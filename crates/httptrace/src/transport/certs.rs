@@ -11,6 +11,15 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
 use crate::event::CertificateSummary;
 
+/// Seeds the provider's random generator now, when a client is built: with
+/// aws-lc the first draw in a process costs tens of milliseconds (measured
+/// 32 ms here), which would otherwise be counted as the first TLS
+/// handshake's time although no byte went over the network for it.
+pub(crate) fn seed_random(provider: &rustls::crypto::CryptoProvider) {
+    // A failure here would fail the handshake too, and be reported there.
+    let _ = provider.secure_random.fill(&mut [0u8; 1]);
+}
+
 /// The verifier for these roots. Never weaker than asked: `accept_invalid`
 /// is only ever the user's explicit choice.
 pub(crate) fn verifier(
