@@ -54,7 +54,8 @@
 //! [`hyper`] (feature `hyper`) a full-fidelity transport for hyper-util's
 //! `Client`, whose sockets are ours to watch; both are on by default. Each
 //! module has the table of which hooks it reports exactly and which it can
-//! only approximate.
+//! only approximate. [`redirect`] holds the redirect rules the reqwest
+//! transport follows, for callers of a transport that does not.
 #![warn(missing_docs)]
 
 pub mod event;
