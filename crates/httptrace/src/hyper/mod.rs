@@ -238,24 +238,13 @@ impl Builder {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        crate::transport::certs::seed_random(&provider);
-        let verifier = crate::transport::certs::verifier(
+        let tls = crate::transport::certs::client_config(
             self.extra_roots,
             !self.no_built_in_roots,
             self.accept_invalid_certs,
-            &provider,
+            self.http1_only,
+            |verifier| verifier,
         )?;
-        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
-        tls.alpn_protocols = if self.http1_only {
-            vec![b"http/1.1".to_vec()]
-        } else {
-            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
-        };
         let registry = Arc::new(ConnRegistry::observed(self.make_trace.clone()));
         let connector = Connector {
             resolver: Arc::new(TracingResolver::new(&self.dns)?),

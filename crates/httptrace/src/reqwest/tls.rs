@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, NamedGroup, SignatureScheme};
 
 use super::connect::Dial;
-use crate::transport::certs::{seed_random, summarize, verifier};
+use crate::transport::certs::{self, summarize};
 
 /// Builds the client configuration: the user's roots (platform roots plus
 /// extra ones, or only the extra ones), our observers around the verifier and
@@ -25,22 +25,16 @@ pub(crate) fn client_config(
     accept_invalid_certs: bool,
     http1_only: bool,
 ) -> Result<ClientConfig, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    seed_random(&provider);
-    let inner = verifier(extra_roots, built_in_roots, accept_invalid_certs, &provider)?;
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(ObservingVerifier { inner }))
-        .with_no_client_auth();
+    let mut config = certs::client_config(
+        extra_roots,
+        built_in_roots,
+        accept_invalid_certs,
+        http1_only,
+        |inner| Arc::new(ObservingVerifier { inner }),
+    )?;
     config.resumption = Resumption::store(Arc::new(ObservingSessionStore {
         inner: ClientSessionMemoryCache::new(256),
     }));
-    config.alpn_protocols = if http1_only {
-        vec![b"http/1.1".to_vec()]
-    } else {
-        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
-    };
     Ok(config)
 }
 

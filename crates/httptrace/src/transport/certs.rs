@@ -15,14 +15,41 @@ use crate::event::CertificateSummary;
 /// aws-lc the first draw in a process costs tens of milliseconds (measured
 /// 32 ms here), which would otherwise be counted as the first TLS
 /// handshake's time although no byte went over the network for it.
-pub(crate) fn seed_random(provider: &rustls::crypto::CryptoProvider) {
+fn seed_random(provider: &rustls::crypto::CryptoProvider) {
     // A failure here would fail the handshake too, and be reported there.
     let _ = provider.secure_random.fill(&mut [0u8; 1]);
 }
 
+/// The TLS client configuration both transports use: aws-lc, safe default
+/// versions, the verifier for these roots (passed through `observe`, which
+/// may wrap it but must delegate every decision), and ALPN for HTTP/2 and
+/// HTTP/1.1, or HTTP/1.1 only.
+pub(crate) fn client_config(
+    extra_roots: Vec<CertificateDer<'static>>,
+    built_in_roots: bool,
+    accept_invalid: bool,
+    http1_only: bool,
+    observe: impl FnOnce(Arc<dyn ServerCertVerifier>) -> Arc<dyn ServerCertVerifier>,
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    seed_random(&provider);
+    let verifier = verifier(extra_roots, built_in_roots, accept_invalid, &provider)?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(observe(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = if http1_only {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    };
+    Ok(config)
+}
+
 /// The verifier for these roots. Never weaker than asked: `accept_invalid`
 /// is only ever the user's explicit choice.
-pub(crate) fn verifier(
+fn verifier(
     extra_roots: Vec<CertificateDer<'static>>,
     built_in_roots: bool,
     accept_invalid: bool,
