@@ -99,6 +99,27 @@ fn reqwest_client(
         .map_err(|e| (EXIT_FAILED, format!("cannot build the HTTP client: {e}")))
 }
 
+/// Every event of the requests it traces, in delivery order.
+#[derive(Clone, Debug, Default)]
+pub struct EventLog(Arc<Mutex<Vec<Event>>>);
+
+impl EventLog {
+    /// A trace that records into this log.
+    pub fn trace(&self) -> ClientTrace {
+        let sink = self.0.clone();
+        ClientTrace::new().on_event(move |e| {
+            sink.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(e.clone())
+        })
+    }
+
+    /// The events recorded so far, leaving the log empty.
+    pub fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
 /// True when spans should also be exported over OTLP: an OTLP endpoint is
 /// configured in the environment.
 pub fn otel_enabled() -> bool {
@@ -185,13 +206,8 @@ async fn send_reqwest(
         .headers
         .iter()
         .any(|h| h.name == http::header::CONTENT_TYPE);
-    let log: Arc<Mutex<Vec<Event>>> = Arc::default();
-    let sink = log.clone();
-    let trace = ClientTrace::new().on_event(move |e| {
-        sink.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(e.clone());
-    });
+    let log = EventLog::default();
+    let trace = log.trace();
     let mut request = client
         .request(method.clone(), args.url.clone())
         .trace(trace);
@@ -229,7 +245,7 @@ async fn send_reqwest(
         Err(e) => client_error = Some(e),
     }
 
-    let events = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
+    let events = log.take();
     let secrets = secret_urls(&args.url, &events);
     let mut hops: Vec<Hop> = split_hops(&events)
         .iter()

@@ -8,7 +8,6 @@
 //! reqwest transport does on top (redirects, a per-round-trip timeout, a user
 //! agent, URL credentials as basic auth) is done here, the same way.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,7 +19,7 @@ use crate::cli::Args;
 use crate::hop::{Hop, HopError, Phase};
 use crate::redact;
 use crate::redirect::{HopRequest, MAX_REDIRECTS};
-use crate::run::{EXIT_FAILED, Sent, USER_AGENT, otel_enabled};
+use crate::run::{EXIT_FAILED, EventLog, Sent, USER_AGENT, otel_enabled};
 
 /// The hyper-util client and what httpstat adds to it.
 pub struct Client {
@@ -205,13 +204,8 @@ impl Client {
     /// One hop: send it, read (or, for a redirect to follow, drain) the
     /// body, within `-m`. Returns the hop's events.
     async fn round_trip(&self, request: &HopRequest, resend: u32) -> (Vec<Event>, Outcome) {
-        let log: Arc<Mutex<Vec<Event>>> = Arc::default();
-        let sink = log.clone();
-        let trace = ClientTrace::new().on_event(move |e| {
-            sink.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(e.clone());
-        });
+        let log = EventLog::default();
+        let trace = log.trace();
         let outcome = match http_request(request, resend) {
             Err(error) => Outcome::Failed(Some(error)),
             Ok(http_request) => {
@@ -224,7 +218,7 @@ impl Client {
                 }
             }
         };
-        let events = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
+        let events = log.take();
         (events, outcome)
     }
 
