@@ -161,8 +161,7 @@ struct Counters {
 enum Kind {
     Http,
     Https,
-    RawResetMidBody,
-    Stall,
+    Raw,
 }
 
 /// A running test server bound to `127.0.0.1:<ephemeral port>`, serving on the tokio runtime
@@ -254,29 +253,53 @@ impl TestServer {
     /// ~100 ms and then resets the TCP connection (`SO_LINGER` 0 + close → `RST`). The client
     /// sees the response head, then a body error. Path and method are ignored.
     pub fn raw_reset_mid_body() -> TestServer {
-        let listener = bind_local();
-        let addr = listener.local_addr().expect("local_addr");
-        let counters = Arc::new(Counters::default());
-        let task = tokio::spawn(reset_loop(listener, counters.clone()));
-        TestServer {
-            addr,
-            kind: Kind::RawResetMidBody,
-            counters,
-            task,
-        }
+        Self::start_raw(|stream, counters| async move {
+            let _ = reset_conn(stream, &counters).await;
+        })
+    }
+
+    /// A raw server that, on every connection, reads once and answers with bytes that are
+    /// not HTTP at all, then closes. For clients' parse errors.
+    pub fn raw_garbage() -> TestServer {
+        Self::start_raw(|mut stream, counters| async move {
+            let mut buf = [0u8; 1024];
+            if matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {
+                counters.requests.fetch_add(1, Ordering::SeqCst);
+                let _ = stream
+                    .write_all(b"\x00\xffNOT HTTP AT ALL\r\n\r\n\x01\x02")
+                    .await;
+            }
+        })
     }
 
     /// A TCP listener that accepts connections and never writes anything (it reads and
     /// discards whatever the client sends, keeping the connection open until the client
     /// closes it or the server is dropped). For connect/TLS-handshake/response timeouts.
     pub fn stall() -> TestServer {
+        Self::start_raw(|mut stream, _| async move {
+            let mut sink = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut sink).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        })
+    }
+
+    /// A raw-socket server: every accepted connection is counted and handed to `serve`
+    /// in a task of its own, aborted when the server is dropped.
+    fn start_raw<F, Fut>(serve: F) -> TestServer
+    where
+        F: Fn(TcpStream, Arc<Counters>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let listener = bind_local();
         let addr = listener.local_addr().expect("local_addr");
         let counters = Arc::new(Counters::default());
-        let task = tokio::spawn(stall_loop(listener, counters.clone()));
+        let task = tokio::spawn(raw_loop(listener, counters.clone(), serve));
         TestServer {
             addr,
-            kind: Kind::Stall,
+            kind: Kind::Raw,
             counters,
             task,
         }
@@ -345,7 +368,7 @@ impl TestServer {
     }
 
     /// Number of requests that reached the handler so far (for
-    /// [`TestServer::raw_reset_mid_body`]: request heads read; always 0 for
+    /// [`TestServer::raw_reset_mid_body`] and [`TestServer::raw_garbage`]: requests read; always 0 for
     /// [`TestServer::stall`]).
     pub fn requests_served(&self) -> usize {
         self.counters.requests.load(Ordering::SeqCst)
@@ -827,7 +850,11 @@ impl Body for AbortBody {
 // Raw socket servers
 // ---------------------------------------------------------------------------------------
 
-async fn reset_loop(listener: TcpListener, counters: Arc<Counters>) {
+async fn raw_loop<F, Fut>(listener: TcpListener, counters: Arc<Counters>, serve: F)
+where
+    F: Fn(TcpStream, Arc<Counters>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let mut conns = JoinSet::new();
     loop {
         let stream = match listener.accept().await {
@@ -839,10 +866,7 @@ async fn reset_loop(listener: TcpListener, counters: Arc<Counters>) {
         };
         while conns.try_join_next().is_some() {}
         counters.connections.fetch_add(1, Ordering::SeqCst);
-        let counters = counters.clone();
-        conns.spawn(async move {
-            let _ = reset_conn(stream, &counters).await;
-        });
+        conns.spawn(serve(stream, counters.clone()));
     }
 }
 
@@ -880,27 +904,4 @@ async fn reset_conn(mut stream: TcpStream, counters: &Counters) -> io::Result<()
     stream.set_zero_linger()?;
     drop(stream);
     Ok(())
-}
-
-async fn stall_loop(listener: TcpListener, counters: Arc<Counters>) {
-    let mut conns = JoinSet::new();
-    loop {
-        let mut stream = match listener.accept().await {
-            Ok((s, _)) => s,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                continue;
-            }
-        };
-        while conns.try_join_next().is_some() {}
-        counters.connections.fetch_add(1, Ordering::SeqCst);
-        conns.spawn(async move {
-            let mut sink = [0u8; 4096];
-            while let Ok(n) = stream.read(&mut sink).await {
-                if n == 0 {
-                    break;
-                }
-            }
-        });
-    }
 }

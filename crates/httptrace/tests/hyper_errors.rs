@@ -111,21 +111,8 @@ async fn refused_connection_fails_like_plain_hyper_util() {
 
 #[tokio::test]
 async fn garbage_from_the_server_fails_like_plain_hyper_util_without_panicking() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let _ = socket.read(&mut buf).await;
-                let _ = socket
-                    .write_all(b"\x00\xffNOT HTTP AT ALL\r\n\r\n\x01\x02")
-                    .await;
-            });
-        }
-    });
-    let url = format!("http://{addr}/");
+    let server = TestServer::raw_garbage();
+    let url = server.url("/");
     let a = plain().request(get(&url)).await.unwrap_err();
     let rec = Recorder::new();
     let b = traced()
