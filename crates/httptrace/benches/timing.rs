@@ -284,16 +284,20 @@ async fn accuracy(iterations: usize, https: bool, transport: Transport) {
             diff(at("got_first_response_byte"), server.head_written),
             diff(at("round_trip_done"), server.head_written),
         ];
-        for (slot, value) in errors.iter_mut().zip(pairs) {
-            if let Some(v) = value {
-                slot.1.push(v);
-            }
-        }
+        record(&mut errors, pairs);
     }
     println!(
         "accuracy, {transport:?} transport over {scheme} ({iterations} new connections; hook at minus ground truth, µs)"
     );
     print_errors(errors);
+}
+
+/// Adds one request's hook errors to their rows; a hook not reported adds
+/// nothing.
+fn record<const N: usize>(errors: &mut [(&str, Vec<f64>); N], pairs: [Option<f64>; N]) {
+    for (row, error) in errors.iter_mut().zip(pairs) {
+        row.1.extend(error);
+    }
 }
 
 /// One row per hook: median and p90 of its error, the same for every client.
@@ -505,11 +509,7 @@ async fn go_accuracy(go: &Path, iterations: usize, https: bool) {
             diff(hook("wrote_headers"), m.head_read_wall),
             diff(hook("first_byte"), m.head_written_wall),
         ];
-        for (slot, value) in errors.iter_mut().zip(pairs) {
-            if let Some(v) = value {
-                slot.1.push(v);
-            }
-        }
+        record(&mut errors, pairs);
     }
     println!(
         "accuracy, Go net/http/httptrace over {scheme} ({iterations} new connections; hook wall clock minus server wall clock, µs)"
