@@ -122,12 +122,7 @@ impl LateDial {
             }
             _ => {
                 if let Some((name, peer)) = done_phase(event) {
-                    let error = match event {
-                        Event::DnsDone(e) => e.error.clone(),
-                        Event::ConnectDone(e) => e.error.clone(),
-                        Event::TlsHandshakeDone(e) => e.error.clone(),
-                        _ => None,
-                    };
+                    let error = event.error().cloned();
                     if let Some(i) = open_phase(&self.phases, name, peer.as_deref(), at) {
                         let phase = &mut self.phases[i];
                         phase.end = Some(at);
