@@ -39,6 +39,21 @@ fn traced_kind(e: &httptrace::reqwest::Error) -> [bool; 7] {
     ]
 }
 
+/// Sends a GET through a traced client made with `config`, expecting it to
+/// fail; returns the error and what the hooks saw.
+async fn traced_failure(config: Config, url: &str) -> (httptrace::reqwest::Error, Recorder) {
+    let rec = Recorder::new();
+    let error = reqwest::Client::builder()
+        .traced_with(config)
+        .unwrap()
+        .get(url)
+        .trace(rec.trace())
+        .send()
+        .await
+        .unwrap_err();
+    (error, rec)
+}
+
 fn first_error(rec: &Recorder, hook: &str) -> httptrace::HookError {
     rec.events()
         .iter()
@@ -54,15 +69,7 @@ async fn malformed_url_fails_as_a_builder_error() {
         .send()
         .await
         .unwrap_err();
-    let rec = Recorder::new();
-    let traced = reqwest::Client::builder()
-        .traced()
-        .unwrap()
-        .get("http://[::1")
-        .trace(rec.trace())
-        .send()
-        .await
-        .unwrap_err();
+    let (traced, rec) = traced_failure(Config::new(), "http://[::1").await;
     assert_eq!(traced_kind(&traced), kind_of(&plain));
     assert!(traced.is_builder());
     assert!(rec.events().is_empty(), "nothing was sent");
@@ -74,15 +81,7 @@ async fn unknown_host_fails_as_connect_error_reported_on_dns_done() {
     let url = "http://no-such-host.test:1/";
     // Plain reqwest with its default resolver: the name does not exist there either.
     let plain = reqwest::Client::new().get(url).send().await.unwrap_err();
-    let rec = Recorder::new();
-    let traced = reqwest::Client::builder()
-        .traced_with(Config::new().dns_server(dns.addr()))
-        .unwrap()
-        .get(url)
-        .trace(rec.trace())
-        .send()
-        .await
-        .unwrap_err();
+    let (traced, rec) = traced_failure(Config::new().dns_server(dns.addr()), url).await;
     assert_eq!(traced_kind(&traced), kind_of(&plain));
     assert_eq!(first_error(&rec, "dns_done").kind(), ErrorKind::Dns);
     assert!(!rec.names().contains(&"connect_start"), "{:?}", rec.names());
@@ -93,15 +92,7 @@ async fn unknown_host_fails_as_connect_error_reported_on_dns_done() {
 async fn refused_connection_is_reported_on_connect_done() {
     let url = format!("http://{}/", refused_addr());
     let plain = reqwest::Client::new().get(&url).send().await.unwrap_err();
-    let rec = Recorder::new();
-    let traced = reqwest::Client::builder()
-        .traced()
-        .unwrap()
-        .get(&url)
-        .trace(rec.trace())
-        .send()
-        .await
-        .unwrap_err();
+    let (traced, rec) = traced_failure(Config::new(), &url).await;
     assert_eq!(traced_kind(&traced), kind_of(&plain));
     assert!(traced.is_connect());
     assert_eq!(
@@ -134,15 +125,7 @@ async fn untrusted_and_wrong_host_certificates_are_reported_on_tls_done() {
         .send()
         .await
         .unwrap_err();
-    let rec = Recorder::new();
-    let traced = reqwest::Client::builder()
-        .traced_with(Config::new().dns_server(dns.addr()))
-        .unwrap()
-        .get(&url)
-        .trace(rec.trace())
-        .send()
-        .await
-        .unwrap_err();
+    let (traced, rec) = traced_failure(Config::new().dns_server(dns.addr()), &url).await;
     assert_eq!(traced_kind(&traced), kind_of(&plain));
     let tls = first_error(&rec, "tls_handshake_done");
     assert_eq!(tls.kind(), ErrorKind::Certificate, "{tls}");
@@ -168,19 +151,13 @@ async fn untrusted_and_wrong_host_certificates_are_reported_on_tls_done() {
         .send()
         .await
         .unwrap_err();
-    let rec = Recorder::new();
-    let traced = reqwest::Client::builder()
-        .traced_with(
-            Config::new()
-                .dns_server(dns.addr())
-                .root_certificate_der(ca.cert_der().to_vec()),
-        )
-        .unwrap()
-        .get(&url)
-        .trace(rec.trace())
-        .send()
-        .await
-        .unwrap_err();
+    let (traced, rec) = traced_failure(
+        Config::new()
+            .dns_server(dns.addr())
+            .root_certificate_der(ca.cert_der().to_vec()),
+        &url,
+    )
+    .await;
     assert_eq!(traced_kind(&traced), kind_of(&plain));
     assert_eq!(
         first_error(&rec, "tls_handshake_done").kind(),
@@ -291,15 +268,7 @@ async fn garbage_from_the_server_fails_like_plain_reqwest_without_panicking() {
     let server = TestServer::raw_garbage();
     let url = server.url("/");
     let plain = reqwest::Client::new().get(&url).send().await.unwrap_err();
-    let rec = Recorder::new();
-    let traced = reqwest::Client::builder()
-        .traced()
-        .unwrap()
-        .get(&url)
-        .trace(rec.trace())
-        .send()
-        .await
-        .unwrap_err();
+    let (traced, rec) = traced_failure(Config::new(), &url).await;
     assert_eq!(traced_kind(&traced), kind_of(&plain));
     assert_eq!(
         first_error(&rec, "round_trip_done").kind(),
