@@ -56,6 +56,18 @@
 //! module has the table of which hooks it reports exactly and which it can
 //! only approximate. [`redirect`] holds the redirect rules the reqwest
 //! transport follows, for callers of a transport that does not.
+//!
+//! ## Cargo features
+//!
+//! - `reqwest` (default): the reqwest 0.13 transport, `httptrace::reqwest`.
+//! - `hyper` (default): the hyper-util transport, `httptrace::hyper`.
+//!
+//! With both off the crate is the transport-neutral core alone, for writing a
+//! transport or a consumer of the hooks.
+// With a transport's feature off its module does not exist; its links then
+// point at the list above, so `cargo doc` is clean with any feature set.
+#![cfg_attr(not(feature = "reqwest"), doc = "\n\n[`reqwest`]: #cargo-features")]
+#![cfg_attr(not(feature = "hyper"), doc = "\n\n[`hyper`]: #cargo-features")]
 #![warn(missing_docs)]
 
 pub mod event;

@@ -17,7 +17,7 @@ macro_rules! hooks {
         ///
         /// Build one with [`ClientTrace::new`] and the `on_*` methods, which take
         /// closures; a hook left unset costs nothing. Attach it to one request
-        /// (`RequestBuilder::trace` in [`crate::reqwest`]) or to every request a
+        /// (`RequestBuilder::trace` in the `reqwest` module) or to every request a
         /// future makes ([`ClientTrace::scope`]). Hooks run on the task that drives
         /// the request and must not block.
         ///

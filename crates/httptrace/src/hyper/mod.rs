@@ -49,7 +49,7 @@
 //! +0.07 / +0.08 ms over HTTPS (loopback delivery and, for HTTPS,
 //! decryption); `connect_done` vs accept +0.04 / +0.05 ms. The reqwest
 //! transport's errors on the same run are three to four times larger (see
-//! [`crate::reqwest`]).
+//! its module, `httptrace::reqwest`).
 //!
 //! On HTTP/2 the socket carries many streams and control frames, so the
 //! three socket-level hooks come from the connection's latest write burst and
