@@ -9,6 +9,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod proxy;
 pub mod tls;
 
 pub use crate::dns::{DnsConfig, DnsServer};

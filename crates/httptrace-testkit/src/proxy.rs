@@ -1,0 +1,202 @@
+//! A forward HTTP proxy on `127.0.0.1:<ephemeral port>`: `CONNECT` tunnels and
+//! absolute-form requests, optionally behind Basic proxy authentication.
+//!
+//! Every target host name is sent to 127.0.0.1 (the port is kept), so a test
+//! can address a local server by any name, and can check that the client
+//! never resolved that name itself. Each request head the proxy reads is kept
+//! for the test to inspect ([`ForwardProxy::heads`]).
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use httptrace_testkit::proxy::ForwardProxy;
+//!
+//! let proxy = ForwardProxy::start();
+//! let url = proxy.url(); // http://127.0.0.1:PORT
+//! # }
+//! ```
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+
+/// A running forward proxy; dropping it stops it and every tunnel.
+#[derive(Debug)]
+pub struct ForwardProxy {
+    addr: SocketAddr,
+    heads: Arc<Mutex<Vec<String>>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for ForwardProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl ForwardProxy {
+    /// A proxy that lets every request through. Must be called inside a tokio runtime.
+    pub fn start() -> ForwardProxy {
+        Self::spawn(None)
+    }
+
+    /// A proxy that answers `407 Proxy Authentication Required` unless the
+    /// request carries `Proxy-Authorization: Basic` with these credentials.
+    pub fn with_basic_auth(user: &str, password: &str) -> ForwardProxy {
+        use base64::Engine as _;
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        Self::spawn(Some(format!("Basic {credentials}")))
+    }
+
+    fn spawn(auth: Option<String>) -> ForwardProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("set_nonblocking");
+        let listener = TcpListener::from_std(listener)
+            .expect("ForwardProxy::start must be called inside a tokio runtime");
+        let addr = listener.local_addr().expect("local_addr");
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let task = tokio::spawn(accept_loop(listener, Arc::new(auth), heads.clone()));
+        ForwardProxy { addr, heads, task }
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, for a client's proxy setting.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The request heads read so far (request line and headers, as sent), in
+    /// arrival order. A tunnel or forwarded connection records only its first
+    /// head: what follows on it goes to the target unread.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().expect("heads lock").clone()
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    auth: Arc<Option<String>>,
+    heads: Arc<Mutex<Vec<String>>>,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        };
+        while conns.try_join_next().is_some() {}
+        conns.spawn(serve(stream, auth.clone(), heads.clone()));
+    }
+}
+
+async fn serve(mut client: TcpStream, auth: Arc<Option<String>>, heads: Arc<Mutex<Vec<String>>>) {
+    let Some((head, rest)) = read_head(&mut client).await else {
+        return;
+    };
+    heads.lock().expect("heads lock").push(head.clone());
+    let mut lines = head.split("\r\n");
+    let mut parts = lines.next().unwrap_or_default().split(' ');
+    let (method, target) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let given = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("proxy-authorization"))
+        .map(|(_, value)| value.trim().to_string());
+    if let Some(expected) = auth.as_ref()
+        && given.as_deref() != Some(expected.as_str())
+    {
+        let _ = client
+            .write_all(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\n\
+                  Proxy-Authenticate: Basic realm=\"testkit\"\r\n\
+                  Content-Length: 0\r\n\r\n",
+            )
+            .await;
+        return;
+    }
+    let authority = if method == "CONNECT" {
+        target
+    } else {
+        // Absolute form: http://host[:port]/path
+        let without_scheme = target.strip_prefix("http://").unwrap_or_default();
+        without_scheme.split('/').next().unwrap_or_default()
+    };
+    let Some(port) = port_of(authority, method == "CONNECT") else {
+        let _ = client
+            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            .await;
+        return;
+    };
+    let Ok(mut upstream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await else {
+        let _ = client
+            .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            .await;
+        return;
+    };
+    let _ = upstream.set_nodelay(true);
+    let _ = client.set_nodelay(true);
+    let sent = if method == "CONNECT" {
+        client
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .await
+    } else {
+        // Origin servers accept the absolute form too: pass it on as is.
+        upstream.write_all(head.as_bytes()).await
+    };
+    if sent.is_err() || upstream.write_all(&rest).await.is_err() {
+        return;
+    }
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+}
+
+/// The port of `host:port` (IPv6 hosts in brackets); without one, 80 for
+/// absolute-form requests and none for `CONNECT`, which must name it.
+fn port_of(authority: &str, connect: bool) -> Option<u16> {
+    let host_end = authority.rfind(']').map_or(0, |i| i + 1);
+    match authority[host_end..].rsplit_once(':') {
+        Some((_, port)) => port.parse().ok(),
+        None if connect => None,
+        None => Some(80),
+    }
+}
+
+/// Reads up to the end of a request head; returns it and whatever came after.
+async fn read_head(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 || buf.len() > 64 * 1024 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = buf.split_off(end + 4);
+            return Some((String::from_utf8_lossy(&buf).into_owned(), rest));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_from_authorities() {
+        assert_eq!(port_of("origin.test:8443", true), Some(8443));
+        assert_eq!(port_of("[::1]:8080", false), Some(8080));
+        assert_eq!(port_of("origin.test", false), Some(80));
+        assert_eq!(port_of("origin.test", true), None);
+        assert_eq!(port_of("[::1]", true), None);
+    }
+}
