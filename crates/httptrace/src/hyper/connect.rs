@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use http::Uri;
+use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
@@ -41,6 +42,7 @@ pub struct Connector {
     pub(crate) registry: Arc<ConnRegistry>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) happy_eyeballs_delay: Option<Duration>,
+    pub(crate) proxy: Option<Arc<Matcher>>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -48,6 +50,7 @@ impl std::fmt::Debug for Connector {
         f.debug_struct("Connector")
             .field("connect_timeout", &self.connect_timeout)
             .field("happy_eyeballs_delay", &self.happy_eyeballs_delay)
+            .field("proxy", &self.proxy.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -128,23 +131,35 @@ impl Connector {
             .trim_end_matches(']')
             .to_string();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        // Through a proxy, DNS and connect are the proxy's, as in Go; only
+        // TLS (through the tunnel) is the origin's.
+        let intercept = self.proxy.as_deref().and_then(|m| m.intercept(&uri));
+        let (dial_host, dial_port) = match &intercept {
+            None => (host.clone(), port),
+            Some(proxy) => proxy_host_port(proxy.uri())?,
+        };
         let mut guard = PhaseGuard {
             traces: traces.clone(),
             open: Open::None,
         };
 
-        let ips: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        let ips: Vec<IpAddr> = match dial_host.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
             Err(_) => {
                 traces.emit(Event::DnsStart(DnsStart {
                     at: Instant::now(),
-                    host: host.clone(),
+                    host: dial_host.clone(),
                 }));
-                guard.set(Open::Dns(host.clone()));
-                let (lookup, coalesced) = self.resolver.lookup(&host);
+                guard.set(Open::Dns(dial_host.clone()));
+                let (lookup, coalesced) = self.resolver.lookup(&dial_host);
                 let result = lookup.await;
                 guard.set(Open::None);
-                traces.emit(done_event(host.clone(), &result, coalesced, Instant::now()));
+                traces.emit(done_event(
+                    dial_host.clone(),
+                    &result,
+                    coalesced,
+                    Instant::now(),
+                ));
                 match result {
                     Ok(ips) => ips.to_vec(),
                     Err(e) => return Err(Box::new(LookupError(e.0.clone()))),
@@ -154,12 +169,15 @@ impl Connector {
 
         let addrs = interleave_families(ips)
             .into_iter()
-            .map(|ip| SocketAddr::new(ip, port))
+            .map(|ip| SocketAddr::new(ip, dial_port))
             .collect();
-        let tcp = self.race(&traces, addrs).await?;
+        let mut tcp = self.race(&traces, addrs).await?;
         let _ = tcp.set_nodelay(true);
         let local_addr = tcp.local_addr()?;
         let remote_addr = tcp.peer_addr()?;
+        if let (Some(proxy), true) = (&intercept, https) {
+            tcp = tunnel(tcp, proxy, &uri, self.connect_timeout).await?;
+        }
 
         let (inner, h2): (Box<dyn super::io::Stream>, bool) = if https {
             let name = ServerName::try_from(host.clone())
@@ -222,7 +240,7 @@ impl Connector {
             local_addr,
             ConnRecord {
                 ready_at: ready,
-                proxied: false,
+                proxied: intercept.is_some(),
                 uses: 0,
                 active: 0,
                 idle_since: ready,
@@ -248,10 +266,118 @@ impl Connector {
                 stats: Arc::new(IoStats::default()),
             },
             h2,
+            forwarding: intercept.is_some() && !https,
             registry: self.registry.clone(),
         })
     }
 }
+
+/// The proxy's host and port; only `http://` proxies are supported. The
+/// message names the proxy without its credentials.
+fn proxy_host_port(proxy: &Uri) -> Result<(String, u16), BoxError> {
+    let host = proxy
+        .host()
+        .ok_or("proxy URL has no host")?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    match proxy.scheme_str() {
+        Some("http") => Ok((host, proxy.port_u16().unwrap_or(80))),
+        other => Err(format!(
+            "proxy {}://{host}: only http:// proxies are supported by the hyper transport",
+            other.unwrap_or("")
+        )
+        .into()),
+    }
+}
+
+/// Opens an HTTP `CONNECT` tunnel to `origin` through the proxy connection
+/// `tcp`. Written here rather than with hyper-util's `Tunnel` because its
+/// error type is not public and drops the proxy's status, which is what a
+/// user debugging a proxy needs to see.
+async fn tunnel(
+    mut tcp: TcpStream,
+    proxy: &Intercept,
+    origin: &Uri,
+    limit: Option<Duration>,
+) -> Result<TcpStream, BoxError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = origin.host().ok_or("URL has no host")?;
+    let port = origin.port_u16().unwrap_or(443);
+    let mut head = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
+    if let Some(auth) = proxy.basic_auth().and_then(|v| v.to_str().ok()) {
+        head.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+    }
+    head.push_str("\r\n");
+    let exchange = async {
+        tcp.write_all(head.as_bytes()).await?;
+        let mut buf = Vec::with_capacity(512);
+        let mut chunk = [0u8; 512];
+        loop {
+            let n = tcp.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "proxy closed the connection before answering CONNECT",
+                )
+                .into());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            let mut response = httparse::Response::new(&mut headers);
+            match response.parse(&buf) {
+                Ok(httparse::Status::Complete(len)) => {
+                    let code = response.code.unwrap_or_default();
+                    let reason = response.reason.unwrap_or_default().to_string();
+                    return match (code, len == buf.len()) {
+                        (200..=299, true) => Ok(()),
+                        (200..=299, false) => Err(ProxyError(
+                            "proxy sent data after its CONNECT response".into(),
+                        )
+                        .into()),
+                        _ => Err(ProxyError(format!(
+                            "proxy refused CONNECT {host}:{port}: {code} {reason}"
+                        ))
+                        .into()),
+                    };
+                }
+                Ok(httparse::Status::Partial) if buf.len() < 16 * 1024 => {}
+                Ok(httparse::Status::Partial) => {
+                    return Err(ProxyError("proxy's CONNECT response head too long".into()).into());
+                }
+                Err(e) => {
+                    return Err(ProxyError(format!("proxy's CONNECT response: {e}")).into());
+                }
+            }
+        }
+    };
+    let result: Result<(), BoxError> = match limit {
+        Some(limit) => tokio::time::timeout(limit, exchange)
+            .await
+            .unwrap_or_else(|_| {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "proxy did not answer CONNECT in time",
+                )
+                .into())
+            }),
+        None => exchange.await,
+    };
+    result.map(|()| tcp)
+}
+
+/// A proxy that would not open a tunnel, or answered it with something
+/// other than HTTP.
+#[derive(Debug)]
+pub(crate) struct ProxyError(String);
+
+impl std::fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ProxyError {}
 
 impl Connector {
     /// Connects to the first address that answers, Happy Eyeballs style

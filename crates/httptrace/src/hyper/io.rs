@@ -77,6 +77,8 @@ pub struct TracedStream {
     pub(crate) inner: Box<dyn Stream>,
     pub(crate) extra: ConnExtra,
     pub(crate) h2: bool,
+    /// Plain HTTP to a proxy, which forwards each request.
+    pub(crate) forwarding: bool,
     pub(crate) registry: Arc<ConnRegistry>,
 }
 
@@ -90,7 +92,10 @@ impl Drop for TracedStream {
 
 impl Connection for TracedStream {
     fn connected(&self) -> Connected {
-        let connected = Connected::new().extra(self.extra.clone());
+        // A plain-HTTP request through a proxy goes in absolute form.
+        let connected = Connected::new()
+            .extra(self.extra.clone())
+            .proxy(self.forwarding);
         if self.h2 {
             connected.negotiated_h2()
         } else {

@@ -53,8 +53,10 @@
 //!
 //! On HTTP/2 the socket carries many streams and control frames, so the
 //! three socket-level hooks come from the connection's latest write burst and
-//! the read after it: approximate. Proxies are not supported by this
-//! connector.
+//! the read after it: approximate.
+//!
+//! Proxies: [`Builder::proxy`] (`http://` proxies; none by default, as in
+//! hyper-util). Through one, DNS and connect hooks are the proxy's.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -103,7 +105,11 @@ mod io;
 
 pub use crate::transport::body::ResponseBodyProbe as ResponseBody;
 pub use connect::Connector;
+pub(crate) use connect::ProxyError;
 use connect::ROUND_TRIP;
+/// Which proxy, if any, a request goes through: hyper-util's matcher,
+/// re-exported so that callers need no hyper-util feature of their own.
+pub use hyper_util::client::proxy::matcher::Matcher as ProxyMatcher;
 use io::ConnExtra;
 pub use io::TracedStream;
 
@@ -133,6 +139,7 @@ pub struct Builder {
     dns: DnsServers,
     connect_timeout: Option<Duration>,
     happy_eyeballs_delay: Option<Duration>,
+    proxy: Option<Arc<ProxyMatcher>>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -144,6 +151,7 @@ impl std::fmt::Debug for Builder {
             .field("dns", &self.dns)
             .field("connect_timeout", &self.connect_timeout)
             .field("happy_eyeballs_delay", &self.happy_eyeballs_delay)
+            .field("proxy", &self.proxy.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -159,6 +167,7 @@ impl Default for Builder {
             dns: DnsServers::default(),
             connect_timeout: None,
             happy_eyeballs_delay: Some(DEFAULT_HAPPY_EYEBALLS_DELAY),
+            proxy: None,
         }
     }
 }
@@ -229,6 +238,32 @@ impl Builder {
         self
     }
 
+    /// Sends requests through the proxy `matcher` picks for each URL, none by
+    /// default (as hyper-util's own client). [`ProxyMatcher::from_env`] reads
+    /// `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` as curl does.
+    ///
+    /// Only `http://` proxies are supported; a request another one would
+    /// carry fails with an error saying so. HTTPS goes through a `CONNECT`
+    /// tunnel, with TLS to the origin through it; plain HTTP is forwarded in
+    /// absolute form, with the proxy's `Proxy-Authorization` added to each
+    /// request (hooks report it redacted). DNS and connect hooks are the
+    /// proxy's, as in Go; the `CONNECT` exchange has no hook of its own and
+    /// shows as the gap between `connect_done` and `tls_handshake_start`.
+    ///
+    /// ```
+    /// use httptrace::hyper::{Client, ProxyMatcher};
+    ///
+    /// let matcher = ProxyMatcher::builder()
+    ///     .all("http://proxy.internal:3128")
+    ///     .no("localhost, .svc.cluster.local")
+    ///     .build();
+    /// let builder = Client::builder().proxy(matcher);
+    /// ```
+    pub fn proxy(mut self, matcher: ProxyMatcher) -> Self {
+        self.proxy = Some(Arc::new(matcher));
+        self
+    }
+
     /// Builds the client for request bodies of type `B`. The first client in
     /// a process also seeds the TLS random generator (about 30 ms with
     /// aws-lc), so that one-time cost is not counted as the first handshake.
@@ -252,6 +287,7 @@ impl Builder {
             registry: registry.clone(),
             connect_timeout: self.connect_timeout,
             happy_eyeballs_delay: self.happy_eyeballs_delay,
+            proxy: self.proxy.clone(),
         };
         let mut inner = legacy::Client::builder(TokioExecutor::new());
         if self.http1_only {
@@ -261,6 +297,7 @@ impl Builder {
             inner: inner.build(connector),
             registry,
             make_trace: self.make_trace,
+            proxy: self.proxy,
         })
     }
 }
@@ -271,6 +308,7 @@ pub struct Client<B> {
     inner: legacy::Client<Connector, B>,
     registry: Arc<ConnRegistry>,
     make_trace: Option<Arc<dyn MakeTrace>>,
+    proxy: Option<Arc<ProxyMatcher>>,
 }
 
 impl<B> std::fmt::Debug for Client<B> {
@@ -315,6 +353,7 @@ where
         mut request: http::Request<B>,
         extra: Option<ClientTrace>,
     ) -> Result<http::Response<ResponseBody<Incoming>>, legacy::Error> {
+        self.add_proxy_authorization(&mut request);
         let mut traces = Traces::current();
         // The URL is only needed for traces: parse it only if any may exist.
         let url = (self.make_trace.is_some() || extra.is_some() || !traces.is_empty())
@@ -458,6 +497,31 @@ where
             keep_alive,
         };
         Ok(response.map(|body| ResponseBody::new(body, end)))
+    }
+}
+
+impl<B> Client<B> {
+    /// A plain-HTTP request forwarded by an authenticating proxy carries the
+    /// proxy's credentials itself (an HTTPS one sends them in the `CONNECT`).
+    fn add_proxy_authorization(&self, request: &mut http::Request<B>) {
+        if request.uri().scheme_str() != Some("http") {
+            return;
+        }
+        let Some(proxy) = self
+            .proxy
+            .as_deref()
+            .and_then(|m| m.intercept(request.uri()))
+        else {
+            return;
+        };
+        if let Some(auth) = proxy.basic_auth() {
+            let mut auth = auth.clone();
+            auth.set_sensitive(true);
+            request
+                .headers_mut()
+                .entry(http::header::PROXY_AUTHORIZATION)
+                .or_insert(auth);
+        }
     }
 }
 

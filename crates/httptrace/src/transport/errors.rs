@@ -56,6 +56,10 @@ fn kind_of(e: &(dyn std::error::Error + 'static)) -> ErrorKind {
             return ErrorKind::Protocol;
         }
     }
+    #[cfg(feature = "hyper")]
+    if e.is::<crate::hyper::ProxyError>() {
+        return ErrorKind::Connect;
+    }
     if e.to_string().contains("timed out") {
         return ErrorKind::Timeout;
     }
