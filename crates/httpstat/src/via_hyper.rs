@@ -38,10 +38,12 @@ impl std::fmt::Debug for Client {
 }
 
 /// Builds the client: `-k`, `--cacert` (as DER `roots`), `--dns-server` and
-/// the OTLP export map to the hyper builder's own options.
+/// the OTLP export map to the hyper builder's own options; proxies come from
+/// `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, as on the reqwest path and in curl.
 pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> {
-    let mut builder =
-        httptrace::hyper::Client::builder().danger_accept_invalid_certs(args.insecure);
+    let mut builder = httptrace::hyper::Client::builder()
+        .danger_accept_invalid_certs(args.insecure)
+        .proxy(httptrace::hyper::ProxyMatcher::from_env());
     for der in roots {
         builder = builder.root_certificate_der(der);
     }

@@ -17,8 +17,14 @@ const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Runs the binary with `args`, without waiting on the servers (they run on
 /// this runtime meanwhile). Never hangs a test for more than 60 s.
 async fn httpstat(args: &[&str]) -> Output {
+    httpstat_with_env(args, &[]).await
+}
+
+/// Runs the binary with `args` and these extra environment variables.
+async fn httpstat_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_httpstat"))
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("NO_COLOR")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -140,12 +146,17 @@ enum Transport {
 /// Runs the binary with `args` on `transport`: reqwest is the default, hyper
 /// adds `--transport hyper`.
 async fn run(transport: Transport, args: &[&str]) -> Output {
+    run_with_env(transport, args, &[]).await
+}
+
+/// [`run`] with extra environment variables.
+async fn run_with_env(transport: Transport, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut all = Vec::new();
     if transport == Transport::Hyper {
         all.extend(["--transport", "hyper"]);
     }
     all.extend_from_slice(args);
-    httpstat(&all).await
+    httpstat_with_env(&all, env).await
 }
 
 /// Runs the binary with `--transport hyper` and `args`.
@@ -249,6 +260,9 @@ on_each_transport! {
     check_redirect_loop:
         redirect_loop_fails_in_redirect_on_reqwest,
         redirect_loop_fails_in_redirect_on_hyper;
+    check_https_proxy_from_env:
+        https_proxy_from_the_environment_tunnels_on_reqwest,
+        https_proxy_from_the_environment_tunnels_on_hyper;
 }
 
 // The assertions under `if transport == Transport::Hyper` rely on hooks the
@@ -421,6 +435,46 @@ async fn check_repeated_requests(transport: Transport) {
     ] {
         assert!(text.contains(needle), "no {needle:?} in:\n{text}");
     }
+}
+
+async fn check_https_proxy_from_env(transport: Transport) {
+    let ca = TestCa::new();
+    let origin = TestServer::https(&ca.server_identity(&["origin.test"]), &[b"h2", b"http/1.1"]);
+    let proxy = httptrace_testkit::proxy::ForwardProxy::with_basic_auth("agent", "pr0xy-secret");
+    let pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pem.path(), ca.cert_pem()).unwrap();
+    let proxy_url = format!("http://agent:pr0xy-secret@{}", proxy.addr());
+    // The origin's name resolves nowhere: only the proxy may look it up.
+    let url = origin.url_with_host("origin.test", "/");
+    let args = ["--json", "--cacert", pem.path().to_str().unwrap(), &url];
+    let env = [("HTTPS_PROXY", proxy_url.as_str()), ("NO_PROXY", "")];
+    let out = run_with_env(transport, &args, &env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_schema(hop);
+    assert_eq!(hop["status"], 200);
+    assert_eq!(hop["remote_addr"], proxy.addr().to_string());
+    assert!(
+        hop["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["name"] != "dns_start")
+    );
+    assert_eq!(
+        event(hop, "tls_handshake_start")["server_name"],
+        "origin.test"
+    );
+    let heads = proxy.heads();
+    assert!(
+        heads[0].starts_with(&format!(
+            "CONNECT origin.test:{} HTTP/1.1\r\n",
+            origin.port()
+        )),
+        "{heads:?}"
+    );
+    let printed = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!printed.contains("pr0xy-secret"), "{printed}");
 }
 
 async fn check_https_with_cacert(transport: Transport) {
