@@ -1,7 +1,8 @@
 //! The hyper-util transport end to end: its exact hooks (per-address
 //! connects, 1xx, socket-level writes and first byte) become span events
 //! that reach a real Jaeger over OTLP, and so does a dial that outlives its
-//! round trip, as a `dial` span. Its own test binary: the pipeline installs
+//! round trip, as a `dial` span, and a round trip through a proxy. Its own
+//! test binary: the pipeline installs
 //! process-wide globals.
 
 mod support;
@@ -98,6 +99,76 @@ async fn hyper_transport_hooks_reach_jaeger() {
     );
 
     outlived_dial_reaches_jaeger(&jaeger, &guard).await;
+    proxied_round_trip_reaches_jaeger(&jaeger, &guard).await;
+}
+
+/// HTTPS through an authenticating proxy: the hop names the origin as its
+/// server and the proxy as its peer, its connect events the proxy, its TLS
+/// the origin; the proxy's credentials reach no span.
+async fn proxied_round_trip_reaches_jaeger(jaeger: &Jaeger, guard: &httptrace_otel::OtelGuard) {
+    use httptrace_testkit::proxy::ForwardProxy;
+    use httptrace_testkit::tls::TestCa;
+
+    let ca = TestCa::new();
+    let origin = TestServer::https(&ca.server_identity(&["origin.test"]), &[b"h2", b"http/1.1"]);
+    let proxy = ForwardProxy::with_basic_auth("agent", "pr0xy-secret");
+    let matcher = httptrace::hyper::ProxyMatcher::builder()
+        .all(format!("http://agent:pr0xy-secret@{}", proxy.addr()))
+        .build();
+    let client = httptrace::hyper::Client::builder()
+        .make_trace(OtelTrace::new())
+        .root_certificate_der(ca.cert_der().to_vec())
+        .proxy(matcher)
+        .build::<Full<Bytes>>()
+        .unwrap();
+    let caller = tracing::info_span!("via-proxy");
+    let trace_id = support::trace_id(&caller);
+    let url = origin.url_with_host("origin.test", "/");
+    let body = async {
+        let request = http::Request::get(&url).body(Full::default()).unwrap();
+        let response = client.request(request).await.unwrap();
+        response.into_body().collect().await.unwrap().to_bytes()
+    }
+    .instrument(caller)
+    .await;
+    assert_eq!(&body[..], b"hello");
+    guard.force_flush().expect("flush to Jaeger");
+
+    let trace = jaeger
+        .wait_for_trace(&trace_id, Duration::from_secs(20), |t| spans(t).len() >= 2)
+        .await
+        .expect("proxied trace in Jaeger");
+    let spans = spans(&trace);
+    let hop = spans.iter().find(|s| s.is_client()).expect("hop span");
+    assert_eq!(hop.attr_str("server.address"), Some("origin.test"));
+    assert_eq!(hop.attr_i64("server.port"), Some(i64::from(origin.port())));
+    assert_eq!(
+        hop.attr_i64("network.peer.port"),
+        Some(i64::from(proxy.addr().port()))
+    );
+    let event = |name: &str| {
+        hop.events
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("no {name} on the hop"))
+    };
+    assert_eq!(
+        event("connect_start").attributes.get("network.peer.port"),
+        Some(&serde_json::json!(proxy.addr().port()))
+    );
+    assert_eq!(
+        event("tls_handshake_start")
+            .attributes
+            .get("server.address"),
+        Some(&serde_json::json!("origin.test"))
+    );
+    assert_eq!(
+        event("got_conn").attributes.get("httptrace.conn.proxied"),
+        Some(&serde_json::json!(true))
+    );
+    let stored = serde_json::to_string(&trace).unwrap();
+    assert!(!stored.contains("pr0xy-secret"));
+    assert!(!stored.contains("YWdlbnQ6cHIweHktc2VjcmV0")); // base64 of agent:pr0xy-secret
 }
 
 /// A dial that outlives its round trip (see `support::outlived_dial`): its
