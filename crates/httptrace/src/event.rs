@@ -272,7 +272,9 @@ pub struct GotConn {
     pub remote_addr: Option<SocketAddr>,
     /// The HTTP version spoken on it.
     pub protocol: http::Version,
-    /// True when the connection goes through a proxy.
+    /// True when the connection goes through a proxy. The reqwest
+    /// transport can only tell for plain HTTP forwarded by one, not for a
+    /// `CONNECT` tunnel (see `httptrace::reqwest`).
     pub proxied: bool,
 }
 

@@ -600,3 +600,47 @@ async fn builder_settings_are_kept() {
     });
     assert_eq!(got, [(true, Some(proxy.addr()))]);
 }
+
+#[tokio::test]
+async fn https_through_an_authenticating_connect_proxy() {
+    let ca = TestCa::new();
+    let origin = TestServer::https(&ca.server_identity(&["origin.test"]), &[b"h2", b"http/1.1"]);
+    let proxy = httptrace_testkit::proxy::ForwardProxy::with_basic_auth("agent", "s3cret-pass");
+    let proxy_url = format!("http://agent:s3cret-pass@{}", proxy.addr());
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::https(&proxy_url).unwrap())
+        .traced_with(Config::new().root_certificate_der(ca.cert_der().to_vec()))
+        .unwrap();
+    let rec = Recorder::new();
+    // The origin's name resolves nowhere: only the proxy may look it up.
+    let response = client
+        .get(origin.url_with_host("origin.test", "/"))
+        .trace(rec.trace())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.text().await.unwrap(), "hello");
+
+    assert!(!rec.names().contains(&"dns_start"), "{:?}", rec.names());
+    let got = rec.find(|e| match e {
+        Event::GotConn(g) => Some((g.proxied, g.remote_addr)),
+        _ => None,
+    });
+    // reqwest marks only forwarding proxies: a tunnel reads as not proxied
+    // (documented in `httptrace::reqwest`), yet the peer is the proxy.
+    assert_eq!(got, [(false, Some(proxy.addr()))]);
+    let tls = rec.find(|e| match e {
+        Event::TlsHandshakeDone(t) => t.state.as_ref().map(|s| s.alpn.clone()),
+        _ => None,
+    });
+    assert_eq!(tls, [Some("h2".to_string())]);
+    assert!(
+        proxy.heads()[0].starts_with(&format!("CONNECT origin.test:{} ", origin.port())),
+        "{:?}",
+        proxy.heads()
+    );
+    let everything = format!("{:?}", rec.events());
+    assert!(!everything.contains("s3cret-pass"));
+    assert!(!everything.contains("YWdlbnQ6czNjcmV0LXBhc3M")); // base64 of agent:s3cret-pass
+}

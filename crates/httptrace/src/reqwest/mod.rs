@@ -55,6 +55,13 @@
 //! of connections keyed by local address: `reused` means the connection
 //! existed before this round trip started; idle time counts from the end of
 //! the last *traced* response on it (or its creation).
+//!
+//! Proxies (reqwest's own settings, system proxies included): DNS and
+//! connect hooks are the proxy's and `remote_addr` is the proxy's address.
+//! `got_conn`'s `proxied` is true only for plain HTTP forwarded by a proxy:
+//! reqwest marks only those, and a `CONNECT` tunnel looks like a direct
+//! connection from where this transport watches (the hyper transport marks
+//! both).
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
