@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod dns;
+pub mod hooks;
 pub mod http;
 pub mod proxy;
 pub mod tls;

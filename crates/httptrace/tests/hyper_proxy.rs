@@ -11,6 +11,7 @@ use http_body_util::{BodyExt, Empty};
 use httptrace::hyper::{Client, ProxyMatcher};
 use httptrace::{ErrorKind, Event};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
+use httptrace_testkit::hooks::HTTPS_NEW_CONNECTION;
 use httptrace_testkit::http::TestServer;
 use httptrace_testkit::proxy::ForwardProxy;
 use httptrace_testkit::tls::TestCa;
@@ -59,25 +60,7 @@ async fn https_goes_through_a_connect_tunnel_with_the_origins_tls() {
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], b"hello");
 
-    assert_eq!(
-        phases(&rec.names()),
-        [
-            "round_trip_start",
-            "get_conn",
-            "dns_start",
-            "dns_done",
-            "connect_start",
-            "connect_done",
-            "tls_handshake_start",
-            "tls_handshake_done",
-            "got_conn",
-            "wrote_headers",
-            "wrote_request",
-            "got_first_response_byte",
-            "round_trip_done",
-            "body_done",
-        ]
-    );
+    assert_eq!(phases(&rec.names()), HTTPS_NEW_CONNECTION);
     rec.assert_monotonic();
     // DNS and connect are the proxy's; TLS is the origin's.
     let looked_up = rec.find(|e| match e {

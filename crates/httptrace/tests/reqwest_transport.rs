@@ -10,6 +10,7 @@ use std::time::Duration;
 use httptrace::reqwest::{ClientBuilderExt, Config, RedirectPolicy};
 use httptrace::{BodyOutcome, ClientTrace, ErrorKind, Event};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
+use httptrace_testkit::hooks::HTTPS_NEW_CONNECTION;
 use httptrace_testkit::http::TestServer;
 use httptrace_testkit::tls::TestCa;
 use support::{Recorder, phases};
@@ -96,22 +97,7 @@ async fn https_h2_with_delayed_dns_reports_dns_tls_and_alpn() {
 
     assert_eq!(
         phases(&rec.names()),
-        [
-            "round_trip_start",
-            "get_conn",
-            "dns_start",
-            "dns_done",
-            "connect_start",
-            "connect_done",
-            "tls_handshake_start",
-            "tls_handshake_done",
-            "got_conn",
-            "wrote_headers",
-            "wrote_request",
-            "got_first_response_byte",
-            "round_trip_done",
-            "body_done",
-        ],
+        HTTPS_NEW_CONNECTION,
         "HTTP/2 connections are never put idle, so no put_idle_conn"
     );
     rec.assert_monotonic();

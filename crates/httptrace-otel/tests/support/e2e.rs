@@ -147,14 +147,7 @@ fn check(trace: &Value, trace_id: &str, service: &str, port: u16, want: usize) {
         assert_eq!(names.first().map(String::as_str), Some("round_trip_start"));
         let mut order = vec!["round_trip_start", "get_conn"];
         if i == 0 {
-            order.extend([
-                "dns_start",
-                "dns_done",
-                "connect_start",
-                "connect_done",
-                "tls_handshake_start",
-                "tls_handshake_done",
-            ]);
+            order.extend(httptrace_testkit::hooks::HTTPS_DIAL);
         }
         order.extend([
             "got_conn",
