@@ -7,7 +7,8 @@
 //! kills it when dropped. Traces are read back over Jaeger's api_v3
 //! (`GET /api/v3/traces/{trace_id}`, `GET /api/v3/traces?query.service_name=..`)
 //! as parsed OTLP JSON; [`spans`] flattens that JSON into [`Span`]s that are
-//! easy to assert on.
+//! easy to assert on. Metrics received over OTLP are exposed by Jaeger's
+//! Prometheus exporter and read back with [`Jaeger::wait_for_metrics`].
 //!
 //! The binary is `$JAEGER_BIN` when set, else
 //! `${HTTPTRACE_CACHE:-$HOME/.cache/httptrace}/jaeger/jaeger-v1.76.0`, built by
@@ -44,6 +45,71 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+
+/// One sample of a Prometheus text exposition: `name{labels} value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// The metric name, e.g. `http_client_request_duration_seconds_count`.
+    pub name: String,
+    /// The labels, by name.
+    pub labels: BTreeMap<String, String>,
+    /// The value.
+    pub value: f64,
+}
+
+impl Sample {
+    /// The label's value, if the sample has it.
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels.get(name).map(String::as_str)
+    }
+}
+
+/// The samples of a Prometheus text exposition (comments and malformed lines
+/// skipped). Written here because the samples tests need are plain lines;
+/// no timestamps, no exemplars.
+pub fn parse_prometheus(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(parse_sample)
+        .collect()
+}
+
+fn parse_sample(line: &str) -> Option<Sample> {
+    let (head, value) = line.rsplit_once(' ')?;
+    let value = value.parse().ok()?;
+    let (name, labels) = match head.split_once('{') {
+        None => (head, BTreeMap::new()),
+        Some((name, rest)) => (name, parse_labels(rest.strip_suffix('}')?)?),
+    };
+    Some(Sample {
+        name: name.to_string(),
+        labels,
+        value,
+    })
+}
+
+/// `a="x",b="y \"q\""` into a map, undoing the format's escapes.
+fn parse_labels(mut rest: &str) -> Option<BTreeMap<String, String>> {
+    let mut labels = BTreeMap::new();
+    while !rest.is_empty() {
+        let (name, after) = rest.split_once("=\"")?;
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            match chars.next()? {
+                (i, '"') => break i,
+                (_, '\\') => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    c => value.push(c),
+                },
+                (_, c) => value.push(c),
+            }
+        };
+        labels.insert(name.trim_start_matches(',').to_string(), value);
+        rest = after[end + 1..].trim_start_matches(',');
+    }
+    Some(labels)
+}
 
 /// The config template; `{{NAME}}` placeholders are filled with free ports.
 pub const CONFIG_TEMPLATE: &str = include_str!("jaeger-config.yaml");
@@ -85,13 +151,15 @@ pub struct Ports {
     pub query_grpc: u16,
     /// Health check (`GET /status`).
     pub health: u16,
+    /// Prometheus exposition of the metrics received over OTLP (`GET /metrics`).
+    pub metrics: u16,
 }
 
 impl Ports {
-    /// Five distinct ports that were free a moment ago (the listeners are
+    /// Six distinct ports that were free a moment ago (the listeners are
     /// held together while picking, so they differ from each other).
     pub fn pick() -> Result<Ports, Error> {
-        let listeners: Vec<TcpListener> = (0..5)
+        let listeners: Vec<TcpListener> = (0..6)
             .map(|_| TcpListener::bind("127.0.0.1:0"))
             .collect::<Result<_, _>>()
             .map_err(|e| Error::new(format!("cannot bind a free port on 127.0.0.1: {e}")))?;
@@ -102,6 +170,7 @@ impl Ports {
             query_http: port(2),
             query_grpc: port(3),
             health: port(4),
+            metrics: port(5),
         })
     }
 
@@ -113,6 +182,7 @@ impl Ports {
             .replace("{{QUERY_HTTP}}", &self.query_http.to_string())
             .replace("{{QUERY_GRPC}}", &self.query_grpc.to_string())
             .replace("{{HEALTH}}", &self.health.to_string())
+            .replace("{{METRICS}}", &self.metrics.to_string())
     }
 }
 
@@ -360,6 +430,40 @@ impl Jaeger {
     /// The query API base URL, `http://127.0.0.1:<port>`.
     pub fn query_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.ports.query_http)
+    }
+
+    /// Where the metrics received over OTLP are exposed in Prometheus text
+    /// format, `http://127.0.0.1:<port>/metrics` (Jaeger's prometheus
+    /// exporter; resource attributes become labels, `service_name` among them).
+    pub fn metrics_url(&self) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.ports.metrics)
+    }
+
+    /// Scrapes [`Jaeger::metrics_url`] until `ready` accepts the samples, or
+    /// `timeout` passes (the error then shows the last scrape).
+    pub async fn wait_for_metrics(
+        &self,
+        timeout: Duration,
+        ready: impl Fn(&[Sample]) -> bool,
+    ) -> Result<Vec<Sample>, Error> {
+        let deadline = Instant::now() + timeout;
+        let url = self.metrics_url();
+        loop {
+            let text = match self.http.get(&url).send().await {
+                Ok(r) => r.text().await.unwrap_or_default(),
+                Err(e) => format!("GET {url}: {e}"),
+            };
+            let samples = parse_prometheus(&text);
+            if ready(&samples) {
+                return Ok(samples);
+            }
+            if Instant::now() > deadline {
+                return Err(Error::new(format!(
+                    "metrics not as expected within {timeout:?}; last scrape:\n{text}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Jaeger's own log so far (stdout and stderr), for failure messages.
@@ -723,15 +827,31 @@ mod tests {
             p.query_http,
             p.query_grpc,
             p.health,
+            p.metrics,
         ];
         let mut dedup = all.to_vec();
         dedup.sort_unstable();
         dedup.dedup();
-        assert_eq!(dedup.len(), 5);
+        assert_eq!(dedup.len(), 6);
         let cfg = p.render(CONFIG_TEMPLATE);
         assert!(!cfg.contains("{{"), "unfilled placeholder in {cfg}");
         assert!(cfg.contains(&format!("127.0.0.1:{}", p.otlp_grpc)));
         assert!(!cfg.contains("0.0.0.0"));
+    }
+
+    #[test]
+    fn parses_prometheus_samples() {
+        let text = "# HELP x y\n# TYPE x counter\n\
+            up 1\n\
+            http_client_request_duration_seconds_count{http_request_method=\"GET\",server_address=\"a \\\"b\\\"\"} 3\n\
+            bad line\n";
+        let samples = parse_prometheus(text);
+        assert_eq!(samples.len(), 2, "{samples:?}");
+        assert_eq!(samples[0].name, "up");
+        assert_eq!(samples[0].value, 1.0);
+        assert_eq!(samples[1].label("http_request_method"), Some("GET"));
+        assert_eq!(samples[1].label("server_address"), Some("a \"b\""));
+        assert_eq!(samples[1].value, 3.0);
     }
 
     #[test]
