@@ -228,3 +228,49 @@ async fn no_proxy_hosts_and_unsupported_proxies() {
     assert!(chain.contains("only http:// proxies"), "{chain}");
     assert!(!chain.contains("pw"), "{chain}");
 }
+
+#[tokio::test]
+async fn a_proxy_answering_garbage_or_nothing_fails_cleanly() {
+    let origin = "https://origin.test:443/";
+
+    // Not HTTP at all: a clear error at the tunnel, no panic.
+    let garbage = TestServer::raw_garbage();
+    let client = Client::builder()
+        .proxy(all_via(&format!("http://{}", garbage.addr())))
+        .build()
+        .unwrap();
+    let rec = Recorder::new();
+    let error = client
+        .request_traced(get(origin), rec.trace())
+        .await
+        .unwrap_err();
+    let chain = format!("{:?}", std::error::Error::source(&error));
+    assert!(chain.contains("proxy's CONNECT response"), "{chain}");
+    let done = rec.find(|e| match e {
+        Event::RoundTripDone(d) => d.error.clone(),
+        _ => None,
+    });
+    assert_eq!(done[0].kind(), ErrorKind::Connect);
+
+    // Silent: the connect timeout bounds the CONNECT exchange too.
+    let silent = TestServer::stall();
+    let client = Client::builder()
+        .connect_timeout(std::time::Duration::from_millis(200))
+        .proxy(all_via(&format!("http://{}", silent.addr())))
+        .build()
+        .unwrap();
+    let rec = Recorder::new();
+    let started = std::time::Instant::now();
+    let error = client
+        .request_traced(get(origin), rec.trace())
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+    let chain = format!("{:?}", std::error::Error::source(&error));
+    assert!(chain.contains("did not answer CONNECT"), "{chain}");
+    let done = rec.find(|e| match e {
+        Event::RoundTripDone(d) => d.error.clone(),
+        _ => None,
+    });
+    assert_eq!(done[0].kind(), ErrorKind::Timeout);
+}

@@ -222,7 +222,8 @@ impl Builder {
         self
     }
 
-    /// Gives up on each connection attempt after this long.
+    /// Gives up on each connection attempt after this long, and on a
+    /// proxy's answer to `CONNECT` after as long again.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
