@@ -91,6 +91,12 @@ fn reqwest_client(
         config = config.make_trace(httptrace_otel::OtelTrace::new());
     }
     let mut builder = reqwest::Client::builder().user_agent(USER_AGENT);
+    if let Some(proxy) = &args.proxy {
+        // An explicit proxy replaces the environment's, as with curl's -x.
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .map_err(|e| (EXIT_USAGE, format!("invalid proxy URL: {e}")))?;
+        builder = builder.proxy(proxy);
+    }
     if let Some(timeout) = args.max_time {
         builder = builder.timeout(timeout);
     }

@@ -39,11 +39,17 @@ impl std::fmt::Debug for Client {
 
 /// Builds the client: `-k`, `--cacert` (as DER `roots`), `--dns-server` and
 /// the OTLP export map to the hyper builder's own options; proxies come from
-/// `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, as on the reqwest path and in curl.
+/// `-x`, else `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, as on the reqwest path
+/// and in curl.
 pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> {
+    use httptrace::hyper::ProxyMatcher;
+    let proxies = match &args.proxy {
+        Some(proxy) => ProxyMatcher::builder().all(proxy.as_str()).build(),
+        None => ProxyMatcher::from_env(),
+    };
     let mut builder = httptrace::hyper::Client::builder()
         .danger_accept_invalid_certs(args.insecure)
-        .proxy(httptrace::hyper::ProxyMatcher::from_env());
+        .proxy(proxies);
     for der in roots {
         builder = builder.root_certificate_der(der);
     }

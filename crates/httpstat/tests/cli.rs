@@ -263,6 +263,9 @@ on_each_transport! {
     check_https_proxy_from_env:
         https_proxy_from_the_environment_tunnels_on_reqwest,
         https_proxy_from_the_environment_tunnels_on_hyper;
+    check_explicit_proxy:
+        explicit_proxy_forwards_plain_http_on_reqwest,
+        explicit_proxy_forwards_plain_http_on_hyper;
 }
 
 // The assertions under `if transport == Transport::Hyper` rely on hooks the
@@ -475,6 +478,42 @@ async fn check_https_proxy_from_env(transport: Transport) {
     );
     let printed = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!printed.contains("pr0xy-secret"), "{printed}");
+}
+
+async fn check_explicit_proxy(transport: Transport) {
+    let origin = TestServer::http();
+    let proxy = httptrace_testkit::proxy::ForwardProxy::with_basic_auth("agent", "pr0xy-secret");
+    let proxy_url = format!("http://agent:pr0xy-secret@{}", proxy.addr());
+    let url = origin.url_with_host("origin.test", "/echo");
+    // -x wins over the environment's proxy (which points nowhere).
+    let env = [("HTTP_PROXY", "http://127.0.0.1:9"), ("NO_PROXY", "")];
+    let out = run_with_env(transport, &["--json", "-x", &proxy_url, &url], &env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_schema(hop);
+    assert_eq!(hop["status"], 200);
+    assert_eq!(hop["remote_addr"], proxy.addr().to_string());
+    assert!(
+        proxy.heads()[0].starts_with(&format!("GET {url} HTTP/1.1\r\n")),
+        "{:?}",
+        proxy.heads()
+    );
+    let printed = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!printed.contains("pr0xy-secret"), "{printed}");
+
+    // Anything but an http:// proxy is a usage error that does not echo it.
+    let out = run(
+        transport,
+        &["-x", "socks5://agent:pr0xy-secret@127.0.0.1:1080", &url],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("only http:// proxies"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("pr0xy-secret"), "{}", stderr(&out));
 }
 
 async fn check_https_with_cacert(transport: Transport) {
