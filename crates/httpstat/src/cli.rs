@@ -96,9 +96,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 
-    /// Send the requests through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT),
-    /// instead of the HTTP_PROXY/HTTPS_PROXY variables; HTTPS goes through a
-    /// CONNECT tunnel. The credentials go to the proxy and are never printed
+    /// Send the requests through this HTTP proxy (http://HOST:PORT, or
+    /// http://USER:PASSWORD@HOST:PORT) instead of the HTTP_PROXY/HTTPS_PROXY
+    /// variables; HTTPS goes through a CONNECT tunnel. The credentials go to
+    /// the proxy and are never printed
     #[arg(short = 'x', long = "proxy", value_name = "URL", value_parser = ProxyParser)]
     pub proxy: Option<url::Url>,
 
