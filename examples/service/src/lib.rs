@@ -6,6 +6,7 @@
 //! DNS, connect, TLS, connection reuse, first byte and body as span events,
 //! exported over OTLP as the standard `OTEL_*` variables say. The lines under
 //! `#[cfg(feature = "httptrace")]` are all a service adds.
+#![warn(missing_docs)]
 
 use std::time::Duration;
 
