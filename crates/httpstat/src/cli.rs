@@ -27,7 +27,8 @@ OUTPUT
 
   --json prints one object per round trip, one per line:
     url, method, status (number|null), http_version (\"HTTP/1.1\"|\"HTTP/2\"|null),
-    remote_addr (\"ip:port\"|null), local_addr, conn_reused (bool),
+    remote_addr (\"ip:port\"|null), local_addr, proxy (\"host:port\"|null: the
+    proxy the hop went through), conn_reused (bool),
     idle_ms (number|null), dns_ms, tcp_ms, tls_ms, ttfb_ms, transfer_ms,
     total_ms (number|null), body_bytes (number|null), resend_count,
     request_index (which -n repetition, from 0),

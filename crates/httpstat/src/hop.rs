@@ -164,6 +164,9 @@ pub struct Hop {
     pub remote_addr: Option<SocketAddr>,
     /// Our address, when known.
     pub local_addr: Option<SocketAddr>,
+    /// The proxy the hop went through (`host:port`, no credentials), or
+    /// `None` for a direct connection.
+    pub proxy: Option<String>,
     /// True when the connection served an earlier request.
     pub conn_reused: bool,
     /// How long the reused connection had been idle, when it came from the
@@ -237,6 +240,15 @@ fn since(from: Instant, to: Instant) -> Duration {
 }
 
 impl Hop {
+    /// The URL the hop requested, with its credentials (from its
+    /// `round_trip_start`): for deciding things, never for printing.
+    pub fn requested_url(&self) -> Option<&url::Url> {
+        self.events.iter().find_map(|e| match e {
+            Event::RoundTripStart(s) => Some(&s.url),
+            _ => None,
+        })
+    }
+
     /// A hop for a request that failed before any round trip started.
     pub fn not_started(
         request_index: u32,
@@ -268,6 +280,7 @@ impl Hop {
             events: Vec::new(),
             secret_urls: vec![url.clone()],
             headers: None,
+            proxy: None,
         }
     }
 

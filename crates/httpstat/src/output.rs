@@ -24,6 +24,7 @@ struct HopJson<'a> {
     http_version: Option<&'static str>,
     remote_addr: Option<String>,
     local_addr: Option<String>,
+    proxy: Option<&'a str>,
     conn_reused: bool,
     idle_ms: Option<f64>,
     dns_ms: Option<f64>,
@@ -77,6 +78,7 @@ pub fn json_line(hop: &Hop) -> String {
         http_version: hop.http_version(),
         remote_addr: hop.remote_addr.map(|a| a.to_string()),
         local_addr: hop.local_addr.map(|a| a.to_string()),
+        proxy: hop.proxy.as_deref(),
         conn_reused: hop.conn_reused,
         idle_ms: hop.idle.map(ms),
         dns_ms: hop.dns.map(ms),
@@ -268,6 +270,10 @@ pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> Stri
         "new connection".to_string()
     } else {
         "no connection".to_string()
+    };
+    let conn = match &hop.proxy {
+        Some(proxy) => format!("{conn} via proxy {proxy}"),
+        None => conn,
     };
     let redirect = if hop.resend_count > 0 {
         style.gray(&format!("(redirect {}) ", hop.resend_count))

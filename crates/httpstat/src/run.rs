@@ -184,19 +184,44 @@ pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let style = Style {
         color: !args.json && use_color(args),
     };
+    let proxies = proxies(args);
     for index in 0..args.count {
-        let sent = match &client {
+        let mut sent = match &client {
             Client::Reqwest(client) => send_reqwest(client, args, body.as_deref(), index).await,
             Client::Hyper(client) => {
                 let first = crate::via_hyper::first_request(args, body.clone());
                 client.send(first, index).await
             }
         };
+        for hop in &mut sent.hops {
+            hop.proxy = hop.requested_url().and_then(|url| proxy_of(&proxies, url));
+        }
         if let Some(code) = print(args, index, &sent, style, out, err) {
             return code;
         }
     }
     EXIT_OK
+}
+
+/// Which proxy each URL goes through: `-x` for every URL, else the
+/// environment's `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`. The hyper transport
+/// is given this; reqwest applies the same rules (hyper-util's matcher)
+/// itself, so on both it names the proxy a hop went through.
+pub fn proxies(args: &Args) -> httptrace::hyper::ProxyMatcher {
+    use httptrace::hyper::ProxyMatcher;
+    match &args.proxy {
+        Some(proxy) => ProxyMatcher::builder().all(proxy.as_str()).build(),
+        None => ProxyMatcher::from_env(),
+    }
+}
+
+/// `host:port` of the proxy `url` goes through, without credentials.
+fn proxy_of(proxies: &httptrace::hyper::ProxyMatcher, url: &url::Url) -> Option<String> {
+    let uri: http::Uri = url.as_str().parse().ok()?;
+    let proxy = proxies.intercept(&uri)?;
+    let host = proxy.uri().host()?;
+    let port = proxy.uri().port_u16().unwrap_or(80);
+    Some(format!("{host}:{port}"))
 }
 
 /// Sends one request through the reqwest transport (which follows the

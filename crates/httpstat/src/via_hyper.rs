@@ -42,14 +42,9 @@ impl std::fmt::Debug for Client {
 /// `-x`, else `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, as on the reqwest path
 /// and in curl.
 pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> {
-    use httptrace::hyper::ProxyMatcher;
-    let proxies = match &args.proxy {
-        Some(proxy) => ProxyMatcher::builder().all(proxy.as_str()).build(),
-        None => ProxyMatcher::from_env(),
-    };
     let mut builder = httptrace::hyper::Client::builder()
         .danger_accept_invalid_certs(args.insecure)
-        .proxy(proxies);
+        .proxy(crate::run::proxies(args));
     for der in roots {
         builder = builder.root_certificate_der(der);
     }

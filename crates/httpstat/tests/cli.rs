@@ -22,7 +22,12 @@ async fn httpstat(args: &[&str]) -> Output {
 
 /// Runs the binary with `args` and these extra environment variables.
 async fn httpstat_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_httpstat"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_httpstat"));
+    // The machine's proxy settings are not the test's.
+    for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"] {
+        command.env_remove(var).env_remove(var.to_ascii_lowercase());
+    }
+    let child = command
         .args(args)
         .envs(env.iter().copied())
         .env_remove("NO_COLOR")
@@ -88,6 +93,8 @@ fn assert_schema(hop: &Value) {
     assert!(obj["status"].is_u64() || obj["status"].is_null());
     assert!(obj["http_version"].is_string() || obj["http_version"].is_null());
     assert!(obj["remote_addr"].is_string() || obj["remote_addr"].is_null());
+    assert!(obj.contains_key("proxy"), "no proxy field");
+    assert!(obj["proxy"].is_string() || obj["proxy"].is_null());
     assert!(obj["conn_reused"].is_boolean());
     for field in [
         "idle_ms",
@@ -290,6 +297,7 @@ async fn check_json_get_over_http(transport: Transport) {
     assert_eq!(hop["status"], 200);
     assert_eq!(hop["http_version"], "HTTP/1.1");
     assert_eq!(hop["remote_addr"], server.addr().to_string());
+    assert!(hop["proxy"].is_null(), "{hop}");
     assert!(hop["local_addr"].is_string());
     assert_eq!(hop["conn_reused"], false);
     assert_eq!(hop["idle_ms"], Value::Null);
@@ -457,6 +465,7 @@ async fn check_https_proxy_from_env(transport: Transport) {
     assert_schema(hop);
     assert_eq!(hop["status"], 200);
     assert_eq!(hop["remote_addr"], proxy.addr().to_string());
+    assert_eq!(hop["proxy"], proxy.addr().to_string());
     assert!(
         hop["events"]
             .as_array()
@@ -493,6 +502,7 @@ async fn check_explicit_proxy(transport: Transport) {
     assert_schema(hop);
     assert_eq!(hop["status"], 200);
     assert_eq!(hop["remote_addr"], proxy.addr().to_string());
+    assert_eq!(hop["proxy"], proxy.addr().to_string());
     assert!(
         proxy.heads()[0].starts_with(&format!("GET {url} HTTP/1.1\r\n")),
         "{:?}",
@@ -500,6 +510,15 @@ async fn check_explicit_proxy(transport: Transport) {
     );
     let printed = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!printed.contains("pr0xy-secret"), "{printed}");
+
+    // People see which proxy the hop went through.
+    let out = run_with_env(transport, &["--no-color", "-x", &proxy_url, &url], &env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let first = stdout(&out).lines().next().unwrap_or_default().to_string();
+    assert!(
+        first.ends_with(&format!("new connection via proxy {}", proxy.addr())),
+        "{first}"
+    );
 
     // Anything but an http:// proxy is a usage error that does not echo it.
     let out = run(
