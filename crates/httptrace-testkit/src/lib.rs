@@ -1,6 +1,7 @@
 //! Real, local test servers for the integration tests of `httptrace`: a DNS server
 //! ([`dns`]), a throw-away certificate authority ([`tls`]) and HTTP/1.1 + HTTP/2 servers,
-//! plain or over TLS, plus deliberately misbehaving raw-socket servers ([`http`]).
+//! plain or over TLS, plus deliberately misbehaving raw-socket servers ([`http`]), a
+//! forward proxy ([`proxy`]) and the hook orders the tests expect ([`hooks`]).
 //!
 //! Everything binds `127.0.0.1:0` (so tests can run in parallel), runs on the caller's tokio
 //! runtime (multi-thread or current-thread), and shuts down when its handle is dropped.
