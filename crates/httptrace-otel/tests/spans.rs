@@ -317,6 +317,56 @@ fn recording_server() -> (TestServer, Arc<Mutex<Vec<Option<String>>>>) {
 }
 
 #[tokio::test]
+async fn the_callers_baggage_goes_with_every_hop() {
+    use opentelemetry::baggage::BaggageExt as _;
+    use opentelemetry::trace::Tracer as _;
+    use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+    let cap = Capture::new();
+    let seen: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    let log = seen.clone();
+    let server = TestServer::http_with_handler(move |req| {
+        let baggage = req
+            .headers()
+            .get("baggage")
+            .map(|v| v.to_str().unwrap().to_string());
+        log.lock()
+            .unwrap()
+            .push((req.uri().path().to_string(), baggage));
+        let resp = match req.uri().path() {
+            "/" => http::Response::builder()
+                .status(302)
+                .header("location", "/next"),
+            _ => http::Response::builder().status(200),
+        };
+        async move { resp.body(full_body("ok")).unwrap() }
+    });
+    let net = Net::start();
+    let client = net.plain_client();
+    let parent = opentelemetry::Context::new()
+        .with_baggage([opentelemetry::KeyValue::new("tenant", "acme")])
+        .with_span(cap.tracer().start("parent"));
+    let propagator = opentelemetry::propagation::TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]);
+    let url = url::Url::parse(&format!("http://127.0.0.1:{}/", server.port())).unwrap();
+    let headers = http::HeaderMap::new();
+    let info = httptrace::RequestInfo::new(&http::Method::GET, &url, &headers);
+    let trace = cap
+        .otel()
+        .propagator(propagator)
+        .trace_with_parent(&info, parent);
+    let resp = client.get(url.as_str()).trace(trace).send().await.unwrap();
+    assert_eq!(resp.text().await.unwrap(), "ok");
+    let seen = seen.lock().unwrap().clone();
+    let want = Some("tenant=acme".to_string());
+    assert_eq!(
+        seen,
+        [("/".to_string(), want.clone()), ("/next".to_string(), want)]
+    );
+}
+
+#[tokio::test]
 async fn each_hop_propagates_its_own_span() {
     use opentelemetry::trace::Tracer as _;
     let cap = Capture::new();
