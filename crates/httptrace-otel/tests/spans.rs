@@ -322,7 +322,9 @@ async fn the_callers_baggage_goes_with_every_hop() {
     use opentelemetry::trace::Tracer as _;
     use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
     let cap = Capture::new();
-    let seen: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    // (path, baggage header) of every request the server got.
+    type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+    let seen: Seen = Arc::default();
     let log = seen.clone();
     let server = TestServer::http_with_handler(move |req| {
         let baggage = req
