@@ -12,7 +12,9 @@ const AFTER_LONG_HELP: &str = "\
 PHASES (per round trip, from the hook events' own timestamps)
   DNS Lookup         dns_start -> dns_done
   TCP Connection     connect_start -> connect_done
-  TLS Handshake      tls_handshake_start -> tls_handshake_done
+  TLS Handshake      tls_handshake_start -> tls_handshake_done (the first
+                     start to the last done: through an https:// proxy, its
+                     handshake, the CONNECT and the origin's)
   Server Processing  wrote_request -> got_first_response_byte   (ttfb)
   Content Transfer   got_first_response_byte -> body_done
   total              round_trip_start -> body_done (-> round_trip_done if it failed)
@@ -97,10 +99,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 
-    /// Send the requests through this HTTP proxy (http://HOST:PORT, or
-    /// http://USER:PASSWORD@HOST:PORT) instead of the HTTP_PROXY/HTTPS_PROXY
-    /// variables; HTTPS goes through a CONNECT tunnel. The credentials go to
-    /// the proxy and are never printed
+    /// Send the requests through this proxy (http://HOST:PORT or https://..,
+    /// with USER:PASSWORD@ if it wants them) instead of the
+    /// HTTP_PROXY/HTTPS_PROXY variables; HTTPS goes through a CONNECT tunnel.
+    /// The credentials go to the proxy and are never printed
     #[arg(short = 'x', long = "proxy", value_name = "URL", value_parser = ProxyParser)]
     pub proxy: Option<url::Url>,
 
@@ -243,9 +245,9 @@ fn parse_proxy(s: &str) -> Result<url::Url, String> {
     };
     // Never echo the argument: it may hold the proxy's password.
     let url = parsed.map_err(|e| format!("invalid proxy URL: {e}"))?;
-    if url.scheme() != "http" {
+    if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
-            "unsupported proxy scheme '{}': only http:// proxies",
+            "unsupported proxy scheme '{}': only http:// and https:// proxies",
             url.scheme()
         ));
     }

@@ -320,8 +320,11 @@ impl Hop {
         // The first attempt that connected, else the last that failed (the
         // hyper transport reports one attempt per address tried).
         let mut connect_done: Option<(Instant, bool)> = None;
+        // From the first handshake's start to the last one's end: through an
+        // https:// proxy, the proxy's, the CONNECT and the origin's.
         let mut tls_start = None;
         let mut tls_done = None;
+        let mut tls_open = 0u32;
         let mut wrote_request = None;
         let mut first_byte = None;
         let mut rt_done: Option<(Instant, Option<HookError>)> = None;
@@ -376,10 +379,12 @@ impl Hop {
                 }
                 Event::TlsHandshakeStart(e) => {
                     tls_start.get_or_insert(e.at);
+                    tls_open += 1;
                 }
                 Event::TlsHandshakeDone(e) => {
-                    if tls_done.is_none() && tls_start.is_some() {
+                    if tls_start.is_some() {
                         tls_done = Some(e.at);
+                        tls_open = tls_open.saturating_sub(1);
                     }
                     if let Some(err) = &e.error {
                         phase_error = Some((Phase::Tls, err.clone()));
@@ -456,7 +461,7 @@ impl Hop {
                         Phase::Dns
                     } else if connect_start.is_some() && connect_done.is_none() {
                         Phase::Connect
-                    } else if tls_start.is_some() && tls_done.is_none() {
+                    } else if tls_open > 0 {
                         Phase::Tls
                     } else {
                         Phase::Response

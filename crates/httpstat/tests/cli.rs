@@ -273,6 +273,9 @@ on_each_transport! {
     check_explicit_proxy:
         explicit_proxy_forwards_plain_http_on_reqwest,
         explicit_proxy_forwards_plain_http_on_hyper;
+    check_https_proxy:
+        https_proxy_carries_https_on_reqwest,
+        https_proxy_carries_https_on_hyper;
 }
 
 // The assertions under `if transport == Transport::Hyper` rely on hooks the
@@ -489,6 +492,51 @@ async fn check_https_proxy_from_env(transport: Transport) {
     assert!(!printed.contains("pr0xy-secret"), "{printed}");
 }
 
+async fn check_https_proxy(transport: Transport) {
+    let ca = TestCa::new();
+    let origin = TestServer::https(&ca.server_identity(&["origin.test"]), &[b"h2", b"http/1.1"]);
+    let proxy = httptrace_testkit::proxy::ForwardProxy::https(
+        &ca.server_identity(&["127.0.0.1"]),
+        Some(("agent", "pr0xy-secret")),
+    );
+    let pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pem.path(), ca.cert_pem()).unwrap();
+    let proxy_url = format!("https://agent:pr0xy-secret@{}", proxy.addr());
+    let url = origin.url_with_host("origin.test", "/");
+    let pem_path = pem.path().to_str().unwrap();
+    let args = ["--json", "--cacert", pem_path, "-x", &proxy_url, &url];
+    let out = run(transport, &args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert_schema(hop);
+    assert_eq!(hop["status"], 200);
+    assert_eq!(hop["proxy"], proxy.addr().to_string());
+    assert_eq!(hop["remote_addr"], proxy.addr().to_string());
+    assert!(
+        proxy.heads()[0].starts_with(&format!("CONNECT origin.test:{} ", origin.port())),
+        "{:?}",
+        proxy.heads()
+    );
+    let printed = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!printed.contains("pr0xy-secret"), "{printed}");
+
+    if transport == Transport::Hyper {
+        // The proxy's handshake, then the origin's; tls_ms spans both.
+        let names: Vec<&Value> = hop["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["name"] == "tls_handshake_start")
+            .map(|e| &e["server_name"])
+            .collect();
+        assert_eq!(names, ["127.0.0.1", "origin.test"]);
+        let starts = offsets(hop, "tls_handshake_start");
+        let dones = offsets(hop, "tls_handshake_done");
+        let span = dones[1] - starts[0];
+        assert!((num(hop, "tls_ms") - span).abs() < 0.002, "{hop}");
+    }
+}
+
 async fn check_explicit_proxy(transport: Transport) {
     let origin = TestServer::http();
     let proxy = httptrace_testkit::proxy::ForwardProxy::with_basic_auth("agent", "pr0xy-secret");
@@ -520,7 +568,7 @@ async fn check_explicit_proxy(transport: Transport) {
         "{first}"
     );
 
-    // Anything but an http:// proxy is a usage error that does not echo it.
+    // A SOCKS proxy is a usage error that does not echo the value.
     let out = run(
         transport,
         &["-x", "socks5://agent:pr0xy-secret@127.0.0.1:1080", &url],
@@ -528,7 +576,7 @@ async fn check_explicit_proxy(transport: Transport) {
     .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("only http:// proxies"),
+        stderr(&out).contains("only http:// and https:// proxies"),
         "{}",
         stderr(&out)
     );

@@ -1,5 +1,6 @@
 //! A forward HTTP proxy on `127.0.0.1:<ephemeral port>`: `CONNECT` tunnels and
-//! absolute-form requests, optionally behind Basic proxy authentication.
+//! absolute-form requests, optionally behind Basic proxy authentication, and
+//! optionally spoken to over TLS (an `https://` proxy).
 //!
 //! Every target host name is sent to 127.0.0.1 (the port is kept), so a test
 //! can address a local server by any name, and can check that the client
@@ -19,14 +20,18 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+
+use crate::tls::{ServerIdentity, rustls_server_config};
 
 /// A running forward proxy; dropping it stops it and every tunnel.
 #[derive(Debug)]
 pub struct ForwardProxy {
     addr: SocketAddr,
+    tls: bool,
     heads: Arc<Mutex<Vec<String>>>,
     task: JoinHandle<()>,
 }
@@ -40,27 +45,38 @@ impl Drop for ForwardProxy {
 impl ForwardProxy {
     /// A proxy that lets every request through. Must be called inside a tokio runtime.
     pub fn start() -> ForwardProxy {
-        Self::spawn(None)
+        Self::spawn(None, None)
+    }
+
+    /// A proxy clients reach over TLS (`https://127.0.0.1:PORT`), presenting
+    /// `identity` and offering only HTTP/1.1, optionally requiring Basic
+    /// credentials (`user`, `password`).
+    pub fn https(identity: &ServerIdentity, credentials: Option<(&str, &str)>) -> ForwardProxy {
+        let acceptor = TlsAcceptor::from(rustls_server_config(identity, &[b"http/1.1"]));
+        Self::spawn(credentials.map(|(u, p)| basic(u, p)), Some(acceptor))
     }
 
     /// A proxy that answers `407 Proxy Authentication Required` unless the
     /// request carries `Proxy-Authorization: Basic` with these credentials.
     pub fn with_basic_auth(user: &str, password: &str) -> ForwardProxy {
-        use base64::Engine as _;
-        let credentials =
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        Self::spawn(Some(format!("Basic {credentials}")))
+        Self::spawn(Some(basic(user, password)), None)
     }
 
-    fn spawn(auth: Option<String>) -> ForwardProxy {
+    fn spawn(auth: Option<String>, tls: Option<TlsAcceptor>) -> ForwardProxy {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).expect("set_nonblocking");
         let listener = TcpListener::from_std(listener)
             .expect("ForwardProxy::start must be called inside a tokio runtime");
         let addr = listener.local_addr().expect("local_addr");
         let heads = Arc::new(Mutex::new(Vec::new()));
-        let task = tokio::spawn(accept_loop(listener, Arc::new(auth), heads.clone()));
-        ForwardProxy { addr, heads, task }
+        let tls_used = tls.is_some();
+        let task = tokio::spawn(accept_loop(listener, tls, Arc::new(auth), heads.clone()));
+        ForwardProxy {
+            addr,
+            tls: tls_used,
+            heads,
+            task,
+        }
     }
 
     /// The bound address.
@@ -68,9 +84,11 @@ impl ForwardProxy {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, for a client's proxy setting.
+    /// `http://127.0.0.1:PORT` (`https://` for a TLS proxy), for a client's
+    /// proxy setting.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The request heads read so far (request line and headers, as sent), in
@@ -81,8 +99,17 @@ impl ForwardProxy {
     }
 }
 
+/// `Basic` credentials as a `Proxy-Authorization` value.
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {credentials}")
+}
+
 async fn accept_loop(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     auth: Arc<Option<String>>,
     heads: Arc<Mutex<Vec<String>>>,
 ) {
@@ -93,11 +120,24 @@ async fn accept_loop(
             continue;
         };
         while conns.try_join_next().is_some() {}
-        conns.spawn(serve(stream, auth.clone(), heads.clone()));
+        let _ = stream.set_nodelay(true);
+        let (auth, heads) = (auth.clone(), heads.clone());
+        match tls.clone() {
+            None => conns.spawn(serve(stream, auth, heads)),
+            Some(acceptor) => conns.spawn(async move {
+                // A failed handshake (an untrusted certificate) just closes.
+                if let Ok(stream) = acceptor.accept(stream).await {
+                    serve(stream, auth, heads).await;
+                }
+            }),
+        };
     }
 }
 
-async fn serve(mut client: TcpStream, auth: Arc<Option<String>>, heads: Arc<Mutex<Vec<String>>>) {
+async fn serve<S>(mut client: S, auth: Arc<Option<String>>, heads: Arc<Mutex<Vec<String>>>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let Some((head, rest)) = read_head(&mut client).await else {
         return;
     };
@@ -144,7 +184,6 @@ async fn serve(mut client: TcpStream, auth: Arc<Option<String>>, heads: Arc<Mute
         return;
     };
     let _ = upstream.set_nodelay(true);
-    let _ = client.set_nodelay(true);
     let sent = if method == "CONNECT" {
         client
             .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -171,7 +210,7 @@ fn port_of(authority: &str, connect: bool) -> Option<u16> {
 }
 
 /// Reads up to the end of a request head; returns it and whatever came after.
-async fn read_head(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {

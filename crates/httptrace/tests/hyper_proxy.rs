@@ -225,7 +225,10 @@ async fn no_proxy_hosts_and_unsupported_proxies() {
         .await
         .unwrap_err();
     let chain = format!("{:?}", std::error::Error::source(&error));
-    assert!(chain.contains("only http:// proxies"), "{chain}");
+    assert!(
+        chain.contains("only http:// and https:// proxies"),
+        "{chain}"
+    );
     assert!(!chain.contains("pw"), "{chain}");
 }
 
@@ -273,4 +276,94 @@ async fn a_proxy_answering_garbage_or_nothing_fails_cleanly() {
         _ => None,
     });
     assert_eq!(done[0].kind(), ErrorKind::Timeout);
+}
+
+#[tokio::test]
+async fn an_https_proxy_gets_its_own_handshake_before_the_origins() {
+    let ca = TestCa::new();
+    let origin = TestServer::https(&ca.server_identity(&["origin.test"]), &[b"h2", b"http/1.1"]);
+    let proxy = ForwardProxy::https(
+        &ca.server_identity(&["proxy.test"]),
+        Some(("agent", "s3cret-proxy-pass")),
+    );
+    let dns = proxy_dns();
+    let proxy_url = format!(
+        "https://agent:s3cret-proxy-pass@proxy.test:{}",
+        proxy.addr().port()
+    );
+    let client = Client::builder()
+        .dns_server(dns.addr())
+        .root_certificate_der(ca.cert_der().to_vec())
+        .proxy(all_via(&proxy_url))
+        .build()
+        .unwrap();
+
+    // HTTPS through it: the proxy's handshake (HTTP/1.1), the tunnel, then
+    // the origin's (HTTP/2), as Go reports them.
+    let rec = Recorder::new();
+    let url = origin.url_with_host("origin.test", "/");
+    let response = client.request_traced(get(&url), rec.trace()).await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"hello");
+    let mut order = HTTPS_NEW_CONNECTION.to_vec();
+    order.splice(6..6, ["tls_handshake_start", "tls_handshake_done"]);
+    assert_eq!(phases(&rec.names()), order);
+    rec.assert_monotonic();
+    let handshakes = rec.find(|e| match e {
+        Event::TlsHandshakeStart(t) => Some(t.server_name.clone()),
+        _ => None,
+    });
+    assert_eq!(handshakes, ["proxy.test", "origin.test"]);
+    let alpn = rec.find(|e| match e {
+        Event::TlsHandshakeDone(t) => t.state.as_ref().map(|s| s.alpn.clone()),
+        _ => None,
+    });
+    assert_eq!(alpn, [Some("http/1.1".into()), Some("h2".into())]);
+    assert!(proxy.heads()[0].starts_with(&format!("CONNECT origin.test:{} ", origin.port())));
+    assert!(!everything(&rec).contains("s3cret-proxy-pass"));
+
+    // Plain HTTP through it: forwarded over the proxy's TLS.
+    let plain = TestServer::http();
+    let rec = Recorder::new();
+    let url = plain.url_with_host("origin.test", "/echo");
+    let response = client.request_traced(get(&url), rec.trace()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.into_body().collect().await.unwrap();
+    let handshakes = rec.find(|e| match e {
+        Event::TlsHandshakeStart(t) => Some(t.server_name.clone()),
+        _ => None,
+    });
+    assert_eq!(handshakes, ["proxy.test"]);
+    assert!(proxy.heads()[1].starts_with(&format!("GET {url} HTTP/1.1\r\n")));
+    assert!(!everything(&rec).contains("s3cret-proxy-pass"));
+}
+
+#[tokio::test]
+async fn an_https_proxys_certificate_is_checked() {
+    let ours = TestCa::new();
+    let theirs = TestCa::new();
+    let origin = TestServer::https(&ours.server_identity(&["origin.test"]), &[b"http/1.1"]);
+    let proxy = ForwardProxy::https(&theirs.server_identity(&["127.0.0.1"]), None);
+    let client = Client::builder()
+        .root_certificate_der(ours.cert_der().to_vec())
+        .proxy(all_via(&proxy.url()))
+        .build()
+        .unwrap();
+    let rec = Recorder::new();
+    let url = origin.url_with_host("origin.test", "/");
+    client
+        .request_traced(get(&url), rec.trace())
+        .await
+        .unwrap_err();
+    let tls = rec.find(|e| match e {
+        Event::TlsHandshakeDone(t) => Some((t.state.is_some(), t.error.as_ref().map(|e| e.kind()))),
+        _ => None,
+    });
+    assert_eq!(tls, [(false, Some(ErrorKind::Certificate))]);
+    assert!(
+        proxy.heads().is_empty(),
+        "nothing was sent to an untrusted proxy"
+    );
+    assert_eq!(origin.connections_accepted(), 0);
 }

@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
-use super::io::{ConnExtra, IoStats, TracedStream};
+use super::io::{ConnExtra, IoStats, Stream, TracedStream};
 use crate::Traces;
 use crate::event::*;
 use crate::transport::certs::summarize;
@@ -43,6 +43,9 @@ pub struct Connector {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) happy_eyeballs_delay: Option<Duration>,
     pub(crate) proxy: Option<Arc<Matcher>>,
+    /// For `https://` proxies (made when a proxy is set): the same trust,
+    /// HTTP/1.1 only.
+    pub(crate) proxy_tls: Option<tokio_rustls::TlsConnector>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -134,9 +137,9 @@ impl Connector {
         // Through a proxy, DNS and connect are the proxy's, as in Go; only
         // TLS (through the tunnel) is the origin's.
         let intercept = self.proxy.as_deref().and_then(|m| m.intercept(&uri));
-        let (dial_host, dial_port) = match &intercept {
-            None => (host.clone(), port),
-            Some(proxy) => proxy_host_port(proxy.uri())?,
+        let (dial_host, dial_port, proxy_tls) = match &intercept {
+            None => (host.clone(), port, None),
+            Some(proxy) => self.proxy_endpoint(proxy.uri())?,
         };
         let mut guard = PhaseGuard {
             traces: traces.clone(),
@@ -171,68 +174,28 @@ impl Connector {
             .into_iter()
             .map(|ip| SocketAddr::new(ip, dial_port))
             .collect();
-        let mut tcp = self.race(&traces, addrs).await?;
+        let tcp = self.race(&traces, addrs).await?;
         let _ = tcp.set_nodelay(true);
         let local_addr = tcp.local_addr()?;
         let remote_addr = tcp.peer_addr()?;
+        let mut io: Box<dyn Stream> = Box::new(tcp);
+        if let Some(tls) = &proxy_tls {
+            // An https:// proxy: its own handshake first, reported like the
+            // origin's (as Go does), offering only HTTP/1.1.
+            io = self
+                .handshake(tls, &traces, &mut guard, &dial_host, io)
+                .await?
+                .0;
+        }
         if let (Some(proxy), true) = (&intercept, https) {
-            tcp = tunnel(tcp, proxy, &uri, self.connect_timeout).await?;
+            io = tunnel(io, proxy, &uri, self.connect_timeout).await?;
         }
 
-        let (inner, h2): (Box<dyn super::io::Stream>, bool) = if https {
-            let name = ServerName::try_from(host.clone())
-                .map_err(|e| format!("invalid TLS server name {host:?}: {e}"))?;
-            traces.emit(Event::TlsHandshakeStart(TlsHandshakeStart {
-                at: Instant::now(),
-                server_name: host.clone(),
-            }));
-            guard.set(Open::Tls);
-            let result = self.tls.connect(name, tcp).await;
-            guard.set(Open::None);
-            let at = Instant::now();
-            match result {
-                Ok(stream) => {
-                    let (_, session) = stream.get_ref();
-                    let alpn = session
-                        .alpn_protocol()
-                        .map(|p| String::from_utf8_lossy(p).into_owned());
-                    let state = TlsState {
-                        version: session.protocol_version().map(|v| match v {
-                            rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
-                            rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
-                            other => format!("{other:?}"),
-                        }),
-                        resumed: session.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
-                        peer_certificates: session
-                            .peer_certificates()
-                            .unwrap_or_default()
-                            .iter()
-                            .map(|der| summarize(der))
-                            .collect(),
-                        alpn: alpn.clone(),
-                    };
-                    traces.emit(Event::TlsHandshakeDone(TlsHandshakeDone {
-                        at,
-                        state: Some(state),
-                        error: None,
-                    }));
-                    (Box::new(stream), alpn.as_deref() == Some("h2"))
-                }
-                Err(e) => {
-                    let mut error = classify_chain(&e);
-                    if !matches!(error.kind(), ErrorKind::Certificate | ErrorKind::Timeout) {
-                        error = HookError::new(ErrorKind::Tls, error.message());
-                    }
-                    traces.emit(Event::TlsHandshakeDone(TlsHandshakeDone {
-                        at,
-                        state: None,
-                        error: Some(error),
-                    }));
-                    return Err(Box::new(e));
-                }
-            }
+        let (inner, h2) = if https {
+            self.handshake(&self.tls, &traces, &mut guard, &host, io)
+                .await?
         } else {
-            (Box::new(tcp), false)
+            (io, false)
         };
 
         let ready = Instant::now();
@@ -272,35 +235,16 @@ impl Connector {
     }
 }
 
-/// The proxy's host and port; only `http://` proxies are supported. The
-/// message names the proxy without its credentials.
-fn proxy_host_port(proxy: &Uri) -> Result<(String, u16), BoxError> {
-    let host = proxy
-        .host()
-        .ok_or("proxy URL has no host")?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    match proxy.scheme_str() {
-        Some("http") => Ok((host, proxy.port_u16().unwrap_or(80))),
-        other => Err(format!(
-            "proxy {}://{host}: only http:// proxies are supported by the hyper transport",
-            other.unwrap_or("")
-        )
-        .into()),
-    }
-}
-
 /// Opens an HTTP `CONNECT` tunnel to `origin` through the proxy connection
 /// `tcp`. Written here rather than with hyper-util's `Tunnel` because its
 /// error type is not public and drops the proxy's status, which is what a
 /// user debugging a proxy needs to see.
 async fn tunnel(
-    mut tcp: TcpStream,
+    mut tcp: Box<dyn Stream>,
     proxy: &Intercept,
     origin: &Uri,
     limit: Option<Duration>,
-) -> Result<TcpStream, BoxError> {
+) -> Result<Box<dyn Stream>, BoxError> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = origin.host().ok_or("URL has no host")?;
     let port = origin.port_u16().unwrap_or(443);
@@ -380,6 +324,96 @@ impl std::fmt::Display for ProxyError {
 impl std::error::Error for ProxyError {}
 
 impl Connector {
+    /// The proxy's host and port, and for an `https://` proxy the TLS
+    /// connector to greet it with. The message of an unsupported scheme
+    /// names the proxy without its credentials.
+    fn proxy_endpoint(
+        &self,
+        proxy: &Uri,
+    ) -> Result<(String, u16, Option<tokio_rustls::TlsConnector>), BoxError> {
+        let host = proxy
+            .host()
+            .ok_or("proxy URL has no host")?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        match proxy.scheme_str() {
+            Some("http") => Ok((host, proxy.port_u16().unwrap_or(80), None)),
+            Some("https") => {
+                let tls = self.proxy_tls.clone().ok_or("no TLS configuration for proxies")?;
+                Ok((host, proxy.port_u16().unwrap_or(443), Some(tls)))
+            }
+            other => Err(format!(
+                "proxy {}://{host}: only http:// and https:// proxies are supported by the hyper transport",
+                other.unwrap_or("")
+            )
+            .into()),
+        }
+    }
+
+    /// A TLS handshake with `host` over `io`, reported from start to done;
+    /// returns the stream and whether ALPN chose HTTP/2.
+    async fn handshake(
+        &self,
+        connector: &tokio_rustls::TlsConnector,
+        traces: &Traces,
+        guard: &mut PhaseGuard,
+        host: &str,
+        io: Box<dyn Stream>,
+    ) -> Result<(Box<dyn Stream>, bool), BoxError> {
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|e| format!("invalid TLS server name {host:?}: {e}"))?;
+        traces.emit(Event::TlsHandshakeStart(TlsHandshakeStart {
+            at: Instant::now(),
+            server_name: host.to_string(),
+        }));
+        guard.set(Open::Tls);
+        let result = connector.connect(name, io).await;
+        guard.set(Open::None);
+        let at = Instant::now();
+        match result {
+            Ok(stream) => {
+                let (_, session) = stream.get_ref();
+                let alpn = session
+                    .alpn_protocol()
+                    .map(|p| String::from_utf8_lossy(p).into_owned());
+                let state = TlsState {
+                    version: session.protocol_version().map(|v| match v {
+                        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+                        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+                        other => format!("{other:?}"),
+                    }),
+                    resumed: session.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+                    peer_certificates: session
+                        .peer_certificates()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|der| summarize(der))
+                        .collect(),
+                    alpn: alpn.clone(),
+                };
+                traces.emit(Event::TlsHandshakeDone(TlsHandshakeDone {
+                    at,
+                    state: Some(state),
+                    error: None,
+                }));
+                Ok((Box::new(stream), alpn.as_deref() == Some("h2")))
+            }
+            Err(e) => {
+                let mut error = classify_chain(&e);
+                if !matches!(error.kind(), ErrorKind::Certificate | ErrorKind::Timeout) {
+                    error = HookError::new(ErrorKind::Tls, error.message());
+                }
+                traces.emit(Event::TlsHandshakeDone(TlsHandshakeDone {
+                    at,
+                    state: None,
+                    error: Some(error),
+                }));
+                Err(Box::new(e))
+            }
+        }
+    }
+
     /// Connects to the first address that answers, Happy Eyeballs style
     /// (RFC 8305, like Go's dialer and hyper-util's `HttpConnector`): attempts
     /// start in order, the next one when the previous fails or after

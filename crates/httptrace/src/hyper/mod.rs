@@ -55,8 +55,9 @@
 //! three socket-level hooks come from the connection's latest write burst and
 //! the read after it: approximate.
 //!
-//! Proxies: [`Builder::proxy`] (`http://` proxies; none by default, as in
-//! hyper-util). Through one, DNS and connect hooks are the proxy's.
+//! Proxies: [`Builder::proxy`] (`http://` and `https://` proxies; none by
+//! default, as in hyper-util). Through one, DNS and connect hooks are the
+//! proxy's.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -243,13 +244,16 @@ impl Builder {
     /// default (as hyper-util's own client). [`ProxyMatcher::from_env`] reads
     /// `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` as curl does.
     ///
-    /// Only `http://` proxies are supported; a request another one would
-    /// carry fails with an error saying so. HTTPS goes through a `CONNECT`
-    /// tunnel, with TLS to the origin through it; plain HTTP is forwarded in
-    /// absolute form, with the proxy's `Proxy-Authorization` added to each
-    /// request (hooks report it redacted). DNS and connect hooks are the
-    /// proxy's, as in Go; the `CONNECT` exchange has no hook of its own and
-    /// shows as the gap between `connect_done` and `tls_handshake_start`.
+    /// `http://` and `https://` proxies are supported (SOCKS is not: a
+    /// request one would carry fails with an error saying so). HTTPS goes
+    /// through a `CONNECT` tunnel, with TLS to the origin through it; plain
+    /// HTTP is forwarded in absolute form, with the proxy's
+    /// `Proxy-Authorization` added to each request (hooks report it
+    /// redacted). DNS and connect hooks are the proxy's, as in Go; an
+    /// `https://` proxy's own handshake is reported as a first
+    /// `tls_handshake_start`/`done` pair (HTTP/1.1 only, the builder's trust),
+    /// as Go does. The `CONNECT` exchange has no hook of its own and shows as
+    /// the gap before the origin's `tls_handshake_start`.
     ///
     /// ```
     /// use httptrace::hyper::{Client, ProxyMatcher};
@@ -274,6 +278,19 @@ impl Builder {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
+        // A proxy is spoken to over HTTP/1.1 only, with the same trust.
+        let proxy_tls = match &self.proxy {
+            Some(_) => Some(tokio_rustls::TlsConnector::from(Arc::new(
+                crate::transport::certs::client_config(
+                    self.extra_roots.clone(),
+                    !self.no_built_in_roots,
+                    self.accept_invalid_certs,
+                    true,
+                    |verifier| verifier,
+                )?,
+            ))),
+            None => None,
+        };
         let tls = crate::transport::certs::client_config(
             self.extra_roots,
             !self.no_built_in_roots,
@@ -289,6 +306,7 @@ impl Builder {
             connect_timeout: self.connect_timeout,
             happy_eyeballs_delay: self.happy_eyeballs_delay,
             proxy: self.proxy.clone(),
+            proxy_tls,
         };
         let mut inner = legacy::Client::builder(TokioExecutor::new());
         if self.http1_only {
