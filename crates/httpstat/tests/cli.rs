@@ -463,12 +463,7 @@ async fn check_https_proxy_from_env(transport: Transport) {
     let args = ["--json", "--cacert", pem.path().to_str().unwrap(), &url];
     let env = [("HTTPS_PROXY", proxy_url.as_str()), ("NO_PROXY", "")];
     let out = run_with_env(transport, &args, &env).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let hop = &json_lines(&out)[0];
-    assert_schema(hop);
-    assert_eq!(hop["status"], 200);
-    assert_eq!(hop["remote_addr"], proxy.addr().to_string());
-    assert_eq!(hop["proxy"], proxy.addr().to_string());
+    let hop = assert_tunneled(&out, &proxy, &origin);
     assert!(
         hop["events"]
             .as_array()
@@ -477,19 +472,31 @@ async fn check_https_proxy_from_env(transport: Transport) {
             .all(|e| e["name"] != "dns_start")
     );
     assert_eq!(
-        event(hop, "tls_handshake_start")["server_name"],
+        event(&hop, "tls_handshake_start")["server_name"],
         "origin.test"
     );
+}
+
+/// Checks a run whose one hop went to `origin.test` through `proxy`'s
+/// `CONNECT` tunnel: proxy and peer named, credentials (`pr0xy-secret`)
+/// never printed. Returns the hop.
+fn assert_tunneled(
+    out: &Output,
+    proxy: &httptrace_testkit::proxy::ForwardProxy,
+    origin: &TestServer,
+) -> Value {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    let hop = json_lines(out).remove(0);
+    assert_schema(&hop);
+    assert_eq!(hop["status"], 200);
+    assert_eq!(hop["remote_addr"], proxy.addr().to_string());
+    assert_eq!(hop["proxy"], proxy.addr().to_string());
     let heads = proxy.heads();
-    assert!(
-        heads[0].starts_with(&format!(
-            "CONNECT origin.test:{} HTTP/1.1\r\n",
-            origin.port()
-        )),
-        "{heads:?}"
-    );
-    let printed = format!("{}{}", stdout(&out), stderr(&out));
+    let connect = format!("CONNECT origin.test:{} HTTP/1.1\r\n", origin.port());
+    assert!(heads[0].starts_with(&connect), "{heads:?}");
+    let printed = format!("{}{}", stdout(out), stderr(out));
     assert!(!printed.contains("pr0xy-secret"), "{printed}");
+    hop
 }
 
 async fn check_https_proxy(transport: Transport) {
@@ -506,19 +513,7 @@ async fn check_https_proxy(transport: Transport) {
     let pem_path = pem.path().to_str().unwrap();
     let args = ["--json", "--cacert", pem_path, "-x", &proxy_url, &url];
     let out = run(transport, &args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let hop = &json_lines(&out)[0];
-    assert_schema(hop);
-    assert_eq!(hop["status"], 200);
-    assert_eq!(hop["proxy"], proxy.addr().to_string());
-    assert_eq!(hop["remote_addr"], proxy.addr().to_string());
-    assert!(
-        proxy.heads()[0].starts_with(&format!("CONNECT origin.test:{} ", origin.port())),
-        "{:?}",
-        proxy.heads()
-    );
-    let printed = format!("{}{}", stdout(&out), stderr(&out));
-    assert!(!printed.contains("pr0xy-secret"), "{printed}");
+    let hop = &assert_tunneled(&out, &proxy, &origin);
 
     if transport == Transport::Hyper {
         // The proxy's handshake, then the origin's; tls_ms spans both.

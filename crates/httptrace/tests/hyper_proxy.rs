@@ -32,6 +32,25 @@ fn all_via(proxy_url: &str) -> ProxyMatcher {
     ProxyMatcher::builder().all(proxy_url).build()
 }
 
+/// A client sending everything through `proxy_url` (whose name `dns`
+/// knows), trusting `ca`.
+fn client_via(proxy_url: &str, dns: &DnsServer, ca: &TestCa) -> Client<Empty<Bytes>> {
+    Client::builder()
+        .dns_server(dns.addr())
+        .root_certificate_der(ca.cert_der().to_vec())
+        .proxy(all_via(proxy_url))
+        .build()
+        .unwrap()
+}
+
+/// GETs `url` with `rec`'s trace; the body must be `hello` over HTTP/2.
+async fn get_hello_h2(client: &Client<Empty<Bytes>>, url: &str, rec: &Recorder) {
+    let response = client.request_traced(get(url), rec.trace()).await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"hello");
+}
+
 /// Every hook's debug form, to check that no secret reached one.
 fn everything(rec: &Recorder) -> String {
     format!("{:?}", rec.events())
@@ -47,18 +66,9 @@ async fn https_goes_through_a_connect_tunnel_with_the_origins_tls() {
         "http://agent:s3cret-proxy-pass@proxy.test:{}",
         proxy.addr().port()
     );
-    let client = Client::builder()
-        .dns_server(dns.addr())
-        .root_certificate_der(ca.cert_der().to_vec())
-        .proxy(all_via(&proxy_url))
-        .build()
-        .unwrap();
+    let client = client_via(&proxy_url, &dns, &ca);
     let rec = Recorder::new();
-    let url = origin.url_with_host("origin.test", "/");
-    let response = client.request_traced(get(&url), rec.trace()).await.unwrap();
-    assert_eq!(response.version(), http::Version::HTTP_2);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(&body[..], b"hello");
+    get_hello_h2(&client, &origin.url_with_host("origin.test", "/"), &rec).await;
 
     assert_eq!(phases(&rec.names()), HTTPS_NEW_CONNECTION);
     rec.assert_monotonic();
@@ -291,21 +301,12 @@ async fn an_https_proxy_gets_its_own_handshake_before_the_origins() {
         "https://agent:s3cret-proxy-pass@proxy.test:{}",
         proxy.addr().port()
     );
-    let client = Client::builder()
-        .dns_server(dns.addr())
-        .root_certificate_der(ca.cert_der().to_vec())
-        .proxy(all_via(&proxy_url))
-        .build()
-        .unwrap();
+    let client = client_via(&proxy_url, &dns, &ca);
 
     // HTTPS through it: the proxy's handshake (HTTP/1.1), the tunnel, then
     // the origin's (HTTP/2), as Go reports them.
     let rec = Recorder::new();
-    let url = origin.url_with_host("origin.test", "/");
-    let response = client.request_traced(get(&url), rec.trace()).await.unwrap();
-    assert_eq!(response.version(), http::Version::HTTP_2);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(&body[..], b"hello");
+    get_hello_h2(&client, &origin.url_with_host("origin.test", "/"), &rec).await;
     let mut order = HTTPS_NEW_CONNECTION.to_vec();
     order.splice(6..6, ["tls_handshake_start", "tls_handshake_done"]);
     assert_eq!(phases(&rec.names()), order);
