@@ -8,6 +8,32 @@ use std::time::{Duration, SystemTime};
 
 use httptrace_testkit::http::TestServer;
 
+/// Runs httpstat with `args`, exporting to `jaeger` over OTLP/HTTP as
+/// `service`, plus `env`; it must succeed.
+async fn exporting(
+    jaeger: &jaeger_harness::Jaeger,
+    service: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_httpstat"))
+        .args(args)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", jaeger.otlp_http_endpoint())
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        .env("OTEL_SERVICE_NAME", service)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run httpstat");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_one_span_per_hop_into_jaeger() {
     let Some(jaeger) = jaeger_harness::Jaeger::start().await.expect("start Jaeger") else {
@@ -43,21 +69,8 @@ async fn honours_the_sampler(jaeger: &jaeger_harness::Jaeger, sampler: &str, sam
     };
     let from = SystemTime::now() - Duration::from_secs(5);
     let service = format!("httpstat-sampler-{sampler}-{}", std::process::id());
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_httpstat"))
-        .args(["--json", &server.url("/")])
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", jaeger.otlp_http_endpoint())
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .env("OTEL_SERVICE_NAME", &service)
-        .env("OTEL_TRACES_SAMPLER", sampler)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run httpstat");
-    assert!(
-        output.status.success(),
-        "{sampler}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = ["--json", &server.url("/")];
+    exporting(jaeger, &service, &args, &[("OTEL_TRACES_SAMPLER", sampler)]).await;
     let headers = seen.lock().unwrap().clone();
     assert_eq!(headers.len(), 1, "{headers:?}");
     // version-traceid-spanid-flags
@@ -94,26 +107,9 @@ async fn honours_the_sampler(jaeger: &jaeger_harness::Jaeger, sampler: &str, sam
 async fn exports_hops(jaeger: &jaeger_harness::Jaeger, server: &TestServer, transport: &str) {
     let from = SystemTime::now() - Duration::from_secs(5);
     let service = format!("httpstat-e2e-{transport}-{}", std::process::id());
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_httpstat"))
-        .args([
-            "--transport",
-            transport,
-            "-L",
-            "--json",
-            &server.url("/redirect/1"),
-        ])
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", jaeger.otlp_http_endpoint())
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .env("OTEL_SERVICE_NAME", &service)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run httpstat");
-    assert!(
-        output.status.success(),
-        "{transport}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let url = server.url("/redirect/1");
+    let args = ["--transport", transport, "-L", "--json", &url];
+    let output = exporting(jaeger, &service, &args, &[]).await;
     assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 2);
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
