@@ -97,6 +97,16 @@ impl ForwardProxy {
     pub fn heads(&self) -> Vec<String> {
         self.heads.lock().expect("heads lock").clone()
     }
+
+    /// The `host:port` of every `CONNECT` read so far, in arrival order.
+    pub fn connect_targets(&self) -> Vec<String> {
+        self.heads()
+            .iter()
+            .filter_map(|h| h.strip_prefix("CONNECT "))
+            .filter_map(|rest| rest.split(' ').next())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 /// `Basic` credentials as a `Proxy-Authorization` value.
