@@ -516,6 +516,28 @@ async fn check_https_proxy(transport: Transport) {
     let out = run(transport, &args).await;
     let hop = &assert_tunneled(&out, &proxy, &origin);
 
+    // The last (or only) handshake reported is the origin's: on reqwest one
+    // pair spans both and describes the origin (see httptrace::reqwest).
+    let starts: Vec<&Value> = hop["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "tls_handshake_start")
+        .map(|e| &e["server_name"])
+        .collect();
+    assert_eq!(
+        starts.last().copied(),
+        Some(&Value::from("origin.test")),
+        "{hop}"
+    );
+    let done: Vec<&Value> = hop["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "tls_handshake_done")
+        .collect();
+    assert_eq!(done.last().unwrap()["alpn"], "h2", "{hop}");
+
     if transport == Transport::Hyper {
         // The proxy's handshake, then the origin's; tls_ms spans both.
         let names: Vec<&Value> = hop["events"]

@@ -82,11 +82,22 @@ impl Dial {
         }
     }
 
+    /// A ClientHello is being built for `server_name`. The first one marks
+    /// the handshake's start; the name is the latest one's: through an
+    /// `https://` proxy the proxy's handshake comes first, and the pair that
+    /// is reported describes the origin's (whose chain and ALPN it carries).
     pub(crate) fn tls_hello(&self, server_name: String, resumable: bool) {
         let mut state = self.lock();
-        if state.tls_hello.is_none() {
-            state.tls_hello = Some((Instant::now(), server_name));
+        let (started, next_handshake) = match &state.tls_hello {
+            None => (Instant::now(), false),
+            Some((at, name)) => (*at, *name != server_name),
+        };
+        if next_handshake {
+            // What the proxy's handshake verified or resumed is not the origin's.
+            state.verified = None;
+            state.resumable = false;
         }
+        state.tls_hello = Some((started, server_name));
         state.resumable |= resumable;
     }
 

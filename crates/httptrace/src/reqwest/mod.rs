@@ -61,7 +61,10 @@
 //! `got_conn`'s `proxied` is true only for plain HTTP forwarded by a proxy:
 //! reqwest marks only those, and a `CONNECT` tunnel looks like a direct
 //! connection from where this transport watches (the hyper transport marks
-//! both).
+//! both). Through an `https://` proxy to an HTTPS origin there is one
+//! `tls_handshake_start`/`done` pair: it starts with the proxy's handshake
+//! and describes the origin's (name, chain, ALPN), spanning the `CONNECT`
+//! between; the hyper transport reports the two handshakes apart.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
