@@ -51,9 +51,9 @@ TRANSPORTS (--transport)
                      connect_start/connect_done pair per address tried, and
                      got_1xx_response events. Redirects (-L) are followed by
                      httpstat, hop by hop, with the same rules.
-  Every option works with both. Both honour HTTP_PROXY, HTTPS_PROXY and
-  NO_PROXY unless -x names a proxy; through a proxy the DNS and TCP phases are
-  the proxy's. See the table \"Hooks, exact or approximate\" in
+  Every option works with both. Both honour HTTP_PROXY and HTTPS_PROXY unless
+  -x names a proxy, and NO_PROXY either way (as curl); through a proxy the DNS
+  and TCP phases are the proxy's. See the table \"Hooks, exact or approximate\" in
   the project README for the measured error of each hook.
 
 EXIT STATUS

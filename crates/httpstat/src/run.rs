@@ -92,9 +92,11 @@ fn reqwest_client(
     }
     let mut builder = reqwest::Client::builder().user_agent(USER_AGENT);
     if let Some(proxy) = &args.proxy {
-        // An explicit proxy replaces the environment's, as with curl's -x.
+        // An explicit proxy replaces the environment's, as with curl's -x;
+        // NO_PROXY still exempts its hosts, as in curl.
         let proxy = reqwest::Proxy::all(proxy.as_str())
-            .map_err(|e| (EXIT_USAGE, format!("invalid proxy URL: {e}")))?;
+            .map_err(|e| (EXIT_USAGE, format!("invalid proxy URL: {e}")))?
+            .no_proxy(reqwest::NoProxy::from_env());
         builder = builder.proxy(proxy);
     }
     if let Some(timeout) = args.max_time {
@@ -204,13 +206,23 @@ pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 }
 
 /// Which proxy each URL goes through: `-x` for every URL, else the
-/// environment's `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`. The hyper transport
-/// is given this; reqwest applies the same rules (hyper-util's matcher)
-/// itself, so on both it names the proxy a hop went through.
+/// environment's `HTTP_PROXY`/`HTTPS_PROXY`; `NO_PROXY` exempts hosts from
+/// either, as in curl. The hyper transport is given this; reqwest applies
+/// the same rules (hyper-util's matcher) itself, so on both it names the
+/// proxy a hop went through.
 pub fn proxies(args: &Args) -> httptrace::hyper::ProxyMatcher {
     use httptrace::hyper::ProxyMatcher;
     match &args.proxy {
-        Some(proxy) => ProxyMatcher::builder().all(proxy.as_str()).build(),
+        Some(proxy) => {
+            let no_proxy = ["NO_PROXY", "no_proxy"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok())
+                .unwrap_or_default();
+            ProxyMatcher::builder()
+                .all(proxy.as_str())
+                .no(no_proxy)
+                .build()
+        }
         None => ProxyMatcher::from_env(),
     }
 }

@@ -586,6 +586,21 @@ async fn check_explicit_proxy(transport: Transport) {
         "{first}"
     );
 
+    // NO_PROXY exempts a host from -x too, as in curl.
+    let direct = [("NO_PROXY", "origin.test,127.0.0.1")];
+    let proxied_before = proxy.heads().len();
+    let url = origin.url("/echo");
+    let out = run_with_env(transport, &["--json", "-x", &proxy_url, &url], &direct).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hop = &json_lines(&out)[0];
+    assert!(hop["proxy"].is_null(), "{hop}");
+    assert_eq!(hop["remote_addr"], origin.addr().to_string());
+    assert_eq!(
+        proxy.heads().len(),
+        proxied_before,
+        "nothing went to the proxy"
+    );
+
     // A SOCKS proxy is a usage error that does not echo the value.
     let out = run(
         transport,
