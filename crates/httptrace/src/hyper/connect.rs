@@ -42,10 +42,15 @@ pub struct Connector {
     pub(crate) registry: Arc<ConnRegistry>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) happy_eyeballs_delay: Option<Duration>,
-    pub(crate) proxy: Option<Arc<Matcher>>,
-    /// For `https://` proxies (made when a proxy is set): the same trust,
-    /// HTTP/1.1 only.
-    pub(crate) proxy_tls: Option<tokio_rustls::TlsConnector>,
+    pub(crate) proxy: Option<Proxies>,
+}
+
+/// Which proxy a request goes through, and how to greet an `https://` one.
+#[derive(Clone)]
+pub(crate) struct Proxies {
+    pub(crate) matcher: Arc<Matcher>,
+    /// The same trust as the origin's, HTTP/1.1 only.
+    pub(crate) tls: tokio_rustls::TlsConnector,
 }
 
 impl std::fmt::Debug for Connector {
@@ -127,19 +132,14 @@ impl Connector {
             Some("http") => false,
             other => return Err(format!("unsupported scheme {other:?}").into()),
         };
-        let host = uri
-            .host()
-            .ok_or("URL has no host")?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
+        let host = bare_host(&uri).ok_or("URL has no host")?;
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         // Through a proxy, DNS and connect are the proxy's, as in Go; only
         // TLS (through the tunnel) is the origin's.
-        let intercept = self.proxy.as_deref().and_then(|m| m.intercept(&uri));
-        let (dial_host, dial_port, proxy_tls) = match &intercept {
-            None => (host.clone(), port, None),
-            Some(proxy) => self.proxy_endpoint(proxy.uri())?,
+        let intercept = self.proxy.as_ref().and_then(|p| p.matcher.intercept(&uri));
+        let (dial_host, dial_port, proxy_tls) = match (&intercept, &self.proxy) {
+            (Some(intercept), Some(proxies)) => proxy_endpoint(intercept.uri(), &proxies.tls)?,
+            _ => (host.clone(), port, None),
         };
         let mut guard = PhaseGuard {
             traces: traces.clone(),
@@ -179,7 +179,7 @@ impl Connector {
         let local_addr = tcp.local_addr()?;
         let remote_addr = tcp.peer_addr()?;
         let mut io: Box<dyn Stream> = Box::new(tcp);
-        if let Some(tls) = &proxy_tls {
+        if let Some(tls) = proxy_tls {
             // An https:// proxy: its own handshake first, reported like the
             // origin's (as Go does), offering only HTTP/1.1.
             io = self
@@ -233,6 +233,50 @@ impl Connector {
             registry: self.registry.clone(),
         })
     }
+}
+
+/// The URI's host without the brackets of an IPv6 literal.
+fn bare_host(uri: &Uri) -> Option<String> {
+    let host = uri.host()?;
+    Some(
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+    )
+}
+
+/// The proxy's host and port, and for an `https://` proxy the TLS connector
+/// to greet it with. The message of an unsupported scheme names the proxy
+/// without its credentials.
+fn proxy_endpoint<'a>(
+    proxy: &Uri,
+    tls: &'a tokio_rustls::TlsConnector,
+) -> Result<(String, u16, Option<&'a tokio_rustls::TlsConnector>), BoxError> {
+    let host = bare_host(proxy).ok_or("proxy URL has no host")?;
+    match proxy.scheme_str() {
+        Some("http") => Ok((host, proxy.port_u16().unwrap_or(80), None)),
+        Some("https") => Ok((host, proxy.port_u16().unwrap_or(443), Some(tls))),
+        other => Err(format!(
+            "proxy {}://{host}: only http:// and https:// proxies are supported by the hyper transport",
+            other.unwrap_or("")
+        )
+        .into()),
+    }
+}
+
+/// Runs `work` within `limit`, if any; past it, a `TimedOut` error with
+/// `message`.
+async fn within<T, E: From<std::io::Error>>(
+    limit: Option<Duration>,
+    message: &str,
+    work: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let Some(limit) = limit else {
+        return work.await;
+    };
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::TimedOut, message).into()))
 }
 
 /// Opens an HTTP `CONNECT` tunnel to `origin` through the proxy connection
@@ -295,19 +339,8 @@ async fn tunnel(
             }
         }
     };
-    let result: Result<(), BoxError> = match limit {
-        Some(limit) => tokio::time::timeout(limit, exchange)
-            .await
-            .unwrap_or_else(|_| {
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "proxy did not answer CONNECT in time",
-                )
-                .into())
-            }),
-        None => exchange.await,
-    };
-    result.map(|()| tcp)
+    within::<(), BoxError>(limit, "proxy did not answer CONNECT in time", exchange).await?;
+    Ok(tcp)
 }
 
 /// A proxy that would not open a tunnel, or answered it with something
@@ -324,33 +357,6 @@ impl std::fmt::Display for ProxyError {
 impl std::error::Error for ProxyError {}
 
 impl Connector {
-    /// The proxy's host and port, and for an `https://` proxy the TLS
-    /// connector to greet it with. The message of an unsupported scheme
-    /// names the proxy without its credentials.
-    fn proxy_endpoint(
-        &self,
-        proxy: &Uri,
-    ) -> Result<(String, u16, Option<tokio_rustls::TlsConnector>), BoxError> {
-        let host = proxy
-            .host()
-            .ok_or("proxy URL has no host")?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        match proxy.scheme_str() {
-            Some("http") => Ok((host, proxy.port_u16().unwrap_or(80), None)),
-            Some("https") => {
-                let tls = self.proxy_tls.clone().ok_or("no TLS configuration for proxies")?;
-                Ok((host, proxy.port_u16().unwrap_or(443), Some(tls)))
-            }
-            other => Err(format!(
-                "proxy {}://{host}: only http:// and https:// proxies are supported by the hyper transport",
-                other.unwrap_or("")
-            )
-            .into()),
-        }
-    }
-
     /// A TLS handshake with `host` over `io`, reported from start to done;
     /// returns the stream and whether ALPN chose HTTP/2.
     async fn handshake(
@@ -483,18 +489,7 @@ impl Connector {
                 lost,
                 finished: false,
             };
-            let connect = TcpStream::connect(addr);
-            let result = match limit {
-                Some(limit) => tokio::time::timeout(limit, connect)
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "connect timed out",
-                        ))
-                    }),
-                None => connect.await,
-            };
+            let result = within(limit, "connect timed out", TcpStream::connect(addr)).await;
             guard.finished = true;
             guard.traces.emit(Event::ConnectDone(ConnectDone {
                 at: Instant::now(),

@@ -279,16 +279,19 @@ impl Builder {
         B::Error: Into<BoxError>,
     {
         // A proxy is spoken to over HTTP/1.1 only, with the same trust.
-        let proxy_tls = match &self.proxy {
-            Some(_) => Some(tokio_rustls::TlsConnector::from(Arc::new(
-                crate::transport::certs::client_config(
-                    self.extra_roots.clone(),
-                    !self.no_built_in_roots,
-                    self.accept_invalid_certs,
-                    true,
-                    |verifier| verifier,
-                )?,
-            ))),
+        let proxies = match &self.proxy {
+            Some(matcher) => Some(connect::Proxies {
+                matcher: matcher.clone(),
+                tls: tokio_rustls::TlsConnector::from(Arc::new(
+                    crate::transport::certs::client_config(
+                        self.extra_roots.clone(),
+                        !self.no_built_in_roots,
+                        self.accept_invalid_certs,
+                        true,
+                        |verifier| verifier,
+                    )?,
+                )),
+            }),
             None => None,
         };
         let tls = crate::transport::certs::client_config(
@@ -305,8 +308,7 @@ impl Builder {
             registry: registry.clone(),
             connect_timeout: self.connect_timeout,
             happy_eyeballs_delay: self.happy_eyeballs_delay,
-            proxy: self.proxy.clone(),
-            proxy_tls,
+            proxy: proxies,
         };
         let mut inner = legacy::Client::builder(TokioExecutor::new());
         if self.http1_only {
