@@ -623,7 +623,7 @@ impl Drop for Pending<'_> {
                 traces,
                 self.sent_headers,
                 first_write,
-                Some((last_write, self.body_bytes, None)),
+                (last_write, self.body_bytes, None),
             );
             if let Some(first_read) = after_start(exchange.first_read) {
                 traces.emit(Event::GotFirstResponseByte(GotFirstResponseByte {

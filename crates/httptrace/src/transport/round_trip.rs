@@ -34,7 +34,7 @@ pub(crate) fn report_arrival(traces: &Traces, a: Arrival<'_>) -> Option<Result<(
         traces,
         a.sent_headers,
         a.wrote_headers,
-        Some((a.wrote_request, a.body_bytes, a.write_error)),
+        (a.wrote_request, a.body_bytes, a.write_error),
     );
     traces.emit(Event::GotFirstResponseByte(GotFirstResponseByte {
         at: a.first_byte,
@@ -74,13 +74,13 @@ pub(crate) fn report_got_conn(
     }));
 }
 
-/// Emits the request's header fields and `wrote_headers`, then, when it is
-/// known to be written (`request`: when, body bytes, error), `wrote_request`.
+/// Emits the request's header fields, `wrote_headers` and `wrote_request`
+/// (`request`: when, body bytes, error).
 pub(crate) fn report_written(
     traces: &Traces,
     sent_headers: &http::HeaderMap,
     wrote_headers: Instant,
-    request: Option<(Instant, u64, Option<HookError>)>,
+    request: (Instant, u64, Option<HookError>),
 ) {
     for (name, values) in grouped(sent_headers) {
         traces.emit(Event::WroteHeaderField(WroteHeaderField {
@@ -90,13 +90,12 @@ pub(crate) fn report_written(
         }));
     }
     traces.emit(Event::WroteHeaders(WroteHeaders { at: wrote_headers }));
-    if let Some((at, body_bytes, error)) = request {
-        traces.emit(Event::WroteRequest(WroteRequest {
-            at,
-            body_bytes,
-            error,
-        }));
-    }
+    let (at, body_bytes, error) = request;
+    traces.emit(Event::WroteRequest(WroteRequest {
+        at,
+        body_bytes,
+        error,
+    }));
 }
 
 /// Reports a round trip whose future was dropped before its response
