@@ -232,7 +232,12 @@ fn proxy_of(proxies: &httptrace::hyper::ProxyMatcher, url: &url::Url) -> Option<
     let uri: http::Uri = url.as_str().parse().ok()?;
     let proxy = proxies.intercept(&uri)?;
     let host = proxy.uri().host()?;
-    let port = proxy.uri().port_u16().unwrap_or(80);
+    let default_port = if proxy.uri().scheme_str() == Some("https") {
+        443
+    } else {
+        80
+    };
+    let port = proxy.uri().port_u16().unwrap_or(default_port);
     Some(format!("{host}:{port}"))
 }
 
@@ -356,4 +361,35 @@ fn print(
     let error = hops.iter().rev().find_map(|h| h.error.as_ref())?;
     let _ = writeln!(err, "httpstat: {}", error.line());
     Some(EXIT_FAILED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use httptrace::hyper::ProxyMatcher;
+
+    #[test]
+    fn proxy_of_names_host_and_port_without_credentials() {
+        let url = |u: &str| url::Url::parse(u).unwrap();
+        let via = |proxy: &str| ProxyMatcher::builder().all(proxy).no("direct.test").build();
+        let of = |proxy: &str, target: &str| proxy_of(&via(proxy), &url(target));
+        assert_eq!(
+            of("http://u:secret@proxy.test:3128", "http://a.test/"),
+            Some("proxy.test:3128".into())
+        );
+        // Each scheme's default port.
+        assert_eq!(
+            of("http://proxy.test", "https://a.test/"),
+            Some("proxy.test:80".into())
+        );
+        assert_eq!(
+            of("https://proxy.test", "https://a.test/"),
+            Some("proxy.test:443".into())
+        );
+        assert_eq!(
+            of("http://[::1]:3128", "http://a.test/"),
+            Some("[::1]:3128".into())
+        );
+        assert_eq!(of("http://proxy.test", "http://direct.test/"), None);
+    }
 }
