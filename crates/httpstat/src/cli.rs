@@ -238,13 +238,17 @@ impl clap::builder::TypedValueParser for ProxyParser {
     }
 }
 
-fn parse_proxy(s: &str) -> Result<url::Url, String> {
-    let parsed = match url::Url::parse(s) {
+/// Parses a URL, taking one without a scheme as `http://` (as curl does).
+fn parse_http_default(s: &str) -> Result<url::Url, url::ParseError> {
+    match url::Url::parse(s) {
         Err(url::ParseError::RelativeUrlWithoutBase) => url::Url::parse(&format!("http://{s}")),
         other => other,
-    };
+    }
+}
+
+fn parse_proxy(s: &str) -> Result<url::Url, String> {
     // Never echo the argument: it may hold the proxy's password.
-    let url = parsed.map_err(|e| format!("invalid proxy URL: {e}"))?;
+    let url = parse_http_default(s).map_err(|e| format!("invalid proxy URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
             "unsupported proxy scheme '{}': only http:// and https:// proxies",
@@ -268,11 +272,7 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
 }
 
 fn parse_url(s: &str) -> Result<url::Url, String> {
-    let parsed = match url::Url::parse(s) {
-        Err(url::ParseError::RelativeUrlWithoutBase) => url::Url::parse(&format!("http://{s}")),
-        other => other,
-    };
-    let url = parsed.map_err(|e| format!("invalid URL '{s}': {e}"))?;
+    let url = parse_http_default(s).map_err(|e| format!("invalid URL '{s}': {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
             "unsupported scheme '{}': only http and https",
