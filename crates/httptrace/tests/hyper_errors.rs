@@ -65,6 +65,19 @@ fn error_on(rec: &Recorder, hook: &str) -> ErrorKind {
         .unwrap_or_else(|| panic!("no {hook} with an error in {:?}", rec.names()))
 }
 
+/// GETs `url` with plain hyper-util and with the traced client, both of
+/// which must fail in the same way; returns the traced error and its events.
+async fn fails_alike(url: &str) -> (legacy::Error, Recorder) {
+    let a = plain().request(get(url)).await.unwrap_err();
+    let rec = Recorder::new();
+    let b = traced()
+        .request_traced(get(url), rec.trace())
+        .await
+        .unwrap_err();
+    assert_eq!(kind_of(&a), kind_of(&b));
+    (b, rec)
+}
+
 #[tokio::test]
 async fn traced_responses_match_plain_hyper_util() {
     let server = TestServer::http();
@@ -93,14 +106,7 @@ async fn traced_responses_match_plain_hyper_util() {
 
 #[tokio::test]
 async fn refused_connection_fails_like_plain_hyper_util() {
-    let url = format!("http://{}/", refused_addr());
-    let a = plain().request(get(&url)).await.unwrap_err();
-    let rec = Recorder::new();
-    let b = traced()
-        .request_traced(get(&url), rec.trace())
-        .await
-        .unwrap_err();
-    assert_eq!(kind_of(&a), kind_of(&b));
+    let (b, rec) = fails_alike(&format!("http://{}/", refused_addr())).await;
     assert!(b.is_connect());
     assert_eq!(error_on(&rec, "connect_done"), ErrorKind::ConnectionRefused);
     assert_eq!(
@@ -112,14 +118,7 @@ async fn refused_connection_fails_like_plain_hyper_util() {
 #[tokio::test]
 async fn garbage_from_the_server_fails_like_plain_hyper_util_without_panicking() {
     let server = TestServer::raw_garbage();
-    let url = server.url("/");
-    let a = plain().request(get(&url)).await.unwrap_err();
-    let rec = Recorder::new();
-    let b = traced()
-        .request_traced(get(&url), rec.trace())
-        .await
-        .unwrap_err();
-    assert_eq!(kind_of(&a), kind_of(&b));
+    let (b, rec) = fails_alike(&server.url("/")).await;
     assert_eq!(kind_of(&b).1.map(|k| k[0]), Some(true), "a parse error");
     assert_eq!(error_on(&rec, "round_trip_done"), ErrorKind::Protocol);
 }
