@@ -171,13 +171,20 @@ async fn hyper(args: &[&str]) -> Output {
     run(Transport::Hyper, args).await
 }
 
-/// The offsets of every event named `name`, in order.
-fn offsets(hop: &Value, name: &str) -> Vec<f64> {
+/// Every event named `name`, in order.
+fn events_named<'a>(hop: &'a Value, name: &str) -> Vec<&'a Value> {
     hop["events"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["name"] == name)
+        .collect()
+}
+
+/// The offsets of every event named `name`, in order.
+fn offsets(hop: &Value, name: &str) -> Vec<f64> {
+    events_named(hop, name)
+        .iter()
         .map(|e| e["offset_ms"].as_f64().unwrap())
         .collect()
 }
@@ -189,11 +196,8 @@ fn at(hop: &Value, name: &str) -> f64 {
 
 /// The header names of every `wrote_header_field` event, in order.
 fn header_fields(hop: &Value) -> Vec<String> {
-    hop["events"]
-        .as_array()
-        .unwrap()
+    events_named(hop, "wrote_header_field")
         .iter()
-        .filter(|e| e["name"] == "wrote_header_field")
         .map(|e| e["field"].as_str().unwrap().to_string())
         .collect()
 }
@@ -464,13 +468,7 @@ async fn check_https_proxy_from_env(transport: Transport) {
     let env = [("HTTPS_PROXY", proxy_url.as_str()), ("NO_PROXY", "")];
     let out = run_with_env(transport, &args, &env).await;
     let hop = assert_tunneled(&out, &proxy, &origin);
-    assert!(
-        hop["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["name"] != "dns_start")
-    );
+    assert!(events_named(&hop, "dns_start").is_empty(), "{hop}");
     assert_eq!(
         event(&hop, "tls_handshake_start")["server_name"],
         "origin.test"
@@ -518,36 +516,21 @@ async fn check_https_proxy(transport: Transport) {
 
     // The last (or only) handshake reported is the origin's: on reqwest one
     // pair spans both and describes the origin (see httptrace::reqwest).
-    let starts: Vec<&Value> = hop["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["name"] == "tls_handshake_start")
+    let server_names: Vec<&Value> = events_named(hop, "tls_handshake_start")
+        .into_iter()
         .map(|e| &e["server_name"])
         .collect();
     assert_eq!(
-        starts.last().copied(),
+        server_names.last().copied(),
         Some(&Value::from("origin.test")),
         "{hop}"
     );
-    let done: Vec<&Value> = hop["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["name"] == "tls_handshake_done")
-        .collect();
+    let done = events_named(hop, "tls_handshake_done");
     assert_eq!(done.last().unwrap()["alpn"], "h2", "{hop}");
 
     if transport == Transport::Hyper {
         // The proxy's handshake, then the origin's; tls_ms spans both.
-        let names: Vec<&Value> = hop["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["name"] == "tls_handshake_start")
-            .map(|e| &e["server_name"])
-            .collect();
-        assert_eq!(names, ["127.0.0.1", "origin.test"]);
+        assert_eq!(server_names, ["127.0.0.1", "origin.test"]);
         let starts = offsets(hop, "tls_handshake_start");
         let dones = offsets(hop, "tls_handshake_done");
         let span = dones[1] - starts[0];
