@@ -72,6 +72,13 @@ async fn plain_http_reports_every_phase_in_order() {
     assert!(matches!(body[0].outcome, BodyOutcome::Completed));
 }
 
+/// GETs `url` with `rec`'s trace; the body must be `hello` over HTTP/2.
+async fn get_hello_h2(client: &httptrace::reqwest::Client, url: &str, rec: &Recorder) {
+    let response = client.get(url).trace(rec.trace()).send().await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.text().await.unwrap(), "hello");
+}
+
 #[tokio::test]
 async fn https_h2_with_delayed_dns_reports_dns_tls_and_alpn() {
     let delay = Duration::from_millis(80);
@@ -86,14 +93,7 @@ async fn https_h2_with_delayed_dns_reports_dns_tls_and_alpn() {
         )
         .unwrap();
     let rec = Recorder::new();
-    let response = client
-        .get(server.url_with_host("api.test", "/"))
-        .trace(rec.trace())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.version(), http::Version::HTTP_2);
-    assert_eq!(response.text().await.unwrap(), "hello");
+    get_hello_h2(&client, &server.url_with_host("api.test", "/"), &rec).await;
 
     assert_eq!(
         phases(&rec.names()),
@@ -599,14 +599,7 @@ async fn https_through_an_authenticating_connect_proxy() {
         .unwrap();
     let rec = Recorder::new();
     // The origin's name resolves nowhere: only the proxy may look it up.
-    let response = client
-        .get(origin.url_with_host("origin.test", "/"))
-        .trace(rec.trace())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.version(), http::Version::HTTP_2);
-    assert_eq!(response.text().await.unwrap(), "hello");
+    get_hello_h2(&client, &origin.url_with_host("origin.test", "/"), &rec).await;
 
     assert!(!rec.names().contains(&"dns_start"), "{:?}", rec.names());
     let got = rec.find(|e| match e {
