@@ -64,7 +64,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
@@ -870,27 +870,27 @@ where
     }
 }
 
-async fn read_request_head(stream: &mut TcpStream) -> io::Result<bool> {
+/// Reads up to the end of a request head (at most 64 KiB); returns it and
+/// whatever came after it, or `None` if the peer closed or failed first.
+pub(crate) async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
-    let mut tmp = [0u8; 1024];
+    let mut chunk = [0u8; 1024];
     loop {
-        let n = stream.read(&mut tmp).await?;
-        if n == 0 {
-            return Ok(false);
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 || buf.len() > 64 * 1024 {
+            return None;
         }
-        buf.extend_from_slice(&tmp[..n]);
-        if buf.windows(4).any(|w| w == b"\r\n\r\n") {
-            return Ok(true);
-        }
-        if buf.len() > 64 * 1024 {
-            return Ok(false);
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = buf.split_off(end + 4);
+            return Some((String::from_utf8_lossy(&buf).into_owned(), rest));
         }
     }
 }
 
 async fn reset_conn(mut stream: TcpStream, counters: &Counters) -> io::Result<()> {
-    let head = tokio::time::timeout(Duration::from_secs(10), read_request_head(&mut stream)).await;
-    if !matches!(head, Ok(Ok(true))) {
+    let head = tokio::time::timeout(Duration::from_secs(10), read_head(&mut stream)).await;
+    if !matches!(head, Ok(Some(_))) {
         return Ok(());
     }
     counters.requests.fetch_add(1, Ordering::SeqCst);
