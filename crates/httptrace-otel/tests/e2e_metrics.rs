@@ -120,11 +120,7 @@ async fn convention_metrics_reach_jaeger() {
         connections
     );
     // Nothing open any more: the connection went idle, then closed.
-    let open: f64 = matching(&samples, "http_client_open_connections", &ours)
-        .iter()
-        .map(|s| s.value)
-        .sum();
-    assert_eq!(open, 0.0);
+    assert_eq!(total(&samples, "http_client_open_connections", &ours), 0.0);
     assert!(
         !matching(
             &samples,
