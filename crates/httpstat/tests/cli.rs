@@ -280,6 +280,9 @@ on_each_transport! {
     check_https_proxy:
         https_proxy_carries_https_on_reqwest,
         https_proxy_carries_https_on_hyper;
+    check_location_credentials_never_sent:
+        credentials_in_a_location_are_never_sent_on_reqwest,
+        credentials_in_a_location_are_never_sent_on_hyper;
 }
 
 // The assertions under `if transport == Transport::Hyper` rely on hooks the
@@ -843,6 +846,72 @@ async fn check_data_and_headers(transport: Transport) {
     assert!(one_stderr_line(&out).starts_with("httpstat: -d @/nonexistent/body: "));
 }
 
+/// A server's `Location: http://user:pass@host/` never becomes an
+/// `Authorization` header on the next hop (the caller's own credentials do,
+/// on the same origin).
+async fn check_location_credentials_never_sent(transport: Transport) {
+    use std::sync::{Arc, Mutex, OnceLock};
+    let port = Arc::new(OnceLock::<u16>::new());
+    // (path, Authorization) per request the server saw.
+    type Seen = Vec<(String, Option<String>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let (port_in, seen_in) = (port.clone(), seen.clone());
+    let server = TestServer::http_with_handler(move |request| {
+        let auth = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let path = request.uri().path().to_string();
+        seen_in.lock().unwrap().push((path.clone(), auth));
+        let port = *port_in.get().unwrap();
+        async move {
+            let builder = http::Response::builder();
+            let response = match path.as_str() {
+                "/first" => builder.status(302).header(
+                    "location",
+                    format!("http://mallory:stolen@127.0.0.1:{port}/second"),
+                ),
+                "/second" => builder.status(302).header("location", "/third"),
+                _ => builder.status(200),
+            };
+            response
+                .body(httptrace_testkit::http::full_body("x"))
+                .unwrap()
+        }
+    });
+    port.set(server.port()).unwrap();
+    let url = server.url("/first");
+    let out = run(transport, &["--json", "-L", &url]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_lines(&out).len(), 3);
+    let first_run = seen.lock().unwrap().clone();
+    assert_eq!(
+        first_run,
+        [
+            ("/first".to_string(), None),
+            ("/second".to_string(), None),
+            ("/third".to_string(), None)
+        ],
+        "no Authorization from the Location's userinfo"
+    );
+    assert!(!stdout(&out).contains("stolen"), "{}", stdout(&out));
+
+    // The caller's own URL credentials stay on their origin's hops, and
+    // the Location's never replace them.
+    seen.lock().unwrap().clear();
+    let with_user = url.replacen("http://", "http://alice:pw@", 1);
+    let out = run(transport, &["--json", "-L", &with_user]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let alice = Some("Basic YWxpY2U6cHc=".to_string());
+    let auths: Vec<Option<String>> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, a)| a.clone())
+        .collect();
+    assert_eq!(auths, [alice.clone(), alice.clone(), alice]);
+}
+
 async fn check_redirect_loop(transport: Transport) {
     let server = TestServer::http();
     let out = run(transport, &["--json", "-L", &server.url("/redirect-loop")]).await;
@@ -982,13 +1051,10 @@ async fn credentials_in_a_redirect_location_are_redacted_in_events_and_errors() 
         if json {
             let hops = json_lines(&out);
             assert_eq!(hops.len(), 2);
-            assert!(
-                hops[1]["url"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("http://REDACTED:REDACTED@127.0.0.1:")
-            );
-            assert!(stdout(&out).contains("REDACTED:REDACTED@"));
+            // Credentials are never taken from a server's Location: the hop
+            // that follows it has none to redact.
+            let next = hops[1]["url"].as_str().unwrap();
+            assert!(next.starts_with("http://127.0.0.1:"), "{next}");
         }
     }
 

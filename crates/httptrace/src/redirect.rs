@@ -8,7 +8,12 @@
 //! body's framing headers go with the body; `Authorization`, `Cookie`,
 //! `Proxy-Authorization` and `WWW-Authenticate` are dropped when a hop
 //! leaves the origin; `Referer` is set (when asked) unless leaving HTTPS for
-//! HTTP, without userinfo or fragment.
+//! HTTP, without userinfo or fragment. Credentials are never taken from a
+//! server's `Location`: its userinfo is dropped, so a transport that turns URL
+//! userinfo into `Authorization` cannot send what a server asked for. A
+//! `Location` that is not a valid request target (`http::Uri` refuses it,
+//! for instance past its length limit) is not followed: the redirect is
+//! returned as it is, as reqwest does.
 //!
 //! ```
 //! use http::{HeaderMap, Method, StatusCode, header};
@@ -83,8 +88,9 @@ pub fn is_redirect(status: StatusCode) -> bool {
 
 /// The next hop for a response to `previous` with `status` and
 /// `response_headers`, or `None` when it is not a redirect to follow (not a
-/// redirect status, no usable `Location`, not http or https). `referer`
-/// says whether to set `Referer`.
+/// redirect status, no usable `Location`, not http or https, not a valid
+/// request target). The next URL never carries userinfo. `referer` says
+/// whether to set `Referer`.
 pub fn next_hop(
     previous: &RequestHead,
     status: StatusCode,
@@ -95,8 +101,15 @@ pub fn next_hop(
         return None;
     }
     let location = response_headers.get(header::LOCATION)?.to_str().ok()?;
-    let url = previous.url.join(location).ok()?;
+    let mut url = previous.url.join(location).ok()?;
     if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    // Credentials come from the caller only, never from a server's Location
+    // (nor carried over from the previous URL by a relative reference).
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    if http::Uri::try_from(url.as_str()).is_err() {
         return None;
     }
     let to_get = match status {
@@ -219,6 +232,30 @@ mod tests {
         );
         let n = next_hop(&r, StatusCode::FOUND, &location("/z"), false).unwrap();
         assert!(n.head.headers.get(header::REFERER).is_none(), "not asked");
+    }
+
+    #[test]
+    fn credentials_are_never_taken_from_the_location() {
+        let r = request(Method::GET, "http://a.test/x");
+        let n = next(&r, StatusCode::FOUND, "http://evil:pw@b.test/y").unwrap();
+        assert_eq!(n.head.url.as_str(), "http://b.test/y");
+        let same_origin = next(&r, StatusCode::FOUND, "http://u:p@a.test/y").unwrap();
+        assert_eq!(same_origin.head.url.as_str(), "http://a.test/y");
+        let with_userinfo = request(Method::GET, "http://u:p@a.test/x");
+        let n = next(&with_userinfo, StatusCode::FOUND, "/y").unwrap();
+        assert_eq!(n.head.url.as_str(), "http://a.test/y");
+        assert!(
+            n.head.headers.get(header::AUTHORIZATION).is_some(),
+            "the caller's own header stays"
+        );
+    }
+
+    #[test]
+    fn a_location_that_is_no_valid_request_target_is_not_followed() {
+        let r = request(Method::GET, "http://a.test/x");
+        let long = format!("/{}", "a".repeat(100_000));
+        assert!(next(&r, StatusCode::FOUND, &long).is_none());
+        assert!(next(&r, StatusCode::FOUND, &long[..1000]).is_some());
     }
 
     #[test]

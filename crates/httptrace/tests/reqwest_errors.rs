@@ -275,3 +275,83 @@ async fn garbage_from_the_server_fails_like_plain_reqwest_without_panicking() {
         ErrorKind::Protocol
     );
 }
+
+/// A server whose `/first` redirects to `location`, and whose other paths
+/// answer 200 with the request's `authorization` header (or `none`).
+fn redirecting_to(location: impl Fn(u16) -> String + Send + Sync + 'static) -> TestServer {
+    use std::sync::{Arc, OnceLock};
+    let port = Arc::new(OnceLock::<u16>::new());
+    let port_in = port.clone();
+    let server = TestServer::http_with_handler(move |req| {
+        let location = if req.uri().path() == "/first" {
+            Some(location(*port_in.get().unwrap()))
+        } else {
+            None
+        };
+        let auth = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_else(|| "none".into());
+        async move {
+            match location {
+                Some(to) => http::Response::builder()
+                    .status(302)
+                    .header(http::header::LOCATION, to)
+                    .body(httptrace_testkit::http::full_body(""))
+                    .unwrap(),
+                None => http::Response::new(httptrace_testkit::http::full_body(auth)),
+            }
+        }
+    });
+    port.set(server.port()).unwrap();
+    server
+}
+
+#[tokio::test]
+async fn credentials_in_a_servers_location_are_never_sent() {
+    let server = redirecting_to(|port| format!("http://user:pass@127.0.0.1:{port}/second"));
+    let rec = Recorder::new();
+    let response = reqwest::Client::builder()
+        .traced()
+        .unwrap()
+        .get(server.url("/first"))
+        .trace(rec.trace())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.url().as_str(),
+        server.url("/second"),
+        "no userinfo"
+    );
+    assert_eq!(response.text().await.unwrap(), "none", "no Authorization");
+}
+
+#[tokio::test]
+async fn a_location_too_long_for_a_request_target_returns_the_redirect_as_plain_reqwest_does() {
+    let server = redirecting_to(|_| format!("/{}", "a".repeat(100_000)));
+    let plain = reqwest::Client::new()
+        .get(server.url("/first"))
+        .send()
+        .await
+        .unwrap();
+    let rec = Recorder::new();
+    let traced = reqwest::Client::builder()
+        .traced()
+        .unwrap()
+        .get(server.url("/first"))
+        .trace(rec.trace())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(traced.status(), plain.status());
+    assert_eq!(traced.status(), 302);
+    let done = rec
+        .names()
+        .iter()
+        .filter(|n| **n == "round_trip_done")
+        .count();
+    assert_eq!(done, 1, "one hop: {:?}", rec.names());
+}
