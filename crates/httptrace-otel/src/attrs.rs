@@ -72,35 +72,79 @@ pub fn redact_url(url: &url::Url, redacted_params: &HashSet<String>) -> String {
         let _ = u.set_username("REDACTED");
         let _ = u.set_password(Some("REDACTED"));
     }
-    if let Some(query) = u.query()
-        && !query.is_empty()
-    {
-        let mut out = String::with_capacity(query.len());
-        let mut changed = false;
-        for (i, pair) in query.split('&').enumerate() {
-            if i > 0 {
-                out.push('&');
-            }
-            let (name, value) = match pair.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (pair, None),
-            };
-            let decoded: String = url::form_urlencoded::parse(name.as_bytes())
-                .next()
-                .map(|(k, _)| k.into_owned())
-                .unwrap_or_default();
-            if value.is_some() && redacted_params.contains(&decoded.to_ascii_lowercase()) {
-                let _ = write!(out, "{name}=REDACTED");
-                changed = true;
-            } else {
-                out.push_str(pair);
-            }
-        }
-        if changed {
-            u.set_query(Some(&out));
-        }
+    if let Some(query) = u.query().and_then(|q| redact_query(q, redacted_params)) {
+        u.set_query(Some(&query));
     }
     u.to_string()
+}
+
+/// The query with the listed parameters' values replaced by `REDACTED`, or
+/// `None` when nothing had to change.
+fn redact_query(query: &str, redacted_params: &HashSet<String>) -> Option<String> {
+    let mut out = String::with_capacity(query.len());
+    let mut changed = false;
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let (name, value) = match pair.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (pair, None),
+        };
+        let decoded: String = url::form_urlencoded::parse(name.as_bytes())
+            .next()
+            .map(|(k, _)| k.into_owned())
+            .unwrap_or_default();
+        if value.is_some() && redacted_params.contains(&decoded.to_ascii_lowercase()) {
+            let _ = write!(out, "{name}=REDACTED");
+            changed = true;
+        } else {
+            out.push_str(pair);
+        }
+    }
+    changed.then_some(out)
+}
+
+/// Headers whose values are URLs (absolute or relative references): when
+/// recorded, they get exactly `url.full`'s redaction, so opting one in never
+/// shows what `url.full` hides.
+pub const URL_VALUED_HEADERS: &[&str] = &["location", "content-location", "referer", "origin"];
+
+/// A header value that is a URL or a relative reference, redacted as
+/// [`redact_url`] redacts `url.full`: userinfo of absolute and
+/// scheme-relative (`//user:pass@host/`) references, and the listed query
+/// parameters of any reference.
+pub fn redact_url_value(value: &str, redacted_params: &HashSet<String>) -> String {
+    if let Ok(url) = url::Url::parse(value) {
+        return redact_url(&url, redacted_params);
+    }
+    if let Some(rest) = value.strip_prefix("//") {
+        // Scheme-relative: it has an authority, so it may carry userinfo.
+        if let Ok(url) = url::Url::parse(&format!("http://{rest}")) {
+            let redacted = redact_url(&url, redacted_params);
+            return redacted
+                .strip_prefix("http:")
+                .unwrap_or(&redacted)
+                .to_string();
+        }
+    }
+    // A path-relative reference: only its query can carry secrets.
+    let (before_fragment, fragment) = match value.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (value, None),
+    };
+    let Some((path, query)) = before_fragment.split_once('?') else {
+        return value.to_string();
+    };
+    let Some(query) = redact_query(query, redacted_params) else {
+        return value.to_string();
+    };
+    let mut out = format!("{path}?{query}");
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// Lowercased set of the default redacted query parameters plus `extra`.
@@ -118,6 +162,8 @@ pub fn redacted_params(extra: &[String]) -> HashSet<String> {
 pub struct HeaderPolicy {
     record: HashSet<String>,
     sensitive: HashSet<String>,
+    /// Query parameters redacted in URL-valued headers, as in `url.full`.
+    redacted_params: HashSet<String>,
 }
 
 impl HeaderPolicy {
@@ -133,7 +179,32 @@ impl HeaderPolicy {
             .map(|s| s.to_ascii_lowercase())
             .filter(|s| !sensitive.contains(s))
             .collect();
-        HeaderPolicy { record, sensitive }
+        HeaderPolicy {
+            record,
+            sensitive,
+            redacted_params: redacted_params(&[]),
+        }
+    }
+
+    /// Redacts these (lowercased) query parameters in URL-valued headers
+    /// ([`URL_VALUED_HEADERS`]), as `url.full` does; the default is
+    /// [`DEFAULT_REDACTED_QUERY_PARAMS`].
+    pub fn with_redacted_params(mut self, params: HashSet<String>) -> Self {
+        self.redacted_params = params;
+        self
+    }
+
+    /// A recorded value of header `name` as it may be shown: URL-valued
+    /// headers get `url.full`'s redaction.
+    pub fn shown_value(&self, name: &str, value: &str) -> String {
+        if URL_VALUED_HEADERS
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+        {
+            redact_url_value(value, &self.redacted_params)
+        } else {
+            value.to_string()
+        }
     }
 
     /// True when this header's values may be recorded.
@@ -171,7 +242,11 @@ impl HeaderPolicy {
                 .get_all(name)
                 .iter()
                 .filter(|v| !v.is_sensitive())
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned().into())
+                .map(|v| {
+                    let shown =
+                        self.shown_value(name.as_str(), &String::from_utf8_lossy(v.as_bytes()));
+                    shown.into()
+                })
                 .collect();
             if values.is_empty() {
                 continue;
@@ -344,9 +419,10 @@ pub fn event_attributes(
             ));
             if headers.allows(e.name.as_str()) {
                 // The transport already replaced sensitive values by REDACTED.
+                let name = e.name.as_str();
                 a.push(KeyValue::new(
                     "httptrace.header.values",
-                    strings(e.values.iter().cloned()),
+                    strings(e.values.iter().map(|v| headers.shown_value(name, v))),
                 ));
             }
         }
@@ -409,6 +485,34 @@ mod tests {
             &url::Url::parse(url).unwrap(),
             &redacted_params(&["token".into()]),
         )
+    }
+
+    #[test]
+    fn url_valued_headers_get_url_full_redaction() {
+        let p = HeaderPolicy::new(&["location".into(), "x-other".into()], &[]);
+        assert_eq!(
+            p.shown_value("Location", "https://u:pw@h.test/a?sig=S&x=1"),
+            "https://REDACTED:REDACTED@h.test/a?sig=REDACTED&x=1"
+        );
+        assert_eq!(
+            p.shown_value("location", "//u:pw@h.test/a?Signature=S"),
+            "//REDACTED:REDACTED@h.test/a?Signature=REDACTED"
+        );
+        assert_eq!(
+            p.shown_value("location", "/next?X-Amz-Credential=S&b=2#f?sig=1"),
+            "/next?X-Amz-Credential=REDACTED&b=2#f?sig=1"
+        );
+        assert_eq!(p.shown_value("location", "/plain"), "/plain");
+        assert_eq!(
+            p.shown_value("x-other", "https://u:pw@h.test/"),
+            "https://u:pw@h.test/",
+            "only URL-valued headers are parsed as URLs"
+        );
+        let custom = p.with_redacted_params(redacted_params(&["token".into()]));
+        assert_eq!(
+            custom.shown_value("referer", "http://h.test/?token=T"),
+            "http://h.test/?token=REDACTED"
+        );
     }
 
     #[test]

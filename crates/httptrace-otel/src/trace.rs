@@ -67,6 +67,18 @@ struct Settings {
     redacted_params: HashSet<String>,
 }
 
+impl Settings {
+    /// The recorded-header policies from the lists, redacting URL-valued
+    /// headers with the same parameters as `url.full`.
+    fn rebuild_header_policies(&mut self) {
+        self.headers = HeaderPolicy::new(&self.record_headers, &self.sensitive_headers)
+            .with_redacted_params(self.redacted_params.clone());
+        self.response_headers =
+            HeaderPolicy::new(&self.record_response_headers, &self.sensitive_headers)
+                .with_redacted_params(self.redacted_params.clone());
+    }
+}
+
 /// Makes OpenTelemetry spans (and metrics) from the hooks of each request:
 /// a [`httptrace::MakeTrace`] to give to a traced client.
 ///
@@ -221,7 +233,9 @@ impl OtelTrace {
     /// `http.request.header.<lowercase name>` string-array attributes.
     /// `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie` and the
     /// names given to [`OtelTrace::sensitive_headers`] are never recorded,
-    /// even when listed here.
+    /// even when listed here. Headers whose values are URLs (`Location`,
+    /// `Content-Location`, `Referer`, `Origin`) are recorded with exactly
+    /// `url.full`'s redaction (userinfo, signed query values).
     pub fn record_request_headers<I, S>(self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -230,7 +244,7 @@ impl OtelTrace {
         let names: Vec<String> = names.into_iter().map(|n| n.as_ref().to_string()).collect();
         self.edit(|s| {
             s.record_headers.extend(names);
-            s.headers = HeaderPolicy::new(&s.record_headers, &s.sensitive_headers);
+            s.rebuild_header_policies();
         })
     }
 
@@ -246,8 +260,7 @@ impl OtelTrace {
         let names: Vec<String> = names.into_iter().map(|n| n.as_ref().to_string()).collect();
         self.edit(|s| {
             s.record_response_headers.extend(names);
-            s.response_headers =
-                HeaderPolicy::new(&s.record_response_headers, &s.sensitive_headers);
+            s.rebuild_header_policies();
         })
     }
 
@@ -260,9 +273,7 @@ impl OtelTrace {
         let names: Vec<String> = names.into_iter().map(|n| n.as_ref().to_string()).collect();
         self.edit(|s| {
             s.sensitive_headers.extend(names);
-            s.headers = HeaderPolicy::new(&s.record_headers, &s.sensitive_headers);
-            s.response_headers =
-                HeaderPolicy::new(&s.record_response_headers, &s.sensitive_headers);
+            s.rebuild_header_policies();
         })
     }
 
@@ -279,6 +290,7 @@ impl OtelTrace {
         self.edit(|s| {
             s.extra_redacted_params.extend(names);
             s.redacted_params = attrs::redacted_params(&s.extra_redacted_params);
+            s.rebuild_header_policies();
         })
     }
 

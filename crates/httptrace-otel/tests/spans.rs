@@ -1125,3 +1125,85 @@ async fn outlived_dial_span(
     );
     (dial, attempts)
 }
+
+#[tokio::test]
+async fn opted_in_url_headers_get_url_full_redaction() {
+    // /first -> absolute Location with userinfo and a signature;
+    // /second -> relative Location with a signature; /third -> 200.
+    let port = Arc::new(std::sync::OnceLock::<u16>::new());
+    let port_in = port.clone();
+    let server = TestServer::http_with_handler(move |req| {
+        let port = *port_in.get().unwrap();
+        let location = match req.uri().path() {
+            "/first" => Some(format!(
+                "http://user:hunter2@127.0.0.1:{port}/second?sig=SIGSECRET&ok=1"
+            )),
+            "/second" => Some("/third?X-Amz-Signature=SIGSECRET2#frag".to_string()),
+            _ => None,
+        };
+        async move {
+            match location {
+                Some(to) => http::Response::builder()
+                    .status(302)
+                    .header(http::header::LOCATION, to)
+                    .body(full_body(""))
+                    .unwrap(),
+                None => http::Response::new(full_body("done")),
+            }
+        }
+    });
+    port.set(server.port()).unwrap();
+    let cap = Capture::new();
+    let otel = cap
+        .otel()
+        .record_request_headers(["referer"])
+        .record_response_headers(["location"]);
+    use httptrace::reqwest::{ClientBuilderExt as _, Config};
+    let client = reqwest::Client::builder()
+        .traced_with(Config::new().make_trace(otel))
+        .unwrap();
+    let body = client.get(server.url("/first")).send().await.unwrap();
+    assert_eq!(body.text().await.unwrap(), "done");
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 3);
+    let header = |span: &opentelemetry_sdk::trace::SpanData, key: &str| {
+        attr(&span.attributes, key).map(|v| v.to_string())
+    };
+    let one =
+        |s: String| Value::Array(vec![opentelemetry::StringValue::from(s)].into()).to_string();
+    let port = server.port();
+    assert_eq!(
+        header(&hops[0], "http.response.header.location"),
+        Some(one(format!(
+            "http://REDACTED:REDACTED@127.0.0.1:{port}/second?sig=REDACTED&ok=1"
+        )))
+    );
+    assert_eq!(
+        header(&hops[1], "http.response.header.location"),
+        Some(one("/third?X-Amz-Signature=REDACTED#frag".into()))
+    );
+    // The Referer a hop sent is exactly the previous hop's `url.full`.
+    let url_full = attr_str(&hops[1], "url.full").unwrap();
+    assert_eq!(
+        url_full,
+        format!("http://127.0.0.1:{port}/second?sig=REDACTED&ok=1")
+    );
+    // Referer is added per hop, so it shows on the hop's written-header event.
+    let referer = hops[2]
+        .events
+        .iter()
+        .find(|e| {
+            attr(&e.attributes, "httptrace.header.name").map(|v| v.to_string())
+                == Some("referer".into())
+        })
+        .and_then(|e| attr(&e.attributes, "httptrace.header.values"))
+        .map(|v| v.to_string());
+    assert_eq!(referer, Some(one(url_full)));
+    for hop in &hops {
+        let text = all_text(hop);
+        assert!(
+            !text.contains("hunter2") && !text.contains("SIGSECRET"),
+            "{text}"
+        );
+    }
+}
