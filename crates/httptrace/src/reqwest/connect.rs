@@ -11,23 +11,39 @@ use std::time::Instant;
 
 use hyper_util::client::legacy::connect::{Connection, HttpInfo};
 
+use super::round_trip::{DialedConn, Hops};
 use crate::Traces;
 use crate::event::*;
 use crate::transport::errors::classify_chain;
 use crate::transport::registry::{ConnRecord, ConnRegistry};
 
 tokio::task_local! {
-    /// The round trip being sent, set around reqwest's future by the client.
+    /// The send in flight, set around reqwest's future by the round-trip
+    /// driver.
     pub(crate) static ROUND_TRIP: RoundTripCtx;
     /// The dial in progress, set around the connector's future.
     static DIAL: Arc<Dial>;
 }
 
-/// What the connector needs to know about the round trip that asked for a
-/// connection.
+/// What the connector and the redirect hook need to know about the send
+/// that asked for a connection.
 #[derive(Clone)]
 pub(crate) struct RoundTripCtx {
     pub(crate) traces: Traces,
+    /// The hop in flight, when a driver reports round trips (not when a
+    /// plain `execute` runs inside a [`ClientTrace::scope`](crate::ClientTrace::scope)).
+    pub(crate) hops: Option<Arc<Hops>>,
+}
+
+impl RoundTripCtx {
+    /// The send in flight in this task: the driver's, else the traces of the
+    /// enclosing scopes (connection hooks only: nothing marks round trips).
+    fn current() -> Option<RoundTripCtx> {
+        ROUND_TRIP.try_with(RoundTripCtx::clone).ok().or_else(|| {
+            let traces = Traces::current();
+            (!traces.is_empty()).then_some(RoundTripCtx { traces, hops: None })
+        })
+    }
 }
 
 /// One dial: shared by the connector, the resolver and the TLS observers,
@@ -241,7 +257,7 @@ where
         let started = Instant::now();
         // Read in the task of the round trip that asked for the connection;
         // the dial may later finish in a background task.
-        let round_trip = ROUND_TRIP.try_with(RoundTripCtx::clone).ok();
+        let round_trip = RoundTripCtx::current();
         let registry = self.registry.clone();
         let future = self.inner.call(req);
         let Some(round_trip) = round_trip.filter(|rt| !rt.traces.is_empty()) else {
@@ -268,6 +284,13 @@ where
                     guard.0.finish(at, facts.as_ref(), None);
                     if let Some(facts) = facts {
                         register(&registry, &facts, at);
+                        if let Some(hops) = &round_trip.hops {
+                            hops.dialed(DialedConn {
+                                local: facts.local_addr,
+                                remote: facts.remote_addr,
+                                h2: facts.h2,
+                            });
+                        }
                     }
                 }
                 Err(error) => guard.0.finish(at, None, Some(classify_chain(&**error))),

@@ -66,31 +66,28 @@
 //! and describes the origin's (name, chain, ALPN), spanning the `CONNECT`
 //! between; the hyper transport reports the two handshakes apart.
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hyper_util::client::legacy::connect::HttpInfo;
-use reqwest::ResponseBuilderExt;
-
-use crate::event::*;
 use crate::{ClientTrace, MakeTrace, RequestInfo, Traces};
 
 mod connect;
 mod dns;
 mod error;
+#[cfg(feature = "reqwest-middleware")]
+mod middleware;
 mod redirect;
+mod round_trip;
 mod tls;
 mod upload;
 
 pub use error::Error;
+#[cfg(feature = "reqwest-middleware")]
+pub use middleware::TraceMiddleware;
 pub use redirect::RedirectPolicy;
 
-use crate::transport::body::{BodyEnd, ResponseBodyProbe};
 use crate::transport::dns::{DnsServers, TracingResolver};
-use crate::transport::registry::ConnRegistry;
-use crate::transport::round_trip::{Arrival, PendingRoundTrip, host_port, report_arrival};
-use connect::{ROUND_TRIP, RoundTripCtx, TraceConnectLayer};
+use connect::TraceConnectLayer;
 use dns::ResolveHook;
-use upload::{RequestBodyProbe, Upload};
 
 /// What the traced client owns: DNS, TLS roots, redirects, and the trace
 /// made for every request.
@@ -195,16 +192,26 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// Turns a `reqwest::ClientBuilder` into a traced [`Client`].
+/// Installs the hooks on a `reqwest::ClientBuilder`.
 ///
-/// Kept from the builder (tested): timeouts, default headers, user agent,
-/// proxies, HTTP/2 prior knowledge and HTTP/2 options, pool settings.
-/// Replaced, because the transport must own them to observe them and reqwest
-/// cannot hand them back: the DNS resolver, the TLS configuration
-/// (`add_root_certificate`, `tls_built_in_root_certs`,
+/// [`instrument`](ClientBuilderExt::instrument) returns the plain
+/// `reqwest::Client` a service already passes around, with every builder
+/// setting kept but what the hooks must own (below); reqwest keeps following
+/// redirects itself. [`traced_with`](ClientBuilderExt::traced_with) returns
+/// a [`Client`], which follows redirects itself so that every hop carries
+/// its own `traceparent` and reports its own response headers.
+///
+/// Kept from the builder (tested): timeouts (a total `timeout` bounds the
+/// whole redirect chain with `instrument`), default headers, user agent,
+/// proxies, HTTP/2 prior knowledge and HTTP/2 options, pool settings,
+/// reqwest's own retries. Replaced, because the transport must own them to
+/// observe them and reqwest cannot hand them back: the DNS resolver and the
+/// TLS configuration (`add_root_certificate`, `tls_built_in_root_certs`,
 /// `danger_accept_invalid_certs` and other `tls_*` settings on the reqwest
-/// builder have no effect: set them on [`Config`] instead) and the redirect
-/// policy (set [`Config::redirect`]).
+/// builder have no effect: set them on [`Config`] instead). The redirect
+/// policy is [`Config::redirect`]; with `instrument`, a policy already set
+/// on the reqwest builder is kept untouched instead, unobserved (a send is
+/// then reported as one round trip however many hops reqwest follows).
 pub trait ClientBuilderExt: Sized {
     /// Builds a traced client with the default [`Config`].
     fn traced(self) -> Result<Client, Error> {
@@ -215,43 +222,104 @@ pub trait ClientBuilderExt: Sized {
     /// also seeds the TLS random generator (about 30 ms with aws-lc), so
     /// that one-time cost is not counted as the first handshake.
     fn traced_with(self, config: Config) -> Result<Client, Error>;
+
+    /// Builds a plain `reqwest::Client` with the hooks installed: DNS
+    /// (hickory-resolver), connect and TLS hooks for every dial, and
+    /// reqwest's redirect policy ([`Config::redirect`]) wrapped so that each
+    /// hop reqwest follows is its own round trip.
+    ///
+    /// Round trips are reported for sends that go through a driver that
+    /// sees the request: [`TraceMiddleware`] (feature `reqwest-middleware`)
+    /// or [`send`]; both use [`Config::make_trace`] and the traces of the
+    /// enclosing [`ClientTrace::scope`]s. A plain `client.get(..).send()`
+    /// inside a scope reports the DNS, connect and TLS hooks of the
+    /// connections it dials, but no round trips: reqwest calls nothing of
+    /// ours when a request starts on a pooled connection. Errors are
+    /// reqwest's own; [`Error`] here is only a configuration error.
+    fn instrument(self, config: &Config) -> Result<reqwest::Client, Error>;
 }
 
 impl ClientBuilderExt for reqwest::ClientBuilder {
     fn traced_with(self, config: Config) -> Result<Client, Error> {
-        let resolver = TracingResolver::new(&config.dns)
-            .map_err(|e| Error::config(format!("DNS configuration: {e}")))?;
-        let tls = tls::client_config(
-            config.extra_roots.clone(),
-            !config.no_built_in_roots,
-            config.accept_invalid_certs,
-            config.http1_only,
-        )
-        .map_err(|e| Error::config(format!("TLS configuration: {e}")))?;
-        let registry = Arc::new(ConnRegistry::default());
-        let inner = self
-            .dns_resolver(ResolveHook(Arc::new(resolver)))
-            .connector_layer(TraceConnectLayer {
-                registry: registry.clone(),
-            })
+        let inner = install(self, &config)?
             .redirect(reqwest::redirect::Policy::none())
-            .tls_backend_preconfigured(tls)
-            .tls_info(true)
             .build()?;
         Ok(Client {
             inner,
             shared: Arc::new(Shared {
-                registry,
                 redirect: config.redirect,
                 referer: !config.no_referer,
                 make_trace: config.make_trace,
             }),
         })
     }
+
+    fn instrument(self, config: &Config) -> Result<reqwest::Client, Error> {
+        // reqwest cannot hand back a policy set on its builder; its Debug
+        // form names one that is not the default. Such a policy is kept as
+        // it is (unobserved: a send is then one round trip however many
+        // hops reqwest follows), rather than replaced.
+        let own_policy = format!("{self:?}").contains("redirect_policy");
+        let builder = install(self, config)?;
+        let builder = if own_policy {
+            builder
+        } else {
+            builder.redirect(round_trip::observed_policy(config.redirect.to_reqwest()))
+        };
+        Ok(builder.build()?)
+    }
+}
+
+/// Sends `request` on `client` (made with
+/// [`instrument`](ClientBuilderExt::instrument)) and reports it to the traces
+/// of the enclosing [`ClientTrace::scope`]s as round trips: one per redirect
+/// hop reqwest follows. What `client.execute(request)` returns, unchanged.
+///
+/// ```no_run
+/// # async fn demo(client: reqwest::Client) -> Result<(), reqwest::Error> {
+/// use httptrace::ClientTrace;
+///
+/// let trace = ClientTrace::new().on_got_conn(|e| println!("reused={}", e.reused));
+/// let request = client.get("https://example.com/").build()?;
+/// let response = trace.scope(httptrace::reqwest::execute(&client, request)).await?;
+/// # let _ = response;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn execute(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+) -> Result<reqwest::Response, reqwest::Error> {
+    round_trip::send(request, &Traces::current(), 0, |r| client.execute(r))
+        .await
+        .0
+}
+
+/// Installs what every client with hooks needs: the resolver, the connector
+/// layer and the observed TLS configuration.
+fn install(
+    builder: reqwest::ClientBuilder,
+    config: &Config,
+) -> Result<reqwest::ClientBuilder, Error> {
+    let resolver = TracingResolver::new(&config.dns)
+        .map_err(|e| Error::config(format!("DNS configuration: {e}")))?;
+    let tls = tls::client_config(
+        config.extra_roots.clone(),
+        !config.no_built_in_roots,
+        config.accept_invalid_certs,
+        config.http1_only,
+    )
+    .map_err(|e| Error::config(format!("TLS configuration: {e}")))?;
+    Ok(builder
+        .dns_resolver(ResolveHook(Arc::new(resolver)))
+        .connector_layer(TraceConnectLayer {
+            registry: round_trip::registry().clone(),
+        })
+        .tls_backend_preconfigured(tls)
+        .tls_info(true))
 }
 
 struct Shared {
-    registry: Arc<ConnRegistry>,
     redirect: RedirectPolicy,
     referer: bool,
     make_trace: Option<Arc<dyn MakeTrace>>,
@@ -374,110 +442,14 @@ impl Client {
     /// One hop: hand the request to reqwest and report what happened.
     async fn round_trip(
         &self,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
         traces: &Traces,
         resend_count: u32,
     ) -> Result<reqwest::Response, Error> {
-        if traces.is_empty() {
-            return Ok(self.inner.execute(request).await?);
-        }
-        let start = RoundTripStart {
-            at: Instant::now(),
-            method: request.method().clone(),
-            url: request.url().clone(),
-            resend_count,
-        };
-        traces.request_headers(&start, request.headers_mut());
-        let started = start.at;
-        let host_port = host_port(request.url());
-        traces.emit(Event::RoundTripStart(start));
-        let get_conn_at = Instant::now();
-        traces.emit(Event::GetConn(GetConn {
-            at: get_conn_at,
-            host_port,
-        }));
-        let sent_headers = request.headers().clone();
-        let upload = Arc::new(std::sync::Mutex::new(Upload::default()));
-        if let Some(body) = request.body_mut().take() {
-            *request.body_mut() = Some(reqwest::Body::wrap(RequestBodyProbe::new(
-                body,
-                upload.clone(),
-            )));
-        }
-        let mut pending = PendingRoundTrip(Some(traces.clone()));
-        let result = ROUND_TRIP
-            .scope(
-                RoundTripCtx {
-                    traces: traces.clone(),
-                },
-                self.inner.execute(request),
-            )
-            .await;
-        pending.0 = None;
-        let headers_at = Instant::now();
-        let upload = std::mem::take(&mut *upload.lock().unwrap_or_else(|e| e.into_inner()));
-        let response = match result {
-            Ok(response) => response,
-            Err(e) => {
-                if let Some(error) = upload.error {
-                    traces.emit(Event::WroteRequest(WroteRequest {
-                        at: upload.end.unwrap_or(headers_at),
-                        body_bytes: upload.bytes,
-                        error: Some(error),
-                    }));
-                }
-                traces.emit(Event::RoundTripDone(RoundTripDone {
-                    at: headers_at,
-                    status: None,
-                    version: None,
-                    headers: None,
-                    error: Some(error::classify(&e)),
-                }));
-                return Err(e.into());
-            }
-        };
-        let info = response.extensions().get::<HttpInfo>().cloned();
-        let local_addr = info.as_ref().map(HttpInfo::local_addr);
-        let reuse = self.shared.registry.take(local_addr, started, get_conn_at);
-        let wrote_headers = upload.first_poll.unwrap_or(reuse.at).max(reuse.at);
-        let keep_alive = report_arrival(
-            traces,
-            Arrival {
-                reuse: &reuse,
-                local_addr,
-                remote_addr: info.as_ref().map(HttpInfo::remote_addr),
-                sent_headers: &sent_headers,
-                wrote_headers,
-                wrote_request: upload.end.unwrap_or(wrote_headers).max(wrote_headers),
-                body_bytes: upload.bytes,
-                write_error: upload.error,
-                first_byte: headers_at,
-                headers_at,
-                status: response.status(),
-                version: response.version(),
-                headers: response.headers(),
-            },
-        );
-        let end = BodyEnd {
-            traces: traces.clone(),
-            registry: self.shared.registry.clone(),
-            local_addr: local_addr.filter(|_| reuse.known),
-            keep_alive,
-        };
-        Ok(probe_body(response, end))
+        let (result, _) =
+            round_trip::send(request, traces, resend_count, |r| self.inner.execute(r)).await;
+        Ok(result?)
     }
-}
-
-/// Wraps the response body so its end is reported; the URL and extensions
-/// survive the round trip through `http::Response`.
-fn probe_body(response: reqwest::Response, end: BodyEnd) -> reqwest::Response {
-    let url = response.url().clone();
-    let (mut parts, body) = http::Response::from(response).into_parts();
-    if let Ok(with_url) = http::Response::builder().url(url).body(()) {
-        parts.extensions.extend(with_url.into_parts().0.extensions);
-    }
-    let body = reqwest::Body::wrap(ResponseBodyProbe::new(body, end));
-    reqwest::Response::from(http::Response::from_parts(parts, body))
 }
 
 /// Reads and drops a redirect's body (bounded), so its connection can be

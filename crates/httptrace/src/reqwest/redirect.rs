@@ -28,6 +28,15 @@ impl RedirectPolicy {
     pub(crate) fn limit(&self) -> Option<usize> {
         self.limit
     }
+
+    /// The same policy as reqwest's, for a client on which reqwest follows
+    /// redirects itself.
+    pub(crate) fn to_reqwest(self) -> reqwest::redirect::Policy {
+        match self.limit {
+            Some(max) => reqwest::redirect::Policy::limited(max),
+            None => reqwest::redirect::Policy::none(),
+        }
+    }
 }
 
 impl Default for RedirectPolicy {
