@@ -344,7 +344,7 @@ async fn concurrent_requests_through_one_stack_each_get_their_own_events() {
             Event::RoundTripStart(s) => Some(s.url.to_string()),
             _ => None,
         });
-        assert_eq!(starts, [url.clone()]);
+        assert_eq!(starts, std::slice::from_ref(&url));
         let expected: u16 = url.rsplit('/').next().unwrap().parse().unwrap();
         assert_eq!(statuses(&rec), [Some(expected)]);
         let names = rec.names();
