@@ -236,6 +236,10 @@ pub trait ClientBuilderExt: Sized {
     /// connections it dials, but no round trips: reqwest calls nothing of
     /// ours when a request starts on a pooled connection. Errors are
     /// reqwest's own; [`Error`] here is only a configuration error.
+    ///
+    /// Where `tracing::Instrument` is in scope too (it gives every type an
+    /// `instrument` method), name the trait:
+    /// `ClientBuilderExt::instrument(builder, &config)`.
     fn instrument(self, config: &Config) -> Result<reqwest::Client, Error>;
 }
 
