@@ -1,7 +1,7 @@
 //! The service's own behaviour, in whichever build this is: it calls a real
 //! local server (through a redirect) and gets the body. With the `httptrace`
 //! feature the call is also traced: the request carries a W3C `traceparent`
-//! and the client is httptrace's.
+//! and the client is the same type.
 
 use httptrace_testkit::TestServer;
 
@@ -24,12 +24,17 @@ async fn error_statuses_are_errors() {
         .await
         .expect_err("503 is an error");
     assert!(err.to_string().contains("503"), "{err}");
+    assert_eq!(
+        server.requests_served(),
+        3,
+        "retried twice, as the stack says"
+    );
 }
 
 #[cfg(not(feature = "httptrace"))]
 #[tokio::test]
 async fn plain_build_sends_no_trace_context() {
-    let _: &reqwest::Client = &example_service::client().expect("client");
+    let _: &reqwest_middleware::ClientWithMiddleware = &example_service::client().expect("client");
     let server = TestServer::http();
     let client = example_service::client().expect("client");
     let echo = example_service::fetch(&client, &server.url("/echo"))
@@ -47,7 +52,7 @@ async fn plain_build_sends_no_trace_context() {
 async fn traced_build_propagates_trace_context() {
     use std::time::Duration;
 
-    let _: &httptrace::reqwest::Client = &example_service::client().expect("client");
+    let _: &reqwest_middleware::ClientWithMiddleware = &example_service::client().expect("client");
     // The pipeline `httptrace_otel::init()` installs, pointed at a port where
     // nothing listens: spans are made and propagated, export quietly fails.
     let otel = httptrace_otel::Setup::with_env(|_| None)

@@ -1,15 +1,34 @@
 //! The reqwest 0.13 transport.
 //!
-//! [`ClientBuilderExt::traced`] turns an ordinary `reqwest::ClientBuilder`
-//! into a [`Client`] whose requests report every hook. The builder's own
-//! settings (timeouts, default headers, proxies, HTTP/2 options, pool
-//! settings) are kept; what this transport must own is set through
-//! [`Config`]: DNS (hickory-resolver), TLS roots (rustls; reqwest's own TLS
-//! options are replaced) and the redirect policy (redirects are followed here,
-//! one round trip per hop).
+//! Three ways in, the same hooks:
 //!
-//! Responses are plain `reqwest::Response`s and errors wrap reqwest's own
-//! ([`Error`]), so a traced request returns what an untraced one would.
+//! - [`ClientBuilderExt::instrument`] installs the hooks on the user's own
+//!   builder and returns a plain `reqwest::Client`: every builder setting is
+//!   kept, reqwest keeps following redirects (each hop it follows is its
+//!   own round trip) and its total timeout bounds the whole chain. Round
+//!   trips are reported for sends through [`TraceMiddleware`] (feature
+//!   `reqwest-middleware`: each attempt of a retry middleware outside it is
+//!   its own round trip) or [`execute`].
+//! - [`ClientBuilderExt::traced`] returns a [`Client`] that follows redirects
+//!   itself, one round trip per hop, each with its own propagated context
+//!   and response headers.
+//!
+//! What the transport must own is set through [`Config`]: DNS
+//! (hickory-resolver), TLS roots (rustls; reqwest's own TLS options are
+//! replaced) and the redirect policy. Responses are plain
+//! `reqwest::Response`s; errors are reqwest's own ([`Client`] wraps them in
+//! [`Error`]), so a traced request returns what an untraced one would.
+//!
+//! Redirect hops that reqwest follows inside one send (with `instrument`)
+//! are reported as far as reqwest lets them be seen: the hop ends when the
+//! redirect policy is asked about its response (status and `Location`
+//! known, its response headers not: `round_trip_done` carries no headers),
+//! its body is discarded unread (`body_done` with outcome `Dropped`), the
+//! next hop's method and headers are reported by the same rules reqwest
+//! applies, and its `got_conn` facts are exact only when the hop dialled (a
+//! pooled connection is reported as reused, without addresses). Its
+//! `traceparent` is the send's: reqwest builds inner hops from the first
+//! hop's headers.
 //!
 //! # How each hook is captured
 //!
@@ -43,9 +62,9 @@
 //! | `got_conn` | approx. | fresh connection: the dial's end; pooled: `get_conn` time. Delivered when the response headers arrive |
 //! | `put_idle_conn` | approx. | HTTP/1, when the body was read to the end (that is when hyper returns the connection) |
 //! | `wrote_header_field` | approx. | the request's own headers at `wrote_headers` time; headers reqwest adds (`user-agent`, `host`, defaults) are not seen |
-//! | `wrote_headers` | approx. | first poll of the request body, else `got_conn` time |
+//! | `wrote_headers` | approx. | first poll of a streamed request body, else `got_conn` time |
 //! | `wait_100_continue` | never | not visible through reqwest |
-//! | `wrote_request` | approx. | the request body's last chunk handed to hyper, else `got_conn` time |
+//! | `wrote_request` | approx. | a streamed body's last chunk handed to hyper, else `got_conn` time (byte bodies are left as they are, so reqwest can still retry and replay them on 307/308) |
 //! | `got_1xx_response` | never | reqwest drops 1xx responses before we can see them |
 //! | `got_first_response_byte` | approx. | when reqwest hands over the parsed headers (after the first byte) |
 //! | `round_trip_done` | exact | when `send` would resolve |
@@ -229,9 +248,9 @@ pub trait ClientBuilderExt: Sized {
     /// hop reqwest follows is its own round trip.
     ///
     /// Round trips are reported for sends that go through a driver that
-    /// sees the request: [`TraceMiddleware`] (feature `reqwest-middleware`)
-    /// or [`send`]; both use [`Config::make_trace`] and the traces of the
-    /// enclosing [`ClientTrace::scope`]s. A plain `client.get(..).send()`
+    /// sees the request: [`TraceMiddleware`] (feature `reqwest-middleware`;
+    /// it uses [`Config::make_trace`] and the traces of the enclosing
+    /// [`ClientTrace::scope`]s) or [`execute`] (the enclosing scopes' traces). A plain `client.get(..).send()`
     /// inside a scope reports the DNS, connect and TLS hooks of the
     /// connections it dials, but no round trips: reqwest calls nothing of
     /// ours when a request starts on a pooled connection. Errors are
