@@ -1,7 +1,8 @@
 //! The user's own client: `instrument()` returns a plain `reqwest::Client`
 //! on which reqwest still follows redirects (under the configured policy
 //! and the total timeout), and `TraceMiddleware` reports every send of a
-//! reqwest-middleware stack (retries included) as round trips.
+//! reqwest-middleware stack (retries included) as round trips. The traced
+//! `Client`, which follows redirects itself, keeps one deadline too.
 
 mod support;
 
@@ -217,6 +218,33 @@ async fn the_total_timeout_bounds_the_whole_chain() {
         _ => None,
     });
     assert_eq!(errors, [ErrorKind::Timeout]);
+}
+
+#[tokio::test]
+async fn the_traced_client_gives_all_its_hops_one_deadline_too() {
+    let server = slow_hops();
+    let url = server.url("/hop/2");
+    let timeout = Duration::from_millis(300);
+    let on_builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .traced()
+        .unwrap();
+    let on_request = reqwest::Client::builder().traced().unwrap();
+    for (client, per_request) in [(on_builder, None), (on_request, Some(timeout))] {
+        let rec = Recorder::new();
+        let mut request = client.get(&url).trace(rec.trace());
+        if let Some(t) = per_request {
+            request = request.timeout(t);
+        }
+        let started = std::time::Instant::now();
+        let err = request.send().await.unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_millis(450),
+            "one deadline for all hops"
+        );
+        assert_eq!(resend_counts(&rec), [0, 1]);
+    }
 }
 
 #[tokio::test]

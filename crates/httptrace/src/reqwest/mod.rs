@@ -85,7 +85,7 @@
 //! and describes the origin's (name, chain, ALPN), spanning the `CONNECT`
 //! between; the hyper transport reports the two handshakes apart.
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::{ClientTrace, MakeTrace, RequestInfo, Traces};
 
@@ -264,6 +264,7 @@ pub trait ClientBuilderExt: Sized {
 
 impl ClientBuilderExt for reqwest::ClientBuilder {
     fn traced_with(self, config: Config) -> Result<Client, Error> {
+        let timeout = builder_timeout(&format!("{self:?}"));
         let inner = install(self, &config)?
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
@@ -272,6 +273,7 @@ impl ClientBuilderExt for reqwest::ClientBuilder {
             shared: Arc::new(Shared {
                 redirect: config.redirect,
                 referer: !config.no_referer,
+                timeout,
                 make_trace: config.make_trace,
             }),
         })
@@ -318,6 +320,36 @@ pub async fn execute(
         .0
 }
 
+/// The total timeout set on a reqwest builder, read from its Debug form
+/// (`timeout: 300ms`): reqwest cannot hand it back otherwise.
+fn builder_timeout(debug: &str) -> Option<Duration> {
+    let at = ["{ timeout: ", ", timeout: "]
+        .iter()
+        .find_map(|field| debug.find(field).map(|i| i + field.len()))?;
+    parse_duration_debug(&debug[at..])
+}
+
+/// Parses the start of a `Duration`'s Debug form: `300ms`, `1.5s`, `10µs`.
+fn parse_duration_debug(text: &str) -> Option<Duration> {
+    let number_len = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let value: f64 = text[..number_len].parse().ok()?;
+    let unit = &text[number_len..];
+    let seconds = if unit.starts_with("ms") {
+        value / 1e3
+    } else if unit.starts_with("µs") {
+        value / 1e6
+    } else if unit.starts_with("ns") {
+        value / 1e9
+    } else if unit.starts_with('s') {
+        value
+    } else {
+        return None;
+    };
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
 /// Installs what every client with hooks needs: the resolver, the connector
 /// layer and the observed TLS configuration.
 fn install(
@@ -345,6 +377,8 @@ fn install(
 struct Shared {
     redirect: RedirectPolicy,
     referer: bool,
+    /// The builder's total timeout: one deadline for all hops of a request.
+    timeout: Option<Duration>,
     make_trace: Option<Arc<dyn MakeTrace>>,
 }
 
@@ -435,7 +469,18 @@ impl Client {
         }
         let mut request = request;
         let mut resend_count = 0u32;
+        // reqwest times each `execute`; this client calls it once per hop, so
+        // each hop gets what is left of the request's one deadline (zero
+        // left makes reqwest fail it with its own timeout error).
+        let deadline = request
+            .timeout()
+            .copied()
+            .or(self.shared.timeout)
+            .map(|t| Instant::now() + t);
         loop {
+            if let Some(deadline) = deadline {
+                *request.timeout_mut() = Some(deadline.saturating_duration_since(Instant::now()));
+            }
             let follow = self.shared.redirect.limit();
             let replay = follow.and_then(|_| request.try_clone());
             let response = self.round_trip(request, &traces, resend_count).await?;
@@ -559,7 +604,8 @@ impl RequestBuilder {
         self.map(|b| b.bearer_auth(token))
     }
 
-    /// Sets a timeout for each hop of this request (as reqwest).
+    /// Sets the timeout of this request, all its redirect hops together (as
+    /// reqwest).
     pub fn timeout(self, timeout: Duration) -> Self {
         self.map(|b| b.timeout(timeout))
     }
@@ -578,5 +624,37 @@ impl RequestBuilder {
     pub async fn send(self) -> Result<reqwest::Response, Error> {
         let request = self.inner.build()?;
         self.client.execute_traced(request, self.traces).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_timeout_is_read_from_its_debug_form() {
+        let debug = |b: reqwest::ClientBuilder| format!("{b:?}");
+        let builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(7))
+            .timeout(Duration::from_millis(300));
+        assert_eq!(
+            builder_timeout(&debug(builder)),
+            Some(Duration::from_millis(300))
+        );
+        let builder = reqwest::Client::builder().timeout(Duration::from_secs_f64(1.5));
+        assert_eq!(
+            builder_timeout(&debug(builder)),
+            Some(Duration::from_millis(1500))
+        );
+        let builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(7));
+        assert_eq!(
+            builder_timeout(&debug(builder)),
+            None,
+            "connect_timeout is not it"
+        );
+        assert_eq!(
+            parse_duration_debug("250µs"),
+            Some(Duration::from_micros(250))
+        );
     }
 }
