@@ -59,7 +59,12 @@
 //!
 //! ## Cargo features
 //!
-//! - `reqwest` (default): the reqwest 0.13 transport, `httptrace::reqwest`.
+//! - `reqwest` (default): the reqwest 0.13 transport, `httptrace::reqwest`:
+//!   `instrument()` installs the hooks on the service's own
+//!   `reqwest::Client`, `traced()` makes a client that follows redirects
+//!   itself.
+//! - `reqwest-middleware`: `httptrace::reqwest::TraceMiddleware`, for
+//!   reqwest-middleware stacks (each retry attempt its own round trip).
 //! - `hyper` (default): the hyper-util transport, `httptrace::hyper`.
 //!
 //! With both off the crate is the transport-neutral core alone, for writing a
