@@ -1207,3 +1207,39 @@ async fn opted_in_url_headers_get_url_full_redaction() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_hop_that_hits_the_redirect_limit_ends_with_error() {
+    use httptrace::reqwest::{ClientBuilderExt, Config, RedirectPolicy};
+    let server = TestServer::http();
+    let url = server.url("/redirect/3");
+    // The traced client follows redirects itself; an instrumented one lets
+    // reqwest follow them: both report the limit on the hop that hit it.
+    let cap = Capture::new();
+    let config = Config::new()
+        .redirect(RedirectPolicy::limited(1))
+        .make_trace(cap.otel());
+    let traced = reqwest::Client::builder()
+        .traced_with(config.clone())
+        .unwrap();
+    traced.get(&url).send().await.unwrap_err();
+    let instrumented = ClientBuilderExt::instrument(reqwest::Client::builder(), &config).unwrap();
+    let request = instrumented.get(&url).build().unwrap();
+    cap.otel()
+        .trace(&httptrace::RequestInfo::new(
+            request.method(),
+            request.url(),
+            request.headers(),
+        ))
+        .scope(httptrace::reqwest::execute(&instrumented, request))
+        .await
+        .unwrap_err();
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 4);
+    for pair in hops.chunks(2) {
+        assert!(!is_error(&pair[0]));
+        assert!(is_error(&pair[1]), "{:?}", pair[1].status);
+        assert_eq!(attr_i64(&pair[1], "http.response.status_code"), Some(302));
+        assert!(attr_str(&pair[1], "error.type").is_some());
+    }
+}

@@ -134,6 +134,24 @@ async fn the_redirect_limit_fails_as_plain_reqwest_and_on_the_hop_that_hit_it() 
         .pop()
         .expect("the hop that hit the limit carries the error");
     assert_eq!(last.kind(), ErrorKind::Redirect);
+
+    // The traced Client, which follows redirects itself, reports it alike.
+    let rec = Recorder::new();
+    let traced = reqwest::Client::builder()
+        .traced_with(Config::new().redirect(RedirectPolicy::limited(1)))
+        .unwrap()
+        .get(&url)
+        .trace(rec.trace())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(traced.is_redirect());
+    assert_eq!(statuses(&rec), [Some(302), Some(302)]);
+    let errors = rec.find(|e| match e {
+        Event::RoundTripDone(d) => Some(d.error.as_ref().map(|e| e.kind())),
+        _ => None,
+    });
+    assert_eq!(errors, [None, Some(ErrorKind::Redirect)]);
 }
 
 #[tokio::test]

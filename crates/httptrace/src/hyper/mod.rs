@@ -506,6 +506,7 @@ where
                 write_error: None,
                 first_byte,
                 headers_at,
+                error: None,
                 status: response.status(),
                 version: response.version(),
                 headers: response.headers(),

@@ -123,9 +123,13 @@ impl Middleware for TraceMiddleware {
                 }
             }
         };
-        let (result, made) = round_trip::send(request, &logical.traces, logical.round_trips, |r| {
-            next.run(r, extensions)
-        })
+        let (result, made) = round_trip::send(
+            request,
+            &logical.traces,
+            logical.round_trips,
+            |_| None,
+            |r| next.run(r, extensions),
+        )
         .await;
         extensions.insert(LogicalRequest {
             round_trips: logical.round_trips + made,

@@ -87,6 +87,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::event::{ErrorKind, HookError};
 use crate::{ClientTrace, MakeTrace, RequestInfo, Traces};
 
 mod connect;
@@ -315,9 +316,15 @@ pub async fn execute(
     client: &reqwest::Client,
     request: reqwest::Request,
 ) -> Result<reqwest::Response, reqwest::Error> {
-    round_trip::send(request, &Traces::current(), 0, |r| client.execute(r))
-        .await
-        .0
+    round_trip::send(
+        request,
+        &Traces::current(),
+        0,
+        |_| None,
+        |r| client.execute(r),
+    )
+    .await
+    .0
 }
 
 /// The total timeout set on a reqwest builder, read from its Debug form
@@ -483,7 +490,34 @@ impl Client {
             }
             let follow = self.shared.redirect.limit();
             let replay = follow.and_then(|_| request.try_clone());
-            let response = self.round_trip(request, &traces, resend_count).await?;
+            // On the last hop the limit allows, a redirect to follow fails
+            // the request: that hop reports the failure.
+            let over_limit = follow
+                .filter(|&limit| replay.is_some() && resend_count as usize >= limit)
+                .map(|limit| {
+                    let head = crate::redirect::RequestHead {
+                        method: request.method().clone(),
+                        url: request.url().clone(),
+                        headers: request.headers().clone(),
+                    };
+                    (head, limit)
+                });
+            let referer = self.shared.referer;
+            let judge = move |response: &reqwest::Response| {
+                let (head, limit) = over_limit?;
+                crate::redirect::next_hop(&head, response.status(), response.headers(), referer)
+                    .map(|_| {
+                        HookError::new(
+                            ErrorKind::Redirect,
+                            format!("too many redirects (limit {limit})"),
+                        )
+                    })
+            };
+            let (result, _) = round_trip::send(request, &traces, resend_count, judge, |r| {
+                self.inner.execute(r)
+            })
+            .await;
+            let response = result?;
             let status = response.status();
             let Some(limit) = follow.filter(|_| crate::redirect::is_redirect(status)) else {
                 return Ok(response);
@@ -505,18 +539,6 @@ impl Client {
             request = next;
             resend_count += 1;
         }
-    }
-
-    /// One hop: hand the request to reqwest and report what happened.
-    async fn round_trip(
-        &self,
-        request: reqwest::Request,
-        traces: &Traces,
-        resend_count: u32,
-    ) -> Result<reqwest::Response, Error> {
-        let (result, _) =
-            round_trip::send(request, traces, resend_count, |r| self.inner.execute(r)).await;
-        Ok(result?)
     }
 }
 

@@ -232,7 +232,9 @@ pub(crate) fn observed_policy(policy: reqwest::redirect::Policy) -> reqwest::red
 /// Sends `request` with `send`, reporting it to `traces` as round trips
 /// whose resend counts start at `resend_count`: one, or one per redirect
 /// hop reqwest follows inside `send`. Returns the result and how many round
-/// trips the send made.
+/// trips the send made. `judge` may say that the response that arrived
+/// fails the request (a redirect past the caller's limit): its round trip
+/// then reports that error beside the status.
 ///
 /// A body that can be sent again (bytes) is left as it is, so reqwest can
 /// still retry and follow 307/308 with it; a streamed body is probed to see
@@ -241,6 +243,7 @@ pub(crate) async fn send<F, Fut, E>(
     mut request: reqwest::Request,
     traces: &Traces,
     resend_count: u32,
+    judge: impl FnOnce(&reqwest::Response) -> Option<HookError>,
     send: F,
 ) -> (Result<reqwest::Response, E>, u32)
 where
@@ -355,6 +358,7 @@ where
             write_error,
             first_byte: headers_at,
             headers_at,
+            error: judge(&response),
             status: response.status(),
             version: response.version(),
             headers: response.headers(),

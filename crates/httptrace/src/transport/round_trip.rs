@@ -20,6 +20,9 @@ pub(crate) struct Arrival<'a> {
     pub(crate) write_error: Option<HookError>,
     pub(crate) first_byte: Instant,
     pub(crate) headers_at: Instant,
+    /// Set when the response that arrived fails the request all the same
+    /// (a redirect past the limit).
+    pub(crate) error: Option<HookError>,
     pub(crate) status: http::StatusCode,
     pub(crate) version: http::Version,
     pub(crate) headers: &'a http::HeaderMap,
@@ -44,7 +47,7 @@ pub(crate) fn report_arrival(traces: &Traces, a: Arrival<'_>) -> Option<Result<(
         status: Some(a.status),
         version: Some(a.version),
         headers: Some(a.headers.clone()),
-        error: None,
+        error: a.error,
     }));
     match a.version {
         http::Version::HTTP_2 | http::Version::HTTP_3 => None,
