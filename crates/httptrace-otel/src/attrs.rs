@@ -28,17 +28,50 @@ pub const NEVER_RECORDED_HEADERS: &[&str] = &[
     "set-cookie",
 ];
 
-const KNOWN_METHODS: &[&str] = &[
+/// The methods the conventions call known by default: RFC 9110's and PATCH
+/// (semantic conventions, `docs/http/http-spans.md`, note on
+/// `http.request.method`).
+pub const DEFAULT_KNOWN_METHODS: &[&str] = &[
     "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE",
 ];
 
+/// The variable that replaces [`DEFAULT_KNOWN_METHODS`]: a comma-separated,
+/// case-sensitive list, a full override (not an addition), as the
+/// conventions name it.
+pub const KNOWN_METHODS_VAR: &str = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
+
+/// The known methods of this process: [`KNOWN_METHODS_VAR`] when set (read
+/// once), else [`DEFAULT_KNOWN_METHODS`].
+pub fn known_methods() -> &'static [&'static str] {
+    static KNOWN: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    KNOWN.get_or_init(|| match std::env::var(KNOWN_METHODS_VAR) {
+        // Leaked once per process: the list lives as long as the process.
+        Ok(list) => parse_known_methods(Box::leak(list.into_boxed_str())),
+        Err(_) => DEFAULT_KNOWN_METHODS.to_vec(),
+    })
+}
+
+/// The methods of a [`KNOWN_METHODS_VAR`] value: comma-separated, blanks
+/// around them ignored, empty entries dropped.
+pub fn parse_known_methods(list: &str) -> Vec<&str> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .collect()
+}
+
 /// `(http.request.method, http.request.method_original if it differs)`.
 ///
-/// Methods outside RFC 9110 + PATCH become `_OTHER`; the original goes to
-/// `http.request.method_original`.
+/// Methods outside the process's [`known_methods`] become `_OTHER`; the
+/// original goes to `http.request.method_original`.
 pub fn method(m: &http::Method) -> (&'static str, Option<String>) {
+    method_among(m, known_methods())
+}
+
+/// [`method`] against an explicit list of known methods (case-sensitive).
+pub fn method_among(m: &http::Method, known: &[&'static str]) -> (&'static str, Option<String>) {
     let s = m.as_str();
-    match KNOWN_METHODS.iter().find(|k| **k == s) {
+    match known.iter().find(|k| **k == s) {
         Some(k) => (k, None),
         None => ("_OTHER", Some(s.to_string())),
     }
@@ -513,6 +546,22 @@ mod tests {
             custom.shown_value("referer", "http://h.test/?token=T"),
             "http://h.test/?token=REDACTED"
         );
+    }
+
+    #[test]
+    fn the_known_methods_list_is_a_full_case_sensitive_override() {
+        let known = parse_known_methods(" GET, QUERY ,,PROPFIND");
+        assert_eq!(known, ["GET", "QUERY", "PROPFIND"]);
+        let query = http::Method::from_bytes(b"QUERY").unwrap();
+        assert_eq!(method_among(&query, &known), ("QUERY", None));
+        assert_eq!(
+            method_among(&http::Method::POST, &known),
+            ("_OTHER", Some("POST".to_string())),
+            "a full override: POST is no longer known"
+        );
+        let lower = http::Method::from_bytes(b"query").unwrap();
+        assert_eq!(method_among(&lower, &known).0, "_OTHER");
+        assert_eq!(method_among(&query, DEFAULT_KNOWN_METHODS).0, "_OTHER");
     }
 
     #[test]
