@@ -68,7 +68,7 @@
 //!
 //! | instrument | what |
 //! |---|---|
-//! | `http.client.request.duration` (s) | per hop, round trip start to response headers (or failure); `http.request.method`, `server.address`, `server.port`, `http.response.status_code`, `network.protocol.version`, `error.type` |
+//! | `http.client.request.duration` (s) | per hop, the hop span's duration as the conventions ask ("SHOULD be the same as the HTTP client span duration"): round trip start to the end of the body (or the failure); `http.request.method`, `server.address`, `server.port`, `http.response.status_code`, `network.protocol.version`, `error.type` |
 //! | `http.client.active_requests` | hops in flight; `http.request.method`, `server.address`, `server.port` |
 //! | `dns.lookup.duration` (s) | lookups the request made itself (not coalesced ones); `dns.question.name`, `error.type` |
 //! | `http.client.open_connections` | hyper-util transport only: connections by `http.connection.state` (`idle`, `active`: serving a traced request); `server.address`, `server.port`, `network.peer.address`, `network.protocol.version`, `url.scheme` |

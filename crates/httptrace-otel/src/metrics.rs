@@ -11,8 +11,8 @@ pub const DURATION_BUCKETS: &[f64] = &[
 /// The instruments, made once per [`crate::OtelTrace`] from its meter.
 #[derive(Clone, Debug)]
 pub(crate) struct Instruments {
-    /// `http.client.request.duration`: round trip start to response headers
-    /// (or failure), per hop.
+    /// `http.client.request.duration`: per hop, the hop span's duration
+    /// (round trip start to the end of the body, or the failure).
     pub request_duration: Histogram<f64>,
     /// `http.client.active_requests`: hops in flight.
     pub active_requests: UpDownCounter<i64>,

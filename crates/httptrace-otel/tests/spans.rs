@@ -1243,3 +1243,32 @@ async fn the_hop_that_hits_the_redirect_limit_ends_with_error() {
         assert!(attr_str(&pair[1], "error.type").is_some());
     }
 }
+
+#[tokio::test]
+async fn the_duration_metric_is_the_hop_spans_duration_body_included() {
+    use httptrace::reqwest::{ClientBuilderExt as _, Config};
+    let server = TestServer::http();
+    let cap = Capture::new();
+    let client = reqwest::Client::builder()
+        .traced_with(Config::new().make_trace(cap.otel()))
+        .unwrap();
+    // Three body chunks 40 ms apart: the body takes most of the hop.
+    let body = client
+        .get(server.url("/slow-body/3/40"))
+        .send()
+        .await
+        .unwrap();
+    body.bytes().await.unwrap();
+    let hop = &cap.hops()[0];
+    let span_secs = hop
+        .end_time
+        .duration_since(hop.start_time)
+        .unwrap()
+        .as_secs_f64();
+    assert!(span_secs >= 0.08, "{span_secs}");
+    let metric_secs = cap.histogram_sum("http.client.request.duration");
+    assert!(
+        (metric_secs - span_secs).abs() < 1e-6,
+        "metric {metric_secs} s, span {span_secs} s"
+    );
+}

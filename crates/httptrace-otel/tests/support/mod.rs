@@ -76,6 +76,23 @@ impl Capture {
             .collect()
     }
 
+    /// The sum of a histogram's recorded values after a flush.
+    pub fn histogram_sum(&self, name: &str) -> f64 {
+        self.meter_provider.force_flush().unwrap();
+        let mut sum = 0.0;
+        for rm in self.metric_exporter.get_finished_metrics().unwrap() {
+            for sm in rm.scope_metrics() {
+                for m in sm.metrics().filter(|m| m.name() == name) {
+                    if let AggregatedMetrics::F64(MetricData::Histogram(h)) = m.data() {
+                        sum += h.data_points().map(|dp| dp.sum()).sum::<f64>();
+                    }
+                }
+            }
+        }
+        self.metric_exporter.reset();
+        sum
+    }
+
     /// Metric data points by instrument name after a flush: (attributes, value or count).
     pub fn metric_points(&self, name: &str) -> Vec<(Vec<KeyValue>, f64)> {
         self.meter_provider.force_flush().unwrap();
