@@ -17,6 +17,10 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// Exit status: usage error.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status: with `-L`, a redirect that cannot be followed (no usable
+/// `Location`); curl's `CURLE_URL_MALFORMAT`, which curl exits with when a
+/// redirect's target cannot be parsed.
+pub const EXIT_REDIRECT: u8 = 3;
 
 /// The `User-Agent` httpstat sends unless `-H` gives one.
 pub const USER_AGENT: &str = concat!("httpstat-rs/", env!("CARGO_PKG_VERSION"));
@@ -198,8 +202,9 @@ pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         for hop in &mut sent.hops {
             hop.proxy = hop.requested_url().and_then(|url| proxy_of(&proxies, url));
         }
+        let unfollowed = args.follow && fail_unfollowed_redirect(&mut sent);
         if let Some(code) = print(args, index, &sent, style, out, err) {
-            return code;
+            return if unfollowed { EXIT_REDIRECT } else { code };
         }
     }
     EXIT_OK
@@ -325,6 +330,39 @@ async fn send_reqwest(
         hops,
         final_headers,
     }
+}
+
+/// With `-L`, a last hop that is a redirect the rules could not follow
+/// (see [`crate::redirect::unfollowable`]) is a `redirect` failure of that
+/// hop, naming the hop and why. Returns whether it was.
+pub fn fail_unfollowed_redirect(sent: &mut Sent) -> bool {
+    let count = sent.hops.len();
+    let final_headers = sent.final_headers.as_ref();
+    let Some(hop) = sent.hops.last_mut() else {
+        return false;
+    };
+    let (Some(status), None) = (hop.status, &hop.error) else {
+        return false;
+    };
+    let Some(url) = hop.requested_url().cloned() else {
+        return false;
+    };
+    let Some(headers) = hop.headers.as_ref().or(final_headers) else {
+        return false;
+    };
+    let Some(why) = crate::redirect::unfollowable(&url, status, headers) else {
+        return false;
+    };
+    let message = format!(
+        "cannot follow the {status} of hop {count} ({} {}): {why}",
+        hop.method, hop.url
+    );
+    hop.error = Some(HopError {
+        phase: crate::hop::Phase::Redirect,
+        kind: httptrace::ErrorKind::Redirect.as_str(),
+        message: hop.redact(&message),
+    });
+    true
 }
 
 /// Prints one request's hops; on a failure also the one line on `err`, and
