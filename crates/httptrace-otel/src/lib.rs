@@ -86,11 +86,13 @@
 #![warn(missing_docs)]
 
 pub mod attrs;
+pub mod export_errors;
 mod late;
 mod metrics;
 mod setup;
 mod trace;
 
+pub use export_errors::{ExportError, ExportErrorKind, Signal};
 pub use metrics::DURATION_BUCKETS;
 pub use setup::{
     DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, InitError, OtelGuard, Protocol, Setup,
