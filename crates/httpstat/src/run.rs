@@ -143,6 +143,40 @@ pub fn otel_enabled() -> bool {
     .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
 }
 
+/// True when metrics should be exported too: only when asked, with
+/// `OTEL_METRICS_EXPORTER=otlp`, or (that variable unset) with a
+/// metrics-specific `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`. A single run's
+/// histogram says little, and a traces-only collector (Jaeger) would refuse
+/// it on every run.
+pub fn otel_metrics_requested() -> bool {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    match var("OTEL_METRICS_EXPORTER") {
+        Some(list) => list
+            .split(',')
+            .any(|s| s.trim().eq_ignore_ascii_case("otlp")),
+        None => var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").is_some(),
+    }
+}
+
+/// How long httpstat waits at exit for its telemetry to be exported: 1 s,
+/// or `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) when set, plus 100 ms.
+pub fn otel_flush_bound() -> std::time::Duration {
+    match otel_env_export_timeout() {
+        Some(t) => t + std::time::Duration::from_millis(100),
+        None => std::time::Duration::from_secs(1),
+    }
+}
+
+/// The export timeout the environment sets (`OTEL_EXPORTER_OTLP_TIMEOUT`,
+/// milliseconds), if any; httpstat otherwise gives each export 900 ms, so
+/// that it ends, with its own error, within the flush bound.
+pub fn otel_env_export_timeout() -> Option<std::time::Duration> {
+    std::env::var("OTEL_EXPORTER_OTLP_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(std::time::Duration::from_millis)
+}
+
 /// The request body: `-d` as given, or the file named after `@`.
 pub fn body(args: &Args) -> Result<Option<Vec<u8>>, (u8, String)> {
     match args.data.as_deref() {
