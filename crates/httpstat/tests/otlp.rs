@@ -205,6 +205,31 @@ async fn exports_one_span_per_hop_into_jaeger() {
     for (sampler, sampled) in [("always_off", false), ("always_on", true)] {
         honours_the_sampler(&jaeger, sampler, sampled).await;
     }
+    metrics_only_when_asked(&jaeger, &server).await;
+}
+
+/// Metrics reach Jaeger (whose test config takes them) only when asked for
+/// with `OTEL_METRICS_EXPORTER=otlp`; either way nothing is said on stderr.
+async fn metrics_only_when_asked(jaeger: &jaeger_harness::Jaeger, server: &TestServer) {
+    let pid = std::process::id();
+    let quiet = format!("httpstat-metrics-off-{pid}");
+    let asked = format!("httpstat-metrics-on-{pid}");
+    let args = ["--json", &server.url("/")];
+    exporting(jaeger, &quiet, &args, &[]).await;
+    exporting(jaeger, &asked, &args, &[("OTEL_METRICS_EXPORTER", "otlp")]).await;
+    let of = |samples: &[jaeger_harness::Sample], service: &str| {
+        samples
+            .iter()
+            .filter(|s| s.label("service_name") == Some(service))
+            .count()
+    };
+    // The asked run's metrics arrive; the quiet run, which ended first,
+    // would have sent its own before them.
+    let samples = jaeger
+        .wait_for_metrics(Duration::from_secs(10), |s| of(s, &asked) > 0)
+        .await
+        .expect("metrics of the run that asked for them");
+    assert_eq!(of(&samples, &quiet), 0, "metrics exported unasked");
 }
 
 /// A collector that takes traces but not metrics (as a stock Jaeger):
