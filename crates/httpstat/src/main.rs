@@ -1,5 +1,6 @@
 //! The `httpstat` binary: see the library crate for the output formats.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,12 +20,18 @@ fn main() -> ExitCode {
         }
     };
     // With an OTLP endpoint configured, the hops are also exported as spans
-    // under one `httpstat` span; export never delays or fails the command.
+    // under one `httpstat` span (metrics only when asked); export never
+    // fails the command and delays it by at most the flush bound (1 s).
     let otel = httpstat::run::otel_enabled().then(|| {
-        httptrace_otel::Setup::from_env()
+        let mut setup = httptrace_otel::Setup::from_env()
             .service_name("httpstat")
             .fmt(false)
-            .install()
+            .metrics(httpstat::run::otel_metrics_requested())
+            .shutdown_timeout(httpstat::run::otel_flush_bound());
+        if httpstat::run::otel_env_export_timeout().is_none() {
+            setup = setup.export_timeout(std::time::Duration::from_millis(900));
+        }
+        setup.install()
     });
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
@@ -35,6 +42,11 @@ fn main() -> ExitCode {
             .instrument(span)
             .await
     });
-    drop(otel); // flushes, bounded
+    // Flushes, bounded; one plain line per signal that did not get through.
+    if let Some(otel) = otel {
+        for error in otel.finish() {
+            let _ = writeln!(err, "httpstat: {error}");
+        }
+    }
     ExitCode::from(code)
 }

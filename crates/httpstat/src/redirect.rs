@@ -2,9 +2,9 @@
 //! hyper-util one is a `RoundTripper`), by the rules the reqwest transport
 //! follows too ([`httptrace::redirect`]): at most [`MAX_REDIRECTS`].
 
-use http::header::HeaderMap;
+use http::header::{self, HeaderMap};
 use http::{Method, StatusCode};
-use httptrace::redirect::{RequestHead, next_hop};
+use httptrace::redirect::{RequestHead, is_redirect, next_hop};
 
 /// How many redirects `-L` follows (as the reqwest transport's default and
 /// curl's `--max-redirs` in httpstat); one more is a `redirect` failure.
@@ -41,6 +41,62 @@ impl HopRequest {
             headers: next.head.headers,
             body: self.body.clone().filter(|_| next.resend_body),
         })
+    }
+}
+
+/// Why a response with a redirect status (301, 302, 303, 307, 308) to a
+/// request for `url` cannot be followed, or `None` when it is not a redirect
+/// status or the rules ([`next_hop`]) follow it: no `Location`, one that is
+/// not text, cannot be parsed, is not http(s), or is not a valid request
+/// target. Never quotes the `Location`'s credentials (it names only a
+/// parsable target, without userinfo, cut to 100 characters).
+pub fn unfollowable(url: &url::Url, status: StatusCode, headers: &HeaderMap) -> Option<String> {
+    if !is_redirect(status) {
+        return None;
+    }
+    let head = RequestHead {
+        method: Method::GET,
+        url: url.clone(),
+        headers: HeaderMap::new(),
+    };
+    if next_hop(&head, status, headers, false).is_some() {
+        return None;
+    }
+    let Some(location) = headers.get(header::LOCATION) else {
+        return Some("the response has no Location header".to_string());
+    };
+    let Ok(location) = location.to_str() else {
+        return Some("its Location header is not ASCII text".to_string());
+    };
+    let mut target = match url.join(location) {
+        Ok(target) => target,
+        Err(e) => return Some(format!("its Location cannot be parsed as a URL: {e}")),
+    };
+    let _ = target.set_username("");
+    let _ = target.set_password(None);
+    let shown = shorten(target.as_str());
+    if !matches!(target.scheme(), "http" | "https") {
+        let scheme = target.scheme();
+        return Some(format!(
+            "its Location {shown} is a {scheme}: URL, not http or https"
+        ));
+    }
+    let why = match http::Uri::try_from(target.as_str()) {
+        Err(e) => e.to_string(),
+        Ok(_) => "refused by the redirect rules".to_string(),
+    };
+    Some(format!(
+        "its Location {shown} ({} bytes) is not a valid request target: {why}",
+        location.len()
+    ))
+}
+
+/// `s` cut to 100 characters, with `...` when cut.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 100;
+    match s.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}...", &s[..at]),
+        None => s.to_string(),
     }
 }
 
@@ -81,5 +137,36 @@ mod tests {
         assert_eq!(next.url.as_str(), "http://a.test/y");
         assert_eq!(next.headers[header::REFERER], "http://a.test/x");
         assert!(r.next(StatusCode::OK, &location("/y")).is_none());
+    }
+
+    #[test]
+    fn unfollowable_says_why() {
+        let url = url::Url::parse("http://a.test/x").unwrap();
+        let why = |status: u16, headers: &HeaderMap| {
+            unfollowable(&url, StatusCode::from_u16(status).unwrap(), headers)
+        };
+        assert_eq!(why(302, &location("/y")), None, "followable");
+        assert_eq!(why(304, &location("ftp://b/")), None, "not a redirect");
+        assert_eq!(why(300, &HeaderMap::new()), None, "not a redirect");
+        assert_eq!(
+            why(302, &HeaderMap::new()).unwrap(),
+            "the response has no Location header"
+        );
+        let bad = why(301, &location("http://[::1")).unwrap();
+        assert!(
+            bad.starts_with("its Location cannot be parsed as a URL: "),
+            "{bad}"
+        );
+        let ftp = why(307, &location("ftp://u:secret@b.test/f")).unwrap();
+        assert_eq!(
+            ftp,
+            "its Location ftp://b.test/f is a ftp: URL, not http or https"
+        );
+        let long = why(302, &location(&format!("/{}", "a".repeat(100_000)))).unwrap();
+        assert!(
+            long.contains("(100001 bytes) is not a valid request target"),
+            "{long}"
+        );
+        assert!(long.len() < 300, "{long}");
     }
 }

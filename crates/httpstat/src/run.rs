@@ -17,6 +17,10 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// Exit status: usage error.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status: with `-L`, a redirect that cannot be followed (no usable
+/// `Location`); curl's `CURLE_URL_MALFORMAT`, which curl exits with when a
+/// redirect's target cannot be parsed.
+pub const EXIT_REDIRECT: u8 = 3;
 
 /// The `User-Agent` httpstat sends unless `-H` gives one.
 pub const USER_AGENT: &str = concat!("httpstat-rs/", env!("CARGO_PKG_VERSION"));
@@ -139,6 +143,40 @@ pub fn otel_enabled() -> bool {
     .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
 }
 
+/// True when metrics should be exported too: only when asked, with
+/// `OTEL_METRICS_EXPORTER=otlp`, or (that variable unset) with a
+/// metrics-specific `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`. A single run's
+/// histogram says little, and a traces-only collector (Jaeger) would refuse
+/// it on every run.
+pub fn otel_metrics_requested() -> bool {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    match var("OTEL_METRICS_EXPORTER") {
+        Some(list) => list
+            .split(',')
+            .any(|s| s.trim().eq_ignore_ascii_case("otlp")),
+        None => var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").is_some(),
+    }
+}
+
+/// How long httpstat waits at exit for its telemetry to be exported: 1 s,
+/// or `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) when set, plus 100 ms.
+pub fn otel_flush_bound() -> std::time::Duration {
+    match otel_env_export_timeout() {
+        Some(t) => t + std::time::Duration::from_millis(100),
+        None => std::time::Duration::from_secs(1),
+    }
+}
+
+/// The export timeout the environment sets (`OTEL_EXPORTER_OTLP_TIMEOUT`,
+/// milliseconds), if any; httpstat otherwise gives each export 900 ms, so
+/// that it ends, with its own error, within the flush bound.
+pub fn otel_env_export_timeout() -> Option<std::time::Duration> {
+    std::env::var("OTEL_EXPORTER_OTLP_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(std::time::Duration::from_millis)
+}
+
 /// The request body: `-d` as given, or the file named after `@`.
 pub fn body(args: &Args) -> Result<Option<Vec<u8>>, (u8, String)> {
     match args.data.as_deref() {
@@ -198,8 +236,9 @@ pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         for hop in &mut sent.hops {
             hop.proxy = hop.requested_url().and_then(|url| proxy_of(&proxies, url));
         }
+        let unfollowed = args.follow && fail_unfollowed_redirect(&mut sent);
         if let Some(code) = print(args, index, &sent, style, out, err) {
-            return code;
+            return if unfollowed { EXIT_REDIRECT } else { code };
         }
     }
     EXIT_OK
@@ -325,6 +364,39 @@ async fn send_reqwest(
         hops,
         final_headers,
     }
+}
+
+/// With `-L`, a last hop that is a redirect the rules could not follow
+/// (see [`crate::redirect::unfollowable`]) is a `redirect` failure of that
+/// hop, naming the hop and why. Returns whether it was.
+pub fn fail_unfollowed_redirect(sent: &mut Sent) -> bool {
+    let count = sent.hops.len();
+    let final_headers = sent.final_headers.as_ref();
+    let Some(hop) = sent.hops.last_mut() else {
+        return false;
+    };
+    let (Some(status), None) = (hop.status, &hop.error) else {
+        return false;
+    };
+    let Some(url) = hop.requested_url().cloned() else {
+        return false;
+    };
+    let Some(headers) = hop.headers.as_ref().or(final_headers) else {
+        return false;
+    };
+    let Some(why) = crate::redirect::unfollowable(&url, status, headers) else {
+        return false;
+    };
+    let message = format!(
+        "cannot follow the {status} of hop {count} ({} {}): {why}",
+        hop.method, hop.url
+    );
+    hop.error = Some(HopError {
+        phase: crate::hop::Phase::Redirect,
+        kind: httptrace::ErrorKind::Redirect.as_str(),
+        message: hop.redact(&message),
+    });
+    true
 }
 
 /// Prints one request's hops; on a failure also the one line on `err`, and

@@ -283,6 +283,9 @@ on_each_transport! {
     check_location_credentials_never_sent:
         credentials_in_a_location_are_never_sent_on_reqwest,
         credentials_in_a_location_are_never_sent_on_hyper;
+    check_unfollowable_redirect:
+        unfollowable_redirect_fails_with_exit_3_on_reqwest,
+        unfollowable_redirect_fails_with_exit_3_on_hyper;
 }
 
 // The assertions under `if transport == Transport::Hyper` rely on hooks the
@@ -910,6 +913,120 @@ async fn check_location_credentials_never_sent(transport: Transport) {
         .map(|(_, a)| a.clone())
         .collect();
     assert_eq!(auths, [alice.clone(), alice.clone(), alice]);
+}
+
+/// With `-L`, a redirect whose `Location` is missing, unparsable, not
+/// http(s) or not a valid request target is a failure (exit 3, as curl's
+/// `CURLE_URL_MALFORMAT`): the 3xx hop is still printed, one line names the
+/// hop and the reason. Without `-L` it is the answer; 300 and 304 are not
+/// redirects to follow.
+async fn check_unfollowable_redirect(transport: Transport) {
+    let long = format!("/{}", "a".repeat(100_000));
+    let server = TestServer::http_with_handler(move |request| {
+        let path = request.uri().path().to_string();
+        let long = long.clone();
+        async move {
+            let builder = http::Response::builder();
+            let response = match path.as_str() {
+                "/missing" => builder.status(302),
+                "/unparsable" => builder.status(301).header("location", "http://[::1"),
+                "/ftp" => builder
+                    .status(307)
+                    .header("location", "ftp://user:hunter22@files.test/f"),
+                "/long" => builder.status(302).header("location", long),
+                "/via" => builder.status(302).header("location", "/missing"),
+                "/300" => builder.status(300).header("location", "/done"),
+                "/304" => builder.status(304).header("location", "/done"),
+                _ => builder.status(200),
+            };
+            response
+                .body(httptrace_testkit::http::full_body("moved"))
+                .unwrap()
+        }
+    });
+    let cases = [
+        (
+            "/missing",
+            1,
+            "302 Found",
+            "the response has no Location header",
+        ),
+        (
+            "/unparsable",
+            1,
+            "301 Moved Permanently",
+            "its Location cannot be parsed as a URL: ",
+        ),
+        (
+            "/ftp",
+            1,
+            "307 Temporary Redirect",
+            "its Location ftp://files.test/f is a ftp: URL, not http or https",
+        ),
+        (
+            "/long",
+            1,
+            "302 Found",
+            "(100001 bytes) is not a valid request target",
+        ),
+        (
+            "/via",
+            2,
+            "302 Found",
+            "the response has no Location header",
+        ),
+    ];
+    for (path, hops_expected, status, why) in cases {
+        let out = run(transport, &["--json", "-L", &server.url(path)]).await;
+        assert_eq!(out.status.code(), Some(3), "{path}: {}", stderr(&out));
+        let line = one_stderr_line(&out);
+        let failed = if hops_expected == 1 {
+            server.url(path)
+        } else {
+            server.url("/missing")
+        };
+        let expected = format!(
+            "httpstat: redirect failed: redirect: cannot follow the {status} of hop {hops_expected} (GET {failed}): "
+        );
+        assert!(line.starts_with(&expected), "{path}: {line}");
+        assert!(line.contains(why), "{path}: {line}");
+        assert!(!line.contains("hunter22"), "{line}");
+        assert!(line.len() < 400, "{path}: {line}");
+        let hops = json_lines(&out);
+        assert_eq!(hops.len(), hops_expected, "{path}: {}", stdout(&out));
+        let last = hops.last().unwrap();
+        assert_schema(last);
+        assert_eq!(last["status"], status[..3].parse::<u64>().unwrap());
+        assert_eq!(last["url"], failed);
+        assert_eq!(last["error"]["phase"], "redirect");
+        assert_eq!(last["error"]["kind"], "redirect");
+        assert!(line.ends_with(last["error"]["message"].as_str().unwrap()));
+        assert!(!stdout(&out).contains("hunter22"));
+
+        // Without -L the redirect is the answer.
+        let out = run(transport, &["--json", &server.url(path)]).await;
+        assert_eq!(out.status.code(), Some(0), "{path}: {}", stderr(&out));
+        assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+        assert_eq!(json_lines(&out)[0]["error"], Value::Null);
+    }
+
+    // The human output still shows the 3xx hop, then the line.
+    let out = run(transport, &["-L", &server.url("/ftp")]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("HTTP/1.1 307 Temporary Redirect\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(one_stderr_line(&out).contains("not http or https"));
+
+    // 300 and 304 are not redirects to follow: a success, with -L too.
+    for path in ["/300", "/304"] {
+        let out = run(transport, &["--json", "-L", &server.url(path)]).await;
+        assert_eq!(out.status.code(), Some(0), "{path}: {}", stderr(&out));
+        assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+        assert_eq!(json_lines(&out).len(), 1);
+    }
 }
 
 async fn check_redirect_loop(transport: Transport) {

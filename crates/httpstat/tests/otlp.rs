@@ -31,7 +31,166 @@ async fn exporting(
         "{args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // Traces reached Jaeger and metrics are off unless asked: nothing to say.
+    assert!(
+        output.stderr.is_empty(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     output
+}
+
+/// Runs httpstat with `args`, exporting to `endpoint` over `protocol`, plus
+/// `env`, never for more than 30 s; returns its output and run time.
+async fn exporting_to(
+    endpoint: &str,
+    protocol: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Output, Duration) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_httpstat"));
+    for var in [
+        "OTEL_METRICS_EXPORTER",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_SDK_DISABLED",
+    ] {
+        command.env_remove(var);
+    }
+    let started = std::time::Instant::now();
+    let child = command
+        .args(args)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(30), child)
+        .await
+        .expect("httpstat did not finish in 30 s")
+        .expect("run httpstat");
+    (output, started.elapsed())
+}
+
+/// The stderr lines, none of them with Rust debug text.
+fn plain_lines(output: &std::process::Output) -> Vec<String> {
+    let err = String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr");
+    for bad in [
+        "Operation failed",
+        "InternalFailure",
+        "{",
+        "[",
+        "Some(",
+        "Err(",
+    ] {
+        assert!(!err.contains(bad), "debug text {bad:?} in {err:?}");
+    }
+    err.lines().map(str::to_string).collect()
+}
+
+/// A collector that is not there: the command's status is the request's,
+/// and each signal that was on says, in one plain line, where it could not
+/// go and why; over both OTLP transports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_collector_is_one_plain_line_per_signal() {
+    let server = TestServer::http();
+    let ok = server.url("/");
+    let dead = httptrace_testkit::http::refused_addr();
+    let failing = format!("http://{}/", httptrace_testkit::http::refused_addr());
+    for (protocol, traces_url, metrics_url) in [
+        (
+            "http/protobuf",
+            format!("http://{dead}/v1/traces"),
+            format!("http://{dead}/v1/metrics"),
+        ),
+        ("grpc", format!("http://{dead}"), format!("http://{dead}")),
+    ] {
+        let endpoint = format!("http://{dead}");
+        // Traces only (metrics are off unless asked).
+        let (out, took) = exporting_to(&endpoint, protocol, &["--json", &ok], &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{protocol}: {:?}", out.stderr);
+        assert_eq!(
+            plain_lines(&out),
+            [format!(
+                "httpstat: traces not exported to {traces_url}: connection refused"
+            )],
+            "{protocol}"
+        );
+        assert!(took < Duration::from_secs(3), "{protocol}: took {took:?}");
+
+        // Metrics asked for: one line each.
+        let env = [("OTEL_METRICS_EXPORTER", "otlp")];
+        let (out, _) = exporting_to(&endpoint, protocol, &["--json", &ok], &env).await;
+        assert_eq!(out.status.code(), Some(0), "{protocol}: {:?}", out.stderr);
+        assert_eq!(
+            plain_lines(&out),
+            [
+                format!("httpstat: traces not exported to {traces_url}: connection refused"),
+                format!("httpstat: metrics not exported to {metrics_url}: connection refused"),
+            ],
+            "{protocol}"
+        );
+
+        // A failing request keeps its own status and line, first.
+        let (out, _) = exporting_to(&endpoint, protocol, &["--json", &failing], &[]).await;
+        assert_eq!(out.status.code(), Some(1), "{protocol}: {:?}", out.stderr);
+        let lines = plain_lines(&out);
+        assert_eq!(lines.len(), 2, "{protocol}: {lines:?}");
+        assert!(
+            lines[0].starts_with("httpstat: connect failed: "),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines[1],
+            format!("httpstat: traces not exported to {traces_url}: connection refused")
+        );
+    }
+
+    // Credentials in the endpoint or the headers are never printed.
+    let endpoint = format!("http://user:hunter22@{dead}/?token=hunter22");
+    let env = [(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "authorization=Bearer hunter22",
+    )];
+    let (out, _) = exporting_to(&endpoint, "http/protobuf", &["--json", &ok], &env).await;
+    let lines = plain_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(!lines[0].contains("hunter22"), "{lines:?}");
+    assert!(lines[0].contains(&dead.to_string()), "{lines:?}");
+}
+
+/// A collector that never answers (connects hang): the command ends well
+/// within 3 s (a CLI's flush bound is about a second) and says the export
+/// did not finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_black_holed_collector_costs_about_a_second() {
+    let server = TestServer::http();
+    let ok = server.url("/");
+    let hole = httptrace_testkit::http::BlackHole::bind("127.0.0.1:0".parse().unwrap())
+        .expect("black hole");
+    let endpoint = format!("http://{}", hole.addr());
+    for protocol in ["http/protobuf", "grpc"] {
+        let (out, took) = exporting_to(&endpoint, protocol, &["--json", &ok], &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{protocol}: {:?}", out.stderr);
+        assert!(took < Duration::from_secs(3), "{protocol}: took {took:?}");
+        let lines = plain_lines(&out);
+        assert_eq!(lines.len(), 1, "{protocol}: {lines:?}");
+        let prefix = format!("httpstat: traces not exported to {endpoint}");
+        assert!(lines[0].starts_with(&prefix), "{lines:?}");
+        assert!(
+            lines[0].contains(": timed out after ")
+                && lines[0].ends_with("; the export did not finish"),
+            "{protocol}: {lines:?}"
+        );
+        assert_eq!(json_count(&out), 1, "the hop is printed");
+    }
+}
+
+fn json_count(out: &std::process::Output) -> usize {
+    String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,6 +205,94 @@ async fn exports_one_span_per_hop_into_jaeger() {
     for (sampler, sampled) in [("always_off", false), ("always_on", true)] {
         honours_the_sampler(&jaeger, sampler, sampled).await;
     }
+    metrics_only_when_asked(&jaeger, &server).await;
+}
+
+/// Metrics reach Jaeger (whose test config takes them) only when asked for
+/// with `OTEL_METRICS_EXPORTER=otlp`; either way nothing is said on stderr.
+async fn metrics_only_when_asked(jaeger: &jaeger_harness::Jaeger, server: &TestServer) {
+    let pid = std::process::id();
+    let quiet = format!("httpstat-metrics-off-{pid}");
+    let asked = format!("httpstat-metrics-on-{pid}");
+    let args = ["--json", &server.url("/")];
+    exporting(jaeger, &quiet, &args, &[]).await;
+    exporting(jaeger, &asked, &args, &[("OTEL_METRICS_EXPORTER", "otlp")]).await;
+    let of = |samples: &[jaeger_harness::Sample], service: &str| {
+        samples
+            .iter()
+            .filter(|s| s.label("service_name") == Some(service))
+            .count()
+    };
+    // The asked run's metrics arrive; the quiet run, which ended first,
+    // would have sent its own before them.
+    let samples = jaeger
+        .wait_for_metrics(Duration::from_secs(10), |s| of(s, &asked) > 0)
+        .await
+        .expect("metrics of the run that asked for them");
+    assert_eq!(of(&samples, &quiet), 0, "metrics exported unasked");
+}
+
+/// A collector that takes traces but not metrics (as a stock Jaeger):
+/// asked to export metrics there, httpstat says so in one plain line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_without_metrics_says_unimplemented() {
+    let collector = TestServer::http_with_handler(|request| {
+        let path = request.uri().path().to_string();
+        async move {
+            let builder = http::Response::builder();
+            let response = match path.as_str() {
+                // OTLP/HTTP: an empty ExportTraceServiceResponse.
+                "/v1/traces" => builder
+                    .status(200)
+                    .header("content-type", "application/x-protobuf"),
+                // gRPC, trailers-only: 12 is Unimplemented.
+                p if p.starts_with("/opentelemetry.proto.collector.") => builder
+                    .status(200)
+                    .header("content-type", "application/grpc")
+                    .header("grpc-status", "12"),
+                _ => builder.status(404),
+            };
+            response
+                .body(httptrace_testkit::http::full_body(""))
+                .unwrap()
+        }
+    });
+    let server = TestServer::http();
+    let endpoint = format!("http://{}", collector.addr());
+    for (protocol, metrics_url, kind) in [
+        (
+            "http/protobuf",
+            format!("{endpoint}/v1/metrics"),
+            "HTTP 404 Not Found",
+        ),
+        ("grpc", endpoint.clone(), "gRPC Unimplemented"),
+    ] {
+        let mut env = vec![("OTEL_METRICS_EXPORTER", "otlp")];
+        if protocol == "grpc" {
+            env.push(("OTEL_TRACES_EXPORTER", "none"));
+        }
+        let args = ["--json", &server.url("/")];
+        let (out, took) = exporting_to(&endpoint, protocol, &args, &env).await;
+        assert_eq!(out.status.code(), Some(0), "{protocol}: {:?}", out.stderr);
+        assert!(took < Duration::from_secs(3), "{protocol}: took {took:?}");
+        assert_eq!(
+            plain_lines(&out),
+            [format!(
+                "httpstat: metrics not exported to {metrics_url}: \
+                 the collector does not accept metrics ({kind})"
+            )],
+            "{protocol}"
+        );
+    }
+    // Without OTEL_METRICS_EXPORTER, metrics are off: nothing to say.
+    let (out, _) = exporting_to(
+        &endpoint,
+        "http/protobuf",
+        &["--json", &server.url("/")],
+        &[],
+    )
+    .await;
+    assert!(plain_lines(&out).is_empty(), "{:?}", out.stderr);
 }
 
 /// Runs httpstat against a server that keeps each request's `traceparent`,

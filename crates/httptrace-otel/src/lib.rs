@@ -82,15 +82,21 @@
 //!
 //! A dead, slow or misconfigured collector never blocks or fails requests:
 //! spans go to a bounded queue and are exported by a background thread;
-//! nothing on the request path waits for export.
+//! nothing on the request path waits for export. When an export fails the
+//! user hears of it in plain words, one line per signal (which endpoint,
+//! refused / timed out / not accepted): a service through `tracing` at warn
+//! level, at most once per signal per 10 s, a command-line tool from
+//! [`OtelGuard::finish`] (see [`export_errors`]).
 #![warn(missing_docs)]
 
 pub mod attrs;
+pub mod export_errors;
 mod late;
 mod metrics;
 mod setup;
 mod trace;
 
+pub use export_errors::{ExportError, ExportErrorKind, Signal};
 pub use metrics::DURATION_BUCKETS;
 pub use setup::{
     DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, InitError, OtelGuard, Protocol, Setup,

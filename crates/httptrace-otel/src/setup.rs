@@ -21,10 +21,12 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
+use crate::export_errors::{self, End, ExportError, ExportStatus, Signal};
+
 /// Builds an OTLP exporter of either signal: the span and metric exporter
 /// builders share their methods but no trait, hence a macro.
 macro_rules! otlp_exporter {
-    ($setup:expr, $protocol:expr, $exporter:ident, $path:literal, $what:literal) => {{
+    ($setup:expr, $protocol:expr, $exporter:ident, $path:literal, $what:literal, $status:expr) => {{
         let endpoint = $setup.endpoint_for($protocol, $path);
         let built = match $protocol {
             Protocol::Grpc => {
@@ -41,6 +43,12 @@ macro_rules! otlp_exporter {
                 let mut b = opentelemetry_otlp::$exporter::builder()
                     .with_http()
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
+                // Our client: it tells refused, timeout and 404 apart.
+                let timeout =
+                    export_errors::export_timeout($status.signal(), $setup.export_timeout);
+                let client = export_errors::RecordingHttpClient::new(timeout, $status.clone())
+                    .map_err(|e| InitError(format!(concat!($what, ": {}"), e)))?;
+                b = opentelemetry_otlp::WithHttpConfig::with_http_client(b, client);
                 if let Some(e) = endpoint {
                     b = b.with_endpoint(e);
                 }
@@ -376,8 +384,14 @@ impl Setup {
         let _entered = runtime.as_ref().map(|rt| rt.enter());
         let resource = self.resource();
 
+        let mut exports = Vec::new();
         let tracer_provider = if traces {
-            let exporter = self.span_exporter(traces_protocol)?;
+            let status = self.export_status(Signal::Traces, traces_protocol);
+            exports.push(status.clone());
+            let exporter = export_errors::RecordingSpanExporter::new(
+                self.span_exporter(traces_protocol, &status)?,
+                status,
+            );
             let mut batch = BatchConfigBuilder::default();
             if let Some(n) = self.max_queue_size {
                 batch = batch.with_max_queue_size(n);
@@ -398,7 +412,12 @@ impl Setup {
             None
         };
         let meter_provider = if metrics {
-            let exporter = self.metric_exporter(metrics_protocol)?;
+            let status = self.export_status(Signal::Metrics, metrics_protocol);
+            exports.push(status.clone());
+            let exporter = export_errors::RecordingMetricExporter::new(
+                self.metric_exporter(metrics_protocol, &status)?,
+                status,
+            );
             Some(
                 SdkMeterProvider::builder()
                     .with_reader(PeriodicReader::builder(exporter).build())
@@ -422,8 +441,23 @@ impl Setup {
             fmt: self.fmt,
             subscriber: self.subscriber,
             notes,
+            exports,
             done: false,
         })
+    }
+
+    fn export_status(&self, signal: Signal, protocol: Protocol) -> Arc<ExportStatus> {
+        let path = match signal {
+            Signal::Traces => "/v1/traces",
+            Signal::Metrics => "/v1/metrics",
+        };
+        let endpoint = export_errors::display_endpoint(
+            signal,
+            protocol == Protocol::Grpc,
+            self.endpoint_for(protocol, path).as_deref(),
+        );
+        let timeout = export_errors::export_timeout(signal, self.export_timeout);
+        ExportStatus::new(signal, endpoint, timeout)
     }
 
     fn endpoint_for(&self, protocol: Protocol, path: &str) -> Option<String> {
@@ -437,26 +471,30 @@ impl Setup {
     fn span_exporter(
         &self,
         protocol: Protocol,
+        status: &Arc<ExportStatus>,
     ) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
         otlp_exporter!(
             self,
             protocol,
             SpanExporter,
             "/v1/traces",
-            "OTLP span exporter"
+            "OTLP span exporter",
+            status
         )
     }
 
     fn metric_exporter(
         &self,
         protocol: Protocol,
+        status: &Arc<ExportStatus>,
     ) -> Result<opentelemetry_otlp::MetricExporter, InitError> {
         otlp_exporter!(
             self,
             protocol,
             MetricExporter,
             "/v1/metrics",
-            "OTLP metric exporter"
+            "OTLP metric exporter",
+            status
         )
     }
 
@@ -497,8 +535,11 @@ impl Setup {
 ///
 /// Never fails and never blocks on the collector: export runs in the batch
 /// processor's background thread, spans are dropped (not waited for) when its
-/// queue is full, and export errors are logged through `tracing`
-/// (OpenTelemetry's internal logs).
+/// queue is full, and a failed export is reported through `tracing` at
+/// warn level in one plain line per signal (which endpoint, what failed),
+/// at most once per signal per [`export_errors::WARN_INTERVAL`]; the
+/// guard's drop reports what did not reach the collector the same way.
+/// A command-line tool gets the same lines from [`OtelGuard::finish`].
 pub fn init() -> OtelGuard {
     Setup::from_env().install()
 }
@@ -520,6 +561,7 @@ pub struct OtelGuard {
     fmt: bool,
     subscriber: bool,
     notes: Vec<String>,
+    exports: Vec<Arc<ExportStatus>>,
     done: bool,
 }
 
@@ -534,13 +576,27 @@ impl fmt::Debug for OtelGuard {
     }
 }
 
-/// Why a shutdown or flush did not complete.
+/// Why a shutdown or flush did not complete: what did not reach the
+/// collector, per signal. Its `Display` joins their lines with `; `.
 #[derive(Debug)]
-pub struct ShutdownError(String);
+pub struct ShutdownError(Vec<ExportError>);
+
+impl ShutdownError {
+    /// One error per signal whose export failed or did not finish.
+    pub fn errors(&self) -> &[ExportError] {
+        &self.0
+    }
+}
 
 impl fmt::Display for ShutdownError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
     }
 }
 
@@ -573,6 +629,7 @@ impl OtelGuard {
             fmt: false,
             subscriber: false,
             notes: Vec::new(),
+            exports: Vec::new(),
             done: false,
         }
     }
@@ -595,6 +652,10 @@ impl OtelGuard {
                 tracing_subscriber::fmt::layer()
                     .with_writer(std::io::stderr)
                     .with_filter(filter)
+                    // The SDK's per-export errors: ours replace them.
+                    .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+                        !export_errors::replaced_sdk_event(m)
+                    }))
             });
             if let Err(e) = tracing_subscriber::registry()
                 .with(otel)
@@ -661,7 +722,28 @@ impl OtelGuard {
         let mp = self.meter_provider.clone();
         let traces = on_helper("flush", move || tp.map(|tp| tp.force_flush()));
         let metrics = on_helper("flush", move || mp.map(|mp| mp.force_flush()));
-        wait_both(traces, metrics, timeout, "flush")
+        self.wait_both(traces, metrics, timeout)
+    }
+
+    /// Flushes and shuts down like [`OtelGuard::shutdown`] (within the
+    /// shutdown timeout), then returns what did not reach the collector:
+    /// one error per signal whose last export failed or did not finish,
+    /// reported nowhere else, for a command-line tool to print in its own
+    /// words.
+    pub fn finish(mut self) -> Vec<ExportError> {
+        match self.shutdown_inner() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.0,
+        }
+    }
+
+    /// Per signal, the last finished export's failure, if it failed (say,
+    /// for a health check); a later successful export clears it.
+    pub fn last_export_errors(&self) -> Vec<ExportError> {
+        self.exports
+            .iter()
+            .filter_map(|s| s.outcome(&End::Done(Ok(()))))
+            .collect()
     }
 
     /// Flushes and shuts the providers down, waiting at most the shutdown
@@ -684,7 +766,7 @@ impl OtelGuard {
         let metrics = on_helper("shutdown", move || {
             mp.map(|mp| mp.shutdown_with_timeout(timeout))
         });
-        let result = wait_both(traces, metrics, timeout, "shutdown");
+        let result = self.wait_both(traces, metrics, timeout);
         if let Some(rt) = self.runtime.take() {
             // Never blocks, also when called inside an async context.
             rt.shutdown_background();
@@ -693,35 +775,49 @@ impl OtelGuard {
     }
 }
 
-fn wait_both(
-    traces: std::sync::mpsc::Receiver<Option<opentelemetry_sdk::error::OTelSdkResult>>,
-    metrics: std::sync::mpsc::Receiver<Option<opentelemetry_sdk::error::OTelSdkResult>>,
-    timeout: Duration,
-    what: &str,
-) -> Result<(), ShutdownError> {
-    let deadline = std::time::Instant::now() + timeout;
-    let mut problems = Vec::new();
-    for (signal, rx) in [("traces", traces), ("metrics", metrics)] {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(None) | Ok(Some(Ok(()))) => {}
-            Ok(Some(Err(e))) => problems.push(format!("{signal}: {e}")),
-            Err(_) => problems.push(format!(
-                "{signal}: {what} did not finish within {timeout:?}"
-            )),
+type Outcome = std::sync::mpsc::Receiver<Option<opentelemetry_sdk::error::OTelSdkResult>>;
+
+impl OtelGuard {
+    /// Waits for both signals' flush or shutdown until `timeout` from now,
+    /// and says per signal what did not reach the collector.
+    fn wait_both(
+        &self,
+        traces: Outcome,
+        metrics: Outcome,
+        timeout: Duration,
+    ) -> Result<(), ShutdownError> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut errors = Vec::new();
+        for (signal, rx) in [(Signal::Traces, traces), (Signal::Metrics, metrics)] {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let end = match rx.recv_timeout(left) {
+                Ok(None) => continue,
+                Ok(Some(result)) => End::Done(result),
+                Err(_) => End::Unfinished(timeout),
+            };
+            if let Some(status) = self.exports.iter().find(|s| s.signal() == signal) {
+                errors.extend(status.outcome(&end));
+            }
         }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ShutdownError(problems.join("; ")))
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ShutdownError(errors))
+        }
     }
 }
 
 impl Drop for OtelGuard {
+    /// Shuts down, then reports through `tracing` at warn level what did
+    /// not reach the collector (a failure already warned about less than
+    /// [`export_errors::WARN_INTERVAL`] ago is not repeated).
     fn drop(&mut self) {
         if let Err(e) = self.shutdown_inner() {
-            eprintln!("httptrace-otel: {e}");
+            for error in &e.0 {
+                if let Some(status) = self.exports.iter().find(|s| s.signal() == error.signal()) {
+                    status.report_final(error);
+                }
+            }
         }
     }
 }
