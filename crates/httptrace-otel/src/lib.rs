@@ -66,13 +66,18 @@
 //!
 //! # Metrics
 //!
-//! | instrument | what |
-//! |---|---|
-//! | `http.client.request.duration` (s) | per hop, the hop span's duration as the conventions ask ("SHOULD be the same as the HTTP client span duration"): round trip start to the end of the body (or the failure); `http.request.method`, `server.address`, `server.port`, `http.response.status_code`, `network.protocol.version`, `error.type` |
-//! | `http.client.active_requests` | hops in flight; `http.request.method`, `server.address`, `server.port` |
-//! | `dns.lookup.duration` (s) | lookups the request made itself (not coalesced ones); `dns.question.name`, `error.type` |
-//! | `http.client.open_connections` | hyper-util transport only: connections by `http.connection.state` (`idle`, `active`: serving a traced request); `server.address`, `server.port`, `network.peer.address`, `network.protocol.version`, `url.scheme` |
-//! | `http.client.connection.duration` (s) | hyper-util transport only: open to close; same attributes but the state |
+//! The conventions (`docs/http/http-metrics.md`, `docs/dns/dns-metrics.md`
+//! in open-telemetry/semantic-conventions) require the request duration and
+//! call the others optional: those are off until switched on one by one
+//! with [`OtelTrace::enable_metric`] ([`OptInMetric`]).
+//!
+//! | instrument | requirement | default | what |
+//! |---|---|---|---|
+//! | `http.client.request.duration` (s) | required | on | per hop, the hop span's duration as the conventions ask ("SHOULD be the same as the HTTP client span duration"): round trip start to the end of the body (or the failure); `http.request.method`, `server.address`, `server.port`, `http.response.status_code`, `network.protocol.version`, `error.type` |
+//! | `http.client.active_requests` | optional | off | hops in flight; `http.request.method`, `server.address`, `server.port` |
+//! | `dns.lookup.duration` (s) | optional | off | lookups the request made itself (not coalesced ones); `dns.question.name`, `error.type` |
+//! | `http.client.open_connections` | optional | off | hyper-util transport only: connections by `http.connection.state` (`idle`, `active`: serving a traced request); `server.address`, `server.port`, `network.peer.address`, `network.protocol.version`, `url.scheme` |
+//! | `http.client.connection.duration` (s) | optional | off | hyper-util transport only: open to close; same attributes but the state |
 //!
 //! The connection metrics come from [`httptrace::MakeTrace::on_connection`],
 //! which only a transport that sees connections close can call: reqwest does
@@ -97,7 +102,7 @@ mod setup;
 mod trace;
 
 pub use export_errors::{ExportError, ExportErrorKind, Signal};
-pub use metrics::DURATION_BUCKETS;
+pub use metrics::{DURATION_BUCKETS, OptInMetric};
 pub use setup::{
     DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, InitError, OtelGuard, Protocol, Setup,
     ShutdownError, init, init_from_env,

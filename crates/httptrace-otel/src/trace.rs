@@ -19,7 +19,7 @@ use opentelemetry::{Context, InstrumentationScope, KeyValue};
 
 use crate::attrs::{self, HeaderPolicy};
 use crate::late::{LateDial, done_phase, is_dial_event, open_phase};
-use crate::metrics::{Instruments, base_attributes};
+use crate::metrics::{Instruments, OptInMetric, OptIns, base_attributes};
 
 /// The instrumentation scope name of the spans and metrics this crate makes.
 pub const SCOPE_NAME: &str = "httptrace-otel";
@@ -65,6 +65,7 @@ struct Settings {
     response_headers: HeaderPolicy,
     extra_redacted_params: Vec<String>,
     redacted_params: HashSet<String>,
+    opt_ins: OptIns,
 }
 
 impl Settings {
@@ -153,6 +154,7 @@ impl OtelTrace {
                 response_headers: HeaderPolicy::default(),
                 extra_redacted_params: Vec::new(),
                 redacted_params: attrs::redacted_params(&[]),
+                opt_ins: OptIns::default(),
             }),
         }
     }
@@ -218,6 +220,16 @@ impl OtelTrace {
             } else {
                 Propagation::Off
             }
+        })
+    }
+
+    /// Switches on one of the metrics the conventions call optional (all
+    /// off by default; see [`OptInMetric`]). `http.client.request.duration`
+    /// is always recorded while metrics are on.
+    pub fn enable_metric(self, metric: OptInMetric) -> Self {
+        self.edit(|s| {
+            s.opt_ins.enable(metric);
+            s.instruments = Arc::new(OnceLock::new());
         })
     }
 
@@ -305,8 +317,11 @@ impl OtelTrace {
         settings
             .instruments
             .get_or_init(|| match &settings.meter {
-                MeterSource::Global => Some(Instruments::new(&global::meter_with_scope(scope()))),
-                MeterSource::Fixed(m) => Some(Instruments::new(m)),
+                MeterSource::Global => Some(Instruments::new(
+                    &global::meter_with_scope(scope()),
+                    settings.opt_ins,
+                )),
+                MeterSource::Fixed(m) => Some(Instruments::new(m, settings.opt_ins)),
                 MeterSource::Off => None,
             })
             .clone()
@@ -362,6 +377,9 @@ impl MakeTrace for OtelTrace {
     /// that see connections close report them (the hyper-util one).
     fn on_connection(&self, event: &httptrace::ConnectionEvent) {
         let Some(m) = self.instruments() else { return };
+        if m.open_connections.is_none() && m.connection_duration.is_none() {
+            return;
+        }
         let mut a = vec![
             KeyValue::new("server.address", event.server_address.clone()),
             KeyValue::new("server.port", i64::from(event.server_port)),
@@ -376,14 +394,16 @@ impl MakeTrace for OtelTrace {
             a.push(KeyValue::new("http.connection.state", state.as_str()));
             a
         };
-        if let Some(previous) = event.previous {
-            m.open_connections.add(-1, &with_state(previous));
+        if let (Some(previous), Some(open)) = (event.previous, &m.open_connections) {
+            open.add(-1, &with_state(previous));
         }
         if event.state == httptrace::ConnectionState::Closed {
-            let lifetime = event.at.saturating_duration_since(event.opened_at);
-            m.connection_duration.record(lifetime.as_secs_f64(), &a);
-        } else {
-            m.open_connections.add(1, &with_state(event.state));
+            if let Some(duration) = &m.connection_duration {
+                let lifetime = event.at.saturating_duration_since(event.opened_at);
+                duration.record(lifetime.as_secs_f64(), &a);
+            }
+        } else if let Some(open) = &m.open_connections {
+            open.add(1, &with_state(event.state));
         }
     }
 }
@@ -602,8 +622,12 @@ impl RequestState {
             active_counted: false,
             duration_recorded: false,
         };
-        if let Some(m) = &self.instruments {
-            m.active_requests.add(1, &hop.metric_base());
+        if let Some(active) = self
+            .instruments
+            .as_ref()
+            .and_then(|m| m.active_requests.as_ref())
+        {
+            active.add(1, &hop.metric_base());
             hop.active_counted = true;
         }
         hop
@@ -670,13 +694,16 @@ impl RequestState {
                     .position(|(h, _)| *h == e.host)
                     .map(|i| hop.dns_starts.remove(i).1);
                 // A coalesced lookup did not ask DNS itself: not a lookup.
-                if let (Some(m), Some(s), false) = (&self.instruments, started, e.coalesced) {
+                let lookups = self
+                    .instruments
+                    .as_ref()
+                    .and_then(|m| m.dns_lookup_duration.as_ref());
+                if let (Some(lookups), Some(s), false) = (lookups, started, e.coalesced) {
                     let mut a = vec![KeyValue::new("dns.question.name", e.host.clone())];
                     if let Some(err) = &e.error {
                         a.push(KeyValue::new("error.type", err.kind().as_str()));
                     }
-                    m.dns_lookup_duration
-                        .record(at.saturating_duration_since(s).as_secs_f64(), &a);
+                    lookups.record(at.saturating_duration_since(s).as_secs_f64(), &a);
                 }
             }
             Event::ConnectStart(e) => {
@@ -955,9 +982,12 @@ impl RequestState {
         *last_end = Some(last_end.map_or(end, |t| t.max(end)));
         drop(last_end);
         if hop.active_counted
-            && let Some(m) = &self.instruments
+            && let Some(active) = self
+                .instruments
+                .as_ref()
+                .and_then(|m| m.active_requests.as_ref())
         {
-            m.active_requests.add(-1, &hop.metric_base());
+            active.add(-1, &hop.metric_base());
         }
     }
 }

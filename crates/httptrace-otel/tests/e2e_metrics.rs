@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use httptrace_otel::{OtelTrace, Protocol, Setup};
+use httptrace_otel::{OptInMetric, OtelTrace, Protocol, Setup};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
 use httptrace_testkit::http::TestServer;
 use jaeger_harness::{Jaeger, Sample};
@@ -50,7 +50,12 @@ async fn convention_metrics_reach_jaeger() {
     let server = TestServer::http();
     let client = httptrace::hyper::Client::builder()
         .dns_server(dns.addr())
-        .make_trace(OtelTrace::new())
+        .make_trace(
+            OtelTrace::new()
+                .enable_metric(OptInMetric::DnsLookupDuration)
+                .enable_metric(OptInMetric::OpenConnections)
+                .enable_metric(OptInMetric::ConnectionDuration),
+        )
         .build::<Empty<Bytes>>()
         .unwrap();
     // Two successes and a 503, sequentially (usually on one connection;

@@ -84,7 +84,11 @@ async fn dropping_the_trace_without_a_final_event_ends_the_span_as_cancelled() {
         .position(|e| e.name() == "round_trip_done")
         .unwrap();
     let cap = Capture::new();
-    let trace = make(&cap, cap.otel().phase_spans(true), caller());
+    let otel = cap
+        .otel()
+        .phase_spans(true)
+        .enable_metric(httptrace_otel::OptInMetric::ActiveRequests);
+    let trace = make(&cap, otel, caller());
     deliver(&trace, &hop0[..cut]);
     assert!(
         cap.hops().is_empty(),

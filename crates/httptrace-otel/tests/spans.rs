@@ -6,6 +6,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use httptrace_otel::OptInMetric;
 use httptrace_testkit::http::{TestServer, full_body, refused_addr};
 use httptrace_testkit::tls::TestCa;
 use opentelemetry::Value;
@@ -49,7 +50,12 @@ async fn one_span_per_hop_with_conventions_events_phases_and_metrics() {
     let cap = Capture::new();
     let net = Net::start();
     let _sub = subscriber(&cap);
-    let client = net.client(cap.otel().phase_spans(true));
+    let client = net.client(
+        cap.otel()
+            .phase_spans(true)
+            .enable_metric(OptInMetric::ActiveRequests)
+            .enable_metric(OptInMetric::DnsLookupDuration),
+    );
     let caller = tracing::info_span!("caller");
     let body = async {
         client
@@ -637,7 +643,11 @@ async fn cancelled_request_ends_the_span_as_cancelled() {
     let cap = Capture::new();
     let net = Net::start();
     let stall = TestServer::stall();
-    let client = net.client(cap.otel().phase_spans(true));
+    let client = net.client(
+        cap.otel()
+            .phase_spans(true)
+            .enable_metric(OptInMetric::ActiveRequests),
+    );
     let send = client
         .get(format!("http://127.0.0.1:{}/", stall.port()))
         .send();
@@ -856,7 +866,11 @@ async fn connection_metrics_from_the_hyper_transport() {
     let cap = Capture::new();
     let server = httptrace_testkit::http::TestServer::http();
     let client = httptrace::hyper::Client::builder()
-        .make_trace(cap.otel())
+        .make_trace(
+            cap.otel()
+                .enable_metric(OptInMetric::OpenConnections)
+                .enable_metric(OptInMetric::ConnectionDuration),
+        )
         .build::<Empty<bytes::Bytes>>()
         .unwrap();
     let get = || {
@@ -1271,4 +1285,20 @@ async fn the_duration_metric_is_the_hop_spans_duration_body_included() {
         (metric_secs - span_secs).abs() < 1e-6,
         "metric {metric_secs} s, span {span_secs} s"
     );
+}
+
+#[tokio::test]
+async fn optional_metrics_are_off_until_switched_on() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let client = net.client(cap.otel());
+    let body = client.get(net.https_url("/")).send().await.unwrap();
+    body.text().await.unwrap();
+    assert_eq!(cap.metric_points("http.client.request.duration").len(), 1);
+    for optional in ["http.client.active_requests", "dns.lookup.duration"] {
+        assert!(
+            cap.metric_points(optional).is_empty(),
+            "{optional} is opt-in"
+        );
+    }
 }
