@@ -57,7 +57,10 @@
 //!
 //! - Throughput: measured requests over the time to the last response;
 //!   reported as the ratio to `plain` of the same round, [min, max] over
-//!   rounds. Rounds rotate the order of the variants.
+//!   rounds. Rounds rotate the order of the variants. The final flush
+//!   comes after that time and is reported on its own (`flush ms`): a
+//!   backlog the exporter had not caught up with shows there (its CPU is
+//!   in the client CPU column either way).
 //! - Client CPU µs per request: process CPU time
 //!   (`CLOCK_PROCESS_CPUTIME_ID`, what `getrusage(RUSAGE_SELF)` reports, at
 //!   ns resolution) over the window, minus the server thread's and the
@@ -85,6 +88,9 @@
 //! (no thresholds; it exits non-zero only when spans were lost or a
 //! response was wrong, which means the bench itself is broken). Options:
 //! `--rounds N`, `--secs S`, `--requests N` (a count instead of a time),
+//! `--max-queue N` (the batch span processor's queue bound in both
+//! OpenTelemetry variants instead of the default 2048: with the default,
+//! both drop spans at 64 in flight on one core, which marks them INVALID),
 //! `--variant NAME[,NAME]` (`plain`, `traced`, `httptrace-otel`,
 //! `reqwest-tracing`), `--concurrency N[,N]`, e.g. for a profile:
 //! `-- --variant httptrace-otel --concurrency 64 --rounds 1 --secs 20`.
@@ -432,11 +438,17 @@ enum Pipeline {
 }
 
 impl Pipeline {
-    fn new(variant: Variant, endpoint: &str) -> Pipeline {
+    /// `max_queue`: the batch span processor's queue bound, `None` for the
+    /// default (2048).
+    fn new(variant: Variant, endpoint: &str, max_queue: Option<usize>) -> Pipeline {
         match variant {
             Variant::Plain | Variant::Traced => Pipeline::None,
             Variant::HttptraceOtel => {
-                let guard = httptrace_otel::Setup::with_env(|_| None)
+                let mut setup = httptrace_otel::Setup::with_env(|_| None);
+                if let Some(n) = max_queue {
+                    setup = setup.max_queue_size(n);
+                }
+                let guard = setup
                     .service_name("otel-bench")
                     .protocol(httptrace_otel::Protocol::Grpc)
                     .endpoint(endpoint)
@@ -466,8 +478,15 @@ impl Pipeline {
                     .with_endpoint(endpoint)
                     .build()
                     .expect("OTLP 0.32 exporter");
+                let mut batch = opentelemetry_sdk_032::trace::BatchConfigBuilder::default();
+                if let Some(n) = max_queue {
+                    batch = batch.with_max_queue_size(n);
+                }
+                let processor = opentelemetry_sdk_032::trace::BatchSpanProcessor::builder(exporter)
+                    .with_batch_config(batch.build())
+                    .build();
                 let provider = opentelemetry_sdk_032::trace::SdkTracerProvider::builder()
-                    .with_batch_exporter(exporter)
+                    .with_span_processor(processor)
                     .with_resource(
                         opentelemetry_sdk_032::Resource::builder()
                             .with_service_name("otel-bench")
@@ -634,6 +653,8 @@ struct Run {
     requests: u64,
     /// Seconds from the window's start to the last response.
     load_secs: f64,
+    /// Seconds the final flush took (exporting what was still queued).
+    flush_secs: f64,
     client_cpu_ns: u64,
     receiver_cpu_ns: u64,
     spans: u64,
@@ -657,6 +678,7 @@ fn run_variant(
     variant: Variant,
     concurrency: usize,
     plan: Plan,
+    max_queue: Option<usize>,
     env: Env,
     endpoint: Arc<str>,
     received: Arc<Received>,
@@ -672,7 +694,7 @@ fn run_variant(
                 .unwrap();
             // Built on this (pinned) thread: the pipeline's threads inherit
             // the pinning.
-            let pipeline = Pipeline::new(variant, &endpoint);
+            let pipeline = Pipeline::new(variant, &endpoint, max_queue);
             let _dispatch = pipeline.dispatch().map(tracing::dispatcher::set_default);
             let client = Arc::new(pipeline.client(variant));
             // Warm-up: connections open, first-use initialisation done, then
@@ -686,7 +708,7 @@ fn run_variant(
             pipeline.flush();
             let start = env.snapshot(&received);
             let requests = rt.block_on(load(client.clone(), url, concurrency, plan));
-            let load_secs = start.at.elapsed().as_secs_f64();
+            let loaded = Instant::now();
             drop(client);
             pipeline.flush();
             let end = env.snapshot(&received);
@@ -698,7 +720,8 @@ fn run_variant(
             let process = end.process_cpu - start.process_cpu;
             Run {
                 requests,
-                load_secs,
+                load_secs: loaded.duration_since(start.at).as_secs_f64(),
+                flush_secs: end.at.duration_since(loaded).as_secs_f64(),
                 client_cpu_ns: process.saturating_sub(server + receiver),
                 receiver_cpu_ns: receiver,
                 spans: end.spans - start.spans,
@@ -735,6 +758,7 @@ struct Options {
     smoke: bool,
     rounds: usize,
     plan: Plan,
+    max_queue: Option<usize>,
     variants: Vec<Variant>,
     concurrency: Vec<usize>,
 }
@@ -768,10 +792,12 @@ fn options() -> Options {
     let concurrency = value("--concurrency").map_or(vec![1, 64], |list| {
         list.split(',').map(|n| n.parse().unwrap()).collect()
     });
+    let max_queue = value("--max-queue").map(|n| n.parse().unwrap());
     Options {
         smoke,
         rounds,
         plan,
+        max_queue,
         variants,
         concurrency,
     }
@@ -789,12 +815,14 @@ fn main() {
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "otel-pipeline bench: {} round(s), {}, {} cores; server and receiver {} core 1, clients on core 0",
+        "otel-pipeline bench: {} round(s), {}, span queue {}, {} cores; server and receiver {} core 1, clients on core 0",
         opts.rounds,
         match opts.plan {
             Plan::For(d) => format!("{:.1} s per variant", d.as_secs_f64()),
             Plan::Count(n) => format!("{n} requests per variant"),
         },
+        opts.max_queue
+            .map_or("2048 (default)".to_string(), |n| n.to_string()),
         cores,
         if pinned {
             "pinned to"
@@ -815,6 +843,7 @@ fn main() {
                     variant,
                     concurrency,
                     opts.plan,
+                    opts.max_queue,
                     env,
                     endpoint.clone(),
                     received.clone(),
@@ -851,9 +880,9 @@ fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
     let mut invalid = false;
     println!();
     println!(
-        "| variant | in flight | req/s (median) | throughput vs plain [min, max] | client CPU µs/req, median [min, max] | allocs/req | reallocs/req | spans/req expected | spans/req got | receiver CPU µs/req |"
+        "| variant | in flight | req/s (median) | throughput vs plain [min, max] | client CPU µs/req, median [min, max] | allocs/req | reallocs/req | spans/req expected | spans/req got | receiver CPU µs/req | flush ms (median) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (ci, &concurrency) in opts.concurrency.iter().enumerate() {
         for (vi, &variant) in opts.variants.iter().enumerate() {
             let rs = &runs[ci][vi];
@@ -892,7 +921,7 @@ fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
                 .collect();
             let (cpu_lo, cpu_hi) = min_max(&cpu);
             println!(
-                "| {} | {concurrency} | {:.0} | {ratio} | {:.1} [{cpu_lo:.1}, {cpu_hi:.1}] | {:.1} | {:.1} | {} | {:.3} | {:.1} |",
+                "| {} | {concurrency} | {:.0} | {ratio} | {:.1} [{cpu_lo:.1}, {cpu_hi:.1}] | {:.1} | {:.1} | {} | {:.3} | {:.1} | {:.1} |",
                 variant.label(),
                 median(rs.iter().map(Run::rate).collect()),
                 median(cpu),
@@ -905,6 +934,7 @@ fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
                         .map(|r| r.per_req(r.receiver_cpu_ns) / 1e3)
                         .collect()
                 ),
+                median(rs.iter().map(|r| r.flush_secs * 1e3).collect()),
             );
         }
     }
