@@ -17,7 +17,7 @@
 //!   exporter's runtime, inherit the pinning to core 0: the client pays for
 //!   its telemetry on its own core, as a one-core service would):
 //!   - `plain`: `reqwest::Client`, no `tracing` subscriber.
-//!   - `traced`: httptrace's traced reqwest client with no trace attached,
+//!   - `traced`: httptrace's traced client, `reqwest::Client::builder().traced()`, with no trace attached,
 //!     no `tracing` subscriber.
 //!   - `httptrace-otel`: the full pipeline as a user sets it up:
 //!     [`httptrace_otel::Setup`] (OTLP/gRPC to the receiver, metrics on,
@@ -25,7 +25,10 @@
 //!     `ParentBased(AlwaysOn)`: every span is sampled) installed with
 //!     `try_install()`, which sets the global tracer and meter providers
 //!     and propagator the way `init()` does; and
-//!     `Config::new().make_trace(OtelTrace::new())` on the client. One
+//!     `Config::new().make_trace(OtelTrace::new())` for the client, built
+//!     the `instrument` way: `reqwest::Client::builder().instrument(&config)`
+//!     in a reqwest-middleware stack with `TraceMiddleware::new(&config)`
+//!     (see `traced_otel_client`). One
 //!     difference to `init()`: the global `tracing` subscriber can be set
 //!     once per process, so the bench turns `install_subscriber` off and
 //!     sets the very layer that subscriber would carry
@@ -105,7 +108,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use httptrace::reqwest::{ClientBuilderExt as _, Config};
+use httptrace::reqwest::{ClientBuilderExt, Config, TraceMiddleware};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
@@ -415,11 +418,18 @@ impl BenchClient {
     }
 }
 
-/// The client of variant (c). Kept in one small function: the API is about
-/// to become `reqwest::Client::builder().instrument(&config)`, returning a
-/// plain `reqwest::Client`.
-fn traced_otel_client(config: Config) -> BenchClient {
-    BenchClient::Traced(reqwest::Client::builder().traced_with(config).unwrap())
+/// The client of variant (c), as the `instrument` API has a user build it:
+/// the user's own `reqwest::Client` with the hooks installed, in a
+/// reqwest-middleware stack with `TraceMiddleware`, which makes the
+/// config's trace (the hop span) per round trip. (A plain `.send()` on the
+/// instrumented client reports no round trip, hence no hop span.)
+fn traced_otel_client(config: &Config) -> reqwest_middleware::ClientWithMiddleware {
+    // Spelled out: with `tracing::Instrument` in scope (as in most async
+    // code, and here) `builder.instrument(config)` is ambiguous (E0034).
+    let client = ClientBuilderExt::instrument(reqwest::Client::builder(), config).unwrap();
+    reqwest_middleware::ClientBuilder::new(client)
+        .with(TraceMiddleware::new(config))
+        .build()
 }
 
 /// What a variant installs besides its client: the `tracing` dispatcher
@@ -517,9 +527,9 @@ impl Pipeline {
         match variant {
             Variant::Plain => BenchClient::Plain(reqwest::Client::new()),
             Variant::Traced => BenchClient::Traced(reqwest::Client::builder().traced().unwrap()),
-            Variant::HttptraceOtel => {
-                traced_otel_client(Config::new().make_trace(httptrace_otel::OtelTrace::new()))
-            }
+            Variant::HttptraceOtel => BenchClient::Middleware(traced_otel_client(
+                &Config::new().make_trace(httptrace_otel::OtelTrace::new()),
+            )),
             Variant::ReqwestTracing => BenchClient::Middleware(
                 reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
                     .with(reqwest_tracing::TracingMiddleware::default())
