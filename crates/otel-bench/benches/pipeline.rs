@@ -73,8 +73,11 @@
 //!   thread.
 //! - Allocations per request: a counting global allocator, by thread role;
 //!   the client role is every thread but the server's and the receiver's
-//!   (so the SDK and exporter threads count as client). `allocs` counts
-//!   `alloc` and `alloc_zeroed` calls, `reallocs` counts `realloc` calls.
+//!   (so the SDK and exporter threads count as client), shown as the sum
+//!   and split into the client's runtime thread (the request path) and the
+//!   other client threads (batch processor, exporter, flush). `allocs`
+//!   counts `alloc` and `alloc_zeroed` calls, `reallocs` counts `realloc`
+//!   calls.
 //!   The counter runs in every variant, so it costs all of them alike.
 //! - Spans per request: what the receiver decoded in the window over the
 //!   measured requests, against what the variant must produce (the hop
@@ -82,7 +85,8 @@
 //!   span for `reqwest-tracing`). A round that lost a span marks its row
 //!   INVALID and prints no ratio for it.
 //! - Receiver CPU µs per request: the receiver thread's CPU clock over the
-//!   window.
+//!   window. A second table gives what the receiver decoded per request:
+//!   spans, span events, attributes and the encoded size of the exports.
 //!
 //! # Running
 //!
@@ -133,9 +137,13 @@ const BODY: &[u8] = b"hello, world\n";
 // ---------------------------------------------------------------------------
 // Allocation counting, by thread role.
 
+/// Every thread not named below: the OpenTelemetry SDK's batch thread,
+/// the exporter's runtime, flush helpers, the (idle) main thread.
 const ROLE_CLIENT: u8 = 0;
 const ROLE_SERVER: u8 = 1;
 const ROLE_RECEIVER: u8 = 2;
+/// The client's runtime thread: the request path.
+const ROLE_REQUESTS: u8 = 3;
 
 thread_local! {
     static ROLE: Cell<u8> = const { Cell::new(ROLE_CLIENT) };
@@ -145,16 +153,22 @@ thread_local! {
 #[repr(align(64))]
 struct Counter(AtomicU64);
 
-static ALLOCS: [Counter; 3] = [
+static ALLOCS: [Counter; 4] = [
     Counter(AtomicU64::new(0)),
-    Counter(AtomicU64::new(0)),
-    Counter(AtomicU64::new(0)),
-];
-static REALLOCS: [Counter; 3] = [
     Counter(AtomicU64::new(0)),
     Counter(AtomicU64::new(0)),
     Counter(AtomicU64::new(0)),
 ];
+static REALLOCS: [Counter; 4] = [
+    Counter(AtomicU64::new(0)),
+    Counter(AtomicU64::new(0)),
+    Counter(AtomicU64::new(0)),
+    Counter(AtomicU64::new(0)),
+];
+
+fn count(counters: &[Counter; 4], role: u8) -> u64 {
+    counters[role as usize].0.load(Ordering::Relaxed)
+}
 
 fn role() -> usize {
     ROLE.try_with(|r| r.get()).unwrap_or(ROLE_CLIENT) as usize
@@ -272,6 +286,12 @@ fn start_server() -> (SocketAddr, libc::clockid_t, bool) {
 #[derive(Default)]
 struct Received {
     spans: AtomicU64,
+    /// Span events, in all spans.
+    events: AtomicU64,
+    /// Attributes of spans and of their events.
+    attributes: AtomicU64,
+    /// Encoded size of the export requests (protobuf, uncompressed).
+    bytes: AtomicU64,
     trace_exports: AtomicU64,
     metric_exports: AtomicU64,
 }
@@ -285,14 +305,28 @@ impl TraceService for Receiver {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let spans: usize = request
-            .get_ref()
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .map(|s| s.spans.len())
+        let request = request.get_ref();
+        let spans = || {
+            request
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .flat_map(|s| &s.spans)
+        };
+        let events: usize = spans().map(|s| s.events.len()).sum();
+        let attributes: usize = spans()
+            .map(|s| {
+                s.attributes.len() + s.events.iter().map(|e| e.attributes.len()).sum::<usize>()
+            })
             .sum();
-        self.0.spans.fetch_add(spans as u64, Ordering::Relaxed);
+        let r = &self.0;
+        r.events.fetch_add(events as u64, Ordering::Relaxed);
+        r.attributes.fetch_add(attributes as u64, Ordering::Relaxed);
+        r.bytes.fetch_add(
+            prost::Message::encoded_len(request) as u64,
+            Ordering::Relaxed,
+        );
+        r.spans.fetch_add(spans().count() as u64, Ordering::Relaxed);
         self.0.trace_exports.fetch_add(1, Ordering::Relaxed);
         Ok(tonic::Response::new(ExportTraceServiceResponse {
             partial_success: None,
@@ -633,7 +667,11 @@ struct Snapshot {
     receiver_cpu: u64,
     spans: u64,
     allocs: u64,
+    path_allocs: u64,
     reallocs: u64,
+    events: u64,
+    attributes: u64,
+    bytes: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -651,8 +689,12 @@ impl Env {
             server_cpu: clock_ns(self.server_clock),
             receiver_cpu: clock_ns(self.receiver_clock),
             spans: received.spans.load(Ordering::SeqCst),
-            allocs: ALLOCS[ROLE_CLIENT as usize].0.load(Ordering::Relaxed),
-            reallocs: REALLOCS[ROLE_CLIENT as usize].0.load(Ordering::Relaxed),
+            allocs: count(&ALLOCS, ROLE_CLIENT) + count(&ALLOCS, ROLE_REQUESTS),
+            path_allocs: count(&ALLOCS, ROLE_REQUESTS),
+            reallocs: count(&REALLOCS, ROLE_CLIENT) + count(&REALLOCS, ROLE_REQUESTS),
+            events: received.events.load(Ordering::SeqCst),
+            attributes: received.attributes.load(Ordering::SeqCst),
+            bytes: received.bytes.load(Ordering::SeqCst),
         }
     }
 }
@@ -669,7 +711,11 @@ struct Run {
     receiver_cpu_ns: u64,
     spans: u64,
     allocs: u64,
+    path_allocs: u64,
     reallocs: u64,
+    events: u64,
+    attributes: u64,
+    bytes: u64,
 }
 
 impl Run {
@@ -696,6 +742,7 @@ fn run_variant(
     std::thread::Builder::new()
         .name(format!("bench-client-{}", variant.name()))
         .spawn(move || {
+            ROLE.with(|r| r.set(ROLE_REQUESTS));
             pin_to(0);
             let url: Arc<str> = format!("http://127.0.0.1:{}/", env.url_port).into();
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -736,7 +783,11 @@ fn run_variant(
                 receiver_cpu_ns: receiver,
                 spans: end.spans - start.spans,
                 allocs: end.allocs - start.allocs,
+                path_allocs: end.path_allocs - start.path_allocs,
                 reallocs: end.reallocs - start.reallocs,
+                events: end.events - start.events,
+                attributes: end.attributes - start.attributes,
+                bytes: end.bytes - start.bytes,
             }
         })
         .unwrap()
@@ -890,7 +941,7 @@ fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
     let mut invalid = false;
     println!();
     println!(
-        "| variant | in flight | req/s (median) | throughput vs plain [min, max] | client CPU µs/req, median [min, max] | allocs/req | reallocs/req | spans/req expected | spans/req got | receiver CPU µs/req | flush ms (median) |"
+        "| variant | in flight | req/s (median) | throughput vs plain [min, max] | client CPU µs/req, median [min, max] | allocs/req (request thread + other client threads) | reallocs/req | spans/req expected | spans/req got | receiver CPU µs/req | flush ms (median) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (ci, &concurrency) in opts.concurrency.iter().enumerate() {
@@ -931,11 +982,17 @@ fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
                 .collect();
             let (cpu_lo, cpu_hi) = min_max(&cpu);
             println!(
-                "| {} | {concurrency} | {:.0} | {ratio} | {:.1} [{cpu_lo:.1}, {cpu_hi:.1}] | {:.1} | {:.1} | {} | {:.3} | {:.1} | {:.1} |",
+                "| {} | {concurrency} | {:.0} | {ratio} | {:.1} [{cpu_lo:.1}, {cpu_hi:.1}] | {:.1} ({:.1} + {:.1}) | {:.1} | {} | {:.3} | {:.1} | {:.1} |",
                 variant.label(),
                 median(rs.iter().map(Run::rate).collect()),
                 median(cpu),
                 median(rs.iter().map(|r| r.per_req(r.allocs)).collect()),
+                median(rs.iter().map(|r| r.per_req(r.path_allocs)).collect()),
+                median(
+                    rs.iter()
+                        .map(|r| r.per_req(r.allocs - r.path_allocs))
+                        .collect()
+                ),
                 median(rs.iter().map(|r| r.per_req(r.reallocs)).collect()),
                 variant.expected_spans(),
                 spans as f64 / requests as f64,
@@ -945,6 +1002,32 @@ fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
                         .collect()
                 ),
                 median(rs.iter().map(|r| r.flush_secs * 1e3).collect()),
+            );
+        }
+    }
+    println!();
+    println!(
+        "What the receiver got per request (median over rounds; OTLP bytes = encoded export requests, uncompressed):"
+    );
+    println!();
+    println!(
+        "| variant | in flight | spans | span events | attributes (span + event) | OTLP bytes |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (ci, &concurrency) in opts.concurrency.iter().enumerate() {
+        for (vi, &variant) in opts.variants.iter().enumerate() {
+            if variant.expected_spans() == 0 {
+                continue;
+            }
+            let rs = &runs[ci][vi];
+            let per = |f: fn(&Run) -> u64| median(rs.iter().map(|r| r.per_req(f(r))).collect());
+            println!(
+                "| {} | {concurrency} | {:.2} | {:.1} | {:.1} | {:.0} |",
+                variant.label(),
+                per(|r| r.spans),
+                per(|r| r.events),
+                per(|r| r.attributes),
+                per(|r| r.bytes),
             );
         }
     }
