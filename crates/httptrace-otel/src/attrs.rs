@@ -99,13 +99,18 @@ pub fn protocol_version(v: http::Version) -> Option<&'static str> {
 /// (matched case-insensitively after percent-decoding the name) become
 /// `REDACTED`. The rest of the URL is kept byte for byte.
 pub fn redact_url(url: &url::Url, redacted_params: &HashSet<String>) -> String {
+    let userinfo = !url.username().is_empty() || url.password().is_some();
+    let query = url.query().and_then(|q| redact_query(q, redacted_params));
+    if !userinfo && query.is_none() {
+        return url.as_str().to_owned(); // nothing to hide: no copy to edit
+    }
     let mut u = url.clone();
-    if !u.username().is_empty() || u.password().is_some() {
+    if userinfo {
         // Only fails for URLs that cannot have credentials (then there are none).
         let _ = u.set_username("REDACTED");
         let _ = u.set_password(Some("REDACTED"));
     }
-    if let Some(query) = u.query().and_then(|q| redact_query(q, redacted_params)) {
+    if let Some(query) = query {
         u.set_query(Some(&query));
     }
     u.to_string()
@@ -242,6 +247,9 @@ impl HeaderPolicy {
 
     /// True when this header's values may be recorded.
     pub fn allows(&self, name: &str) -> bool {
+        if self.record.is_empty() {
+            return false; // nothing opted in: no lowercased copy to make
+        }
         let lower = name.to_ascii_lowercase();
         self.record.contains(&lower) && !self.sensitive.contains(&lower)
     }
@@ -334,7 +342,15 @@ pub fn event_attributes(
     redact: &dyn Fn(&url::Url) -> String,
     scrub: &dyn Fn(&str) -> String,
 ) -> Vec<KeyValue> {
-    let mut a = Vec::new();
+    // Sized for the event's usual attributes (errors add two): one
+    // allocation per event, none for the events without attributes.
+    let mut a = Vec::with_capacity(match event {
+        Event::WroteHeaders(_) | Event::Wait100Continue(_) | Event::GotFirstResponseByte(_) => 0,
+        Event::GetConn(_) | Event::DnsStart(_) | Event::TlsHandshakeStart(_) => 1,
+        Event::WroteHeaderField(_) | Event::PutIdleConn(_) => 2,
+        Event::GotConn(_) | Event::TlsHandshakeDone(_) => 10,
+        _ => 6,
+    });
     match event {
         Event::RoundTripStart(e) => {
             let (m, original) = method(&e.method);

@@ -335,18 +335,17 @@ impl OtelTrace {
             TracerSource::Global => Arc::new(global::tracer_with_scope(scope())),
         };
         let instruments = self.instruments();
-        let caller_propagation_keys = {
-            let fields: Vec<String> = match &settings.propagation {
-                Propagation::Global => {
-                    global::get_text_map_propagator(|p| p.fields().map(String::from).collect())
-                }
-                Propagation::Fixed(p) => p.fields().map(String::from).collect(),
-                Propagation::Off => Vec::new(),
-            };
+        // Only the keys the caller set (usually none: no allocation).
+        let caller_set = |fields: &mut dyn Iterator<Item = &str>| -> Vec<String> {
             fields
-                .into_iter()
-                .filter(|f| request.headers.contains_key(f.as_str()))
+                .filter(|f| request.headers.contains_key(*f))
+                .map(String::from)
                 .collect()
+        };
+        let caller_propagation_keys = match &settings.propagation {
+            Propagation::Global => global::get_text_map_propagator(|p| caller_set(&mut p.fields())),
+            Propagation::Fixed(p) => caller_set(&mut p.fields()),
+            Propagation::Off => Vec::new(),
         };
         let state = Arc::new(RequestState {
             header_attrs: settings.headers.request_attributes(request.headers),
@@ -502,29 +501,16 @@ impl RequestState {
         let mut guard = lock(&self.hop);
         self.ensure_hop(&mut guard, start);
         let Some(hop) = guard.as_ref() else { return };
-        let mut injector = Collect(Vec::new());
+        let mut injector = HeaderInjector {
+            headers,
+            keep: &self.caller_propagation_keys,
+        };
         match &self.settings.propagation {
             Propagation::Global => {
                 global::get_text_map_propagator(|p| p.inject_context(&hop.cx, &mut injector))
             }
             Propagation::Fixed(p) => p.inject_context(&hop.cx, &mut injector),
-            Propagation::Off => return,
-        }
-        for (key, value) in injector.0 {
-            if self
-                .caller_propagation_keys
-                .iter()
-                .any(|k| k.eq_ignore_ascii_case(&key))
-            {
-                continue;
-            }
-            if let (Ok(name), Ok(value)) = (
-                http::HeaderName::from_bytes(key.as_bytes()),
-                http::HeaderValue::from_str(&value),
-            ) {
-                // Replaces what an earlier hop of this request injected.
-                headers.insert(name, value);
-            }
+            Propagation::Off => {}
         }
     }
 
@@ -551,10 +537,9 @@ impl RequestState {
             .host_str()
             .map(|h| h.trim_matches(['[', ']']).to_string());
         let server_port = start.url.port_or_known_default().map(i64::from);
-        let mut a = vec![
-            KeyValue::new("http.request.method", method),
-            KeyValue::new("url.full", url_full.clone()),
-        ];
+        let mut a = Vec::with_capacity(6 + self.header_attrs.len());
+        a.push(KeyValue::new("http.request.method", method));
+        a.push(KeyValue::new("url.full", url_full.clone()));
         if let Some(o) = original {
             a.push(KeyValue::new("http.request.method_original", o));
         }
@@ -610,7 +595,7 @@ impl RequestState {
             server_port,
             protocol: None,
             last_at: start.at,
-            events: Vec::new(),
+            events: Vec::with_capacity(16), // a hop on a pooled connection has about 11
             status: None,
             error_type: None,
             error_message: None,
@@ -760,15 +745,23 @@ impl RequestState {
                     ));
                 }
                 hop.set_protocol(e.protocol);
-                hop.phase_start("send", at, Vec::new());
+                // send, wait and receive exist only as phase spans (dns,
+                // connect and tls are also what a late dial continues).
+                if self.settings.phase_spans {
+                    hop.phase_start("send", at, Vec::new());
+                }
             }
             Event::WroteRequest(e) => {
-                hop.phase_end("send", at, e.error.clone());
-                hop.phase_start("wait", at, Vec::new());
+                if self.settings.phase_spans {
+                    hop.phase_end("send", at, e.error.clone());
+                    hop.phase_start("wait", at, Vec::new());
+                }
             }
             Event::GotFirstResponseByte(_) => {
-                hop.phase_end("wait", at, None);
-                hop.phase_start("receive", at, Vec::new());
+                if self.settings.phase_spans {
+                    hop.phase_end("wait", at, None);
+                    hop.phase_start("receive", at, Vec::new());
+                }
             }
             Event::RoundTripDone(e) => {
                 hop.headers_done = true;
@@ -809,7 +802,9 @@ impl RequestState {
                     BodyOutcome::Failed(err) => Some(err.clone()),
                     _ => None,
                 };
-                hop.phase_end("receive", at, error.clone());
+                if self.settings.phase_spans {
+                    hop.phase_end("receive", at, error.clone());
+                }
                 if let Some(err) = &error
                     && hop.status.is_none_or(|s| s < 400)
                 {
@@ -1129,10 +1124,24 @@ fn hop_status_is_error(status: Option<u16>) -> bool {
     status.is_some_and(|s| s >= 400)
 }
 
-struct Collect(Vec<(String, String)>);
+/// Injects straight into the hop's request headers, leaving the
+/// propagation headers the caller set itself as they are.
+struct HeaderInjector<'a> {
+    headers: &'a mut http::HeaderMap,
+    keep: &'a [String],
+}
 
-impl Injector for Collect {
+impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        self.0.push((key.to_string(), value));
+        if self.keep.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            return;
+        }
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            // Replaces what an earlier hop of this request injected.
+            self.headers.insert(name, value);
+        }
     }
 }
