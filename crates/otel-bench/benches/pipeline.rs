@@ -17,8 +17,9 @@
 //!   exporter's runtime, inherit the pinning to core 0: the client pays for
 //!   its telemetry on its own core, as a one-core service would):
 //!   - `plain`: `reqwest::Client`, no `tracing` subscriber.
-//!   - `traced`: httptrace's traced client, `reqwest::Client::builder().traced()`, with no trace attached,
-//!     no `tracing` subscriber.
+//!   - `traced`: httptrace's traced client,
+//!     `reqwest::Client::builder().traced()`, with no trace attached, no
+//!     `tracing` subscriber.
 //!   - `httptrace-otel`: the full pipeline as a user sets it up:
 //!     [`httptrace_otel::Setup`] (OTLP/gRPC to the receiver, metrics on,
 //!     default batch settings, the SDK's default sampler, which is
@@ -28,9 +29,9 @@
 //!     `Config::new().make_trace(OtelTrace::new())` for the client, built
 //!     the `instrument` way: `reqwest::Client::builder().instrument(&config)`
 //!     in a reqwest-middleware stack with `TraceMiddleware::new(&config)`
-//!     (see `traced_otel_client`). One
-//!     difference to `init()`: the global `tracing` subscriber can be set
-//!     once per process, so the bench turns `install_subscriber` off and
+//!     (see `traced_otel_client`). One difference to `init()`: the
+//!     global `tracing` subscriber can be set once per process, so the
+//!     bench turns `install_subscriber` off and
 //!     sets the very layer that subscriber would carry
 //!     (`OtelGuard::tracing_layer()`, with its default filter) on a
 //!     `tracing` registry as this thread's default dispatcher. The fmt
