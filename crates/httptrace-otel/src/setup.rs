@@ -137,9 +137,13 @@ impl fmt::Debug for Setup {
 
 /// The default filter of the OpenTelemetry `tracing` layer: `info` and up,
 /// minus the crates on the export path (their spans would be exported, make
-/// more exports, and so on) and HTTP internals.
+/// more exports, and so on) and HTTP internals. A directive's target matches
+/// by prefix (`reqwest` would also match `reqwest_tracing`), so the crates
+/// whose spans services want beside ours (reqwest-tracing, the middleware
+/// and retry crates, tower-http's server spans) are named back in.
 pub const DEFAULT_OTEL_FILTER: &str = "info,h2=off,hyper=off,hyper_util=off,tonic=off,tower=off,\
-reqwest=off,opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off,opentelemetry_http=off";
+reqwest=off,opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off,opentelemetry_http=off,\
+reqwest_tracing=info,reqwest_middleware=info,reqwest_retry=info,tower_http=info";
 
 /// Default bound of [`OtelGuard::shutdown`] and of the guard's drop.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -824,6 +828,28 @@ impl Drop for OtelGuard {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_default_filter_keeps_the_neighbours_of_the_crates_it_turns_off() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new(DEFAULT_OTEL_FILTER));
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(
+                tracing::span_enabled!(target: "reqwest_tracing::reqwest_otel_span_builder", tracing::Level::INFO)
+            );
+            assert!(
+                tracing::span_enabled!(target: "tower_http::trace::make_span", tracing::Level::INFO)
+            );
+            assert!(tracing::span_enabled!(target: "my_service", tracing::Level::INFO));
+            assert!(!tracing::span_enabled!(target: "reqwest::connect", tracing::Level::INFO));
+            assert!(!tracing::span_enabled!(target: "hyper_util::client", tracing::Level::INFO));
+            assert!(
+                !tracing::span_enabled!(target: "opentelemetry_sdk::trace", tracing::Level::INFO)
+            );
+        });
+    }
+
     use super::*;
     use std::collections::HashMap;
 

@@ -751,17 +751,13 @@ impl RequestState {
                     hop.phase_start("send", at, Vec::new());
                 }
             }
-            Event::WroteRequest(e) => {
-                if self.settings.phase_spans {
-                    hop.phase_end("send", at, e.error.clone());
-                    hop.phase_start("wait", at, Vec::new());
-                }
+            Event::WroteRequest(e) if self.settings.phase_spans => {
+                hop.phase_end("send", at, e.error.clone());
+                hop.phase_start("wait", at, Vec::new());
             }
-            Event::GotFirstResponseByte(_) => {
-                if self.settings.phase_spans {
-                    hop.phase_end("wait", at, None);
-                    hop.phase_start("receive", at, Vec::new());
-                }
+            Event::GotFirstResponseByte(_) if self.settings.phase_spans => {
+                hop.phase_end("wait", at, None);
+                hop.phase_start("receive", at, Vec::new());
             }
             Event::RoundTripDone(e) => {
                 hop.headers_done = true;
