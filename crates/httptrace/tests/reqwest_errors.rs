@@ -12,20 +12,7 @@ use httptrace::{BodyOutcome, ErrorKind, Event};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
 use httptrace_testkit::http::{TestServer, refused_addr};
 use httptrace_testkit::tls::TestCa;
-use support::Recorder;
-
-/// The predicates reqwest offers, to compare errors by kind.
-fn kind_of(e: &reqwest::Error) -> [bool; 7] {
-    [
-        e.is_builder(),
-        e.is_connect(),
-        e.is_timeout(),
-        e.is_request(),
-        e.is_body(),
-        e.is_decode(),
-        e.is_redirect(),
-    ]
-}
+use support::{Recorder, kind_of};
 
 fn traced_kind(e: &httptrace::reqwest::Error) -> [bool; 7] {
     [

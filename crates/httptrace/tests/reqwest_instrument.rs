@@ -19,20 +19,7 @@ use httptrace_testkit::tls::TestCa;
 use reqwest_middleware::ClientWithMiddleware;
 use reqwest_retry::RetryTransientMiddleware;
 use reqwest_retry::policies::ExponentialBackoff;
-use support::{Recorder, phases};
-
-/// reqwest's error predicates, to compare errors by kind.
-fn kind_of(e: &reqwest::Error) -> [bool; 7] {
-    [
-        e.is_builder(),
-        e.is_connect(),
-        e.is_timeout(),
-        e.is_request(),
-        e.is_body(),
-        e.is_decode(),
-        e.is_redirect(),
-    ]
-}
+use support::{Recorder, kind_of, phases};
 
 /// Sends a GET on an instrumented client through `httptrace::reqwest::execute`
 /// with `rec` attached.

@@ -61,3 +61,17 @@ pub fn phases(names: &[&'static str]) -> Vec<&'static str> {
         .filter(|n| *n != "wrote_header_field")
         .collect()
 }
+
+/// reqwest's error predicates, to compare errors by kind.
+#[cfg(feature = "reqwest")]
+pub fn kind_of(e: &reqwest::Error) -> [bool; 7] {
+    [
+        e.is_builder(),
+        e.is_connect(),
+        e.is_timeout(),
+        e.is_request(),
+        e.is_body(),
+        e.is_decode(),
+        e.is_redirect(),
+    ]
+}
