@@ -35,7 +35,7 @@
 //!
 //! | | |
 //! |---|---|
-//! | name | the method (`GET`), or `HTTP` for unknown methods (known: RFC 9110's and PATCH, or the list in `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, a full case-sensitive override) |
+//! | name | the method (`GET`), or `HTTP` for unknown methods; `{method} {url.template}` when the caller gave an [`httptrace::UrlTemplate`] (the span then carries `url.template`), never the raw path (known: RFC 9110's and PATCH, or the list in `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, a full case-sensitive override) |
 //! | kind | CLIENT; start = `round_trip_start`, end = `body_done` (or the failed `round_trip_done`) |
 //! | attributes | `http.request.method` (`_OTHER` + `http.request.method_original`), `url.full` (credentials redacted), `server.address`, `server.port`, `http.response.status_code`, `error.type`, `network.protocol.version`, `network.peer.address`, `network.peer.port`, `http.request.resend_count` (redirect hops), opted-in `http.request.header.*` |
 //! | status | Error for 4xx/5xx (no description), for transport errors (with the message) and for cancelled requests |

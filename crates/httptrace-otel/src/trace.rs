@@ -15,7 +15,7 @@ use opentelemetry::global::{self, BoxedSpan, BoxedTracer};
 use opentelemetry::metrics::Meter;
 use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue};
 
 use crate::attrs::{self, HeaderPolicy};
 use crate::late::{LateDial, done_phase, is_dial_event, open_phase};
@@ -349,6 +349,9 @@ impl OtelTrace {
         };
         let state = Arc::new(RequestState {
             header_attrs: settings.headers.request_attributes(request.headers),
+            url_template: request
+                .url_template
+                .map(|t| StringValue::from(t.to_string())),
             settings,
             tracer,
             instruments,
@@ -427,6 +430,9 @@ struct RequestState {
     /// Propagation headers the caller set itself: never overwritten.
     caller_propagation_keys: Vec<String>,
     header_attrs: Vec<KeyValue>,
+    /// The caller's low-cardinality path template: the hop spans are named
+    /// `{method} {template}` and carry `url.template` (http-spans.md, Name).
+    url_template: Option<StringValue>,
     hop: Mutex<Option<Hop>>,
     /// Without a caller span, one INTERNAL span for the whole request is the
     /// hops' parent, so that one request (all its redirect hops) is one
@@ -556,6 +562,9 @@ impl RequestState {
             ));
         }
         a.extend(self.header_attrs.iter().cloned());
+        if let Some(t) = &self.url_template {
+            a.push(KeyValue::new("url.template", t.clone()));
+        }
         let parent = if self.parent.span().span_context().is_valid() {
             &self.parent
         } else {
@@ -575,7 +584,10 @@ impl RequestState {
         };
         let span = self
             .tracer
-            .span_builder(attrs::span_name(method))
+            .span_builder(match &self.url_template {
+                Some(t) => Cow::Owned(format!("{} {}", attrs::span_name(method), t.as_str())),
+                None => Cow::Borrowed(attrs::span_name(method)),
+            })
             .with_kind(SpanKind::Client)
             .with_start_time(system_time(start.at))
             .with_attributes(a)

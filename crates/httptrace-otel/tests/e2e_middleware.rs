@@ -2,7 +2,8 @@
 //! (reqwest-retry outside, `TraceMiddleware` innermost, on the user's own
 //! `reqwest::Client` with `instrument()`), over OTLP/gRPC into a real
 //! Jaeger: every attempt and every redirect hop is its own CLIENT span,
-//! counted by `http.request.resend_count`, all under the caller's span.
+//! counted by `http.request.resend_count`, all under the caller's span and
+//! named after the caller's `url.template`.
 //! Its own test binary: the pipeline installs process-wide globals.
 
 mod support;
@@ -85,7 +86,12 @@ async fn retries_and_redirect_hops_are_spans_with_resend_counts_in_jaeger() {
     let caller = tracing::info_span!("checkout");
     let trace_id = support::trace_id(&caller);
     let body = async {
-        let response = client.get(server.url("/flaky")).send().await.unwrap();
+        let response = client
+            .get(server.url("/flaky"))
+            .with_extension(httptrace::UrlTemplate::new("/flaky"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         response.text().await.unwrap()
     }
@@ -124,7 +130,9 @@ async fn retries_and_redirect_hops_are_spans_with_resend_counts_in_jaeger() {
             hop.parent_span_id, caller.span_id,
             "hop {i} under the caller"
         );
-        assert_eq!(hop.name, "GET");
+        // The caller's template names every hop of its request.
+        assert_eq!(hop.name, "GET /flaky");
+        assert_eq!(hop.attr_str("url.template"), Some("/flaky"));
         if i > 0 {
             assert!(hops[i - 1].end_ns <= hop.start_ns, "hops in order");
         }

@@ -1302,3 +1302,80 @@ async fn optional_metrics_are_off_until_switched_on() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_callers_url_template_names_the_hop_spans() {
+    use httptrace::UrlTemplate;
+    use httptrace::reqwest::{ClientBuilderExt, Config, TraceMiddleware};
+    let server = TestServer::http();
+    let cap = Capture::new();
+    let config = Config::new().make_trace(cap.otel());
+    // The traced client's request builder.
+    let traced = reqwest::Client::builder()
+        .traced_with(config.clone())
+        .unwrap();
+    traced
+        .get(server.url("/status/201"))
+        .url_template("/status/{code}")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    // A reqwest-middleware stack: the template in the request's extensions.
+    let instrumented = ClientBuilderExt::instrument(reqwest::Client::builder(), &config).unwrap();
+    let stack = reqwest_middleware::ClientBuilder::new(instrumented)
+        .with(TraceMiddleware::new(&config))
+        .build();
+    stack
+        .get(server.url("/status/202"))
+        .with_extension(UrlTemplate::new("/status/{code}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    // The hyper-util transport: the template in the http::Request's extensions.
+    use http_body_util::{BodyExt, Empty};
+    let hyper = httptrace::hyper::Client::builder()
+        .make_trace(cap.otel())
+        .build::<Empty<bytes::Bytes>>()
+        .unwrap();
+    let mut request = http::Request::get(server.url("/status/203"))
+        .body(Empty::new())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(UrlTemplate::new("/status/{code}"));
+    let response = hyper.request(request).await.unwrap();
+    response.into_body().collect().await.unwrap();
+    // Without one, the name is the method alone (the path is never used).
+    traced
+        .get(server.url("/status/204"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let hops = cap.hops();
+    let named: Vec<(String, Option<String>)> = hops
+        .iter()
+        .map(|h| (h.name.to_string(), attr_str(h, "url.template")))
+        .collect();
+    let templated = (
+        "GET /status/{code}".to_string(),
+        Some("/status/{code}".to_string()),
+    );
+    assert_eq!(
+        named,
+        [
+            templated.clone(),
+            templated.clone(),
+            templated,
+            ("GET".to_string(), None)
+        ]
+    );
+}

@@ -86,4 +86,4 @@ mod trace;
 mod transport;
 
 pub use event::*;
-pub use trace::{ClientTrace, MakeTrace, RequestInfo, Scoped, Traces, system_time};
+pub use trace::{ClientTrace, MakeTrace, RequestInfo, Scoped, Traces, UrlTemplate, system_time};

@@ -253,6 +253,9 @@ pub struct RequestInfo<'a> {
     pub url: &'a url::Url,
     /// The request headers as the caller set them.
     pub headers: &'a http::HeaderMap,
+    /// The low-cardinality template of the URL's path, when the caller gave
+    /// one ([`UrlTemplate`]).
+    pub url_template: Option<&'a str>,
 }
 
 impl<'a> RequestInfo<'a> {
@@ -262,7 +265,35 @@ impl<'a> RequestInfo<'a> {
             method,
             url,
             headers,
+            url_template: None,
         }
+    }
+
+    /// The same request with the caller's URL template.
+    pub fn with_url_template(mut self, template: Option<&'a str>) -> Self {
+        self.url_template = template;
+        self
+    }
+}
+
+/// The low-cardinality template of a request's path (`/users/{id}`), given
+/// by the caller, who knows it: put it in the request's extensions (the
+/// `http::Request` of the hyper-util transport, the `Extensions` of a
+/// reqwest-middleware stack) or use `RequestBuilder::url_template` of the
+/// traced reqwest client. Adapters use it to name spans
+/// (`{method} {url.template}`, as the OpenTelemetry conventions allow).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UrlTemplate(pub std::borrow::Cow<'static, str>);
+
+impl UrlTemplate {
+    /// A template, e.g. `UrlTemplate::new("/users/{id}")`.
+    pub fn new(template: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        UrlTemplate(template.into())
+    }
+
+    /// The template.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

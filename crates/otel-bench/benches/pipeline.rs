@@ -103,6 +103,11 @@
 //! `--variant NAME[,NAME]` (`plain`, `traced`, `httptrace-otel`,
 //! `reqwest-tracing`), `--concurrency N[,N]`, e.g. for a profile:
 //! `-- --variant httptrace-otel --concurrency 64 --rounds 1 --secs 20`.
+//! `--collector-down` points the exporters at a closed port instead of the
+//! receiver (every span is then lost, as expected, and the rows say so);
+//! the process's peak RSS (`VmHWM`) is printed at the end, for the memory
+//! bound: `-- --variant httptrace-otel --concurrency 64 --rounds 1
+//! --requests 1000000 [--collector-down]`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -822,6 +827,7 @@ fn min_max(v: &[f64]) -> (f64, f64) {
 }
 
 struct Options {
+    collector_down: bool,
     smoke: bool,
     rounds: usize,
     plan: Plan,
@@ -860,7 +866,9 @@ fn options() -> Options {
         list.split(',').map(|n| n.parse().unwrap()).collect()
     });
     let max_queue = value("--max-queue").map(|n| n.parse().unwrap());
+    let collector_down = args.iter().any(|a| a == "--collector-down");
     Options {
+        collector_down,
         smoke,
         rounds,
         plan,
@@ -874,7 +882,16 @@ fn main() {
     let opts = options();
     let (server, server_clock, pinned) = start_server();
     let (endpoint, received, receiver_clock) = start_receiver();
-    let endpoint: Arc<str> = endpoint.into();
+    let endpoint: Arc<str> = if opts.collector_down {
+        // A port that was just free: nothing listens there.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        format!("http://127.0.0.1:{port}").into()
+    } else {
+        endpoint.into()
+    };
+    let rss_at_start = status_kib("VmRSS");
     let env = Env {
         url_port: server.port(),
         server_clock,
@@ -931,6 +948,17 @@ fn main() {
     }
     let invalid = report(&opts, &runs);
     println!(
+        "\npeak RSS (VmHWM) {:.1} MiB; RSS at start {:.1} MiB, at the end {:.1} MiB; collector {}",
+        status_kib("VmHWM") as f64 / 1024.0,
+        rss_at_start as f64 / 1024.0,
+        status_kib("VmRSS") as f64 / 1024.0,
+        if opts.collector_down {
+            "down (closed port)"
+        } else {
+            "up (in-process receiver)"
+        },
+    );
+    println!(
         "\n(receiver: {} trace exports, {} metric exports in all)",
         received.trace_exports.load(Ordering::Relaxed),
         received.metric_exports.load(Ordering::Relaxed)
@@ -939,6 +967,19 @@ fn main() {
         eprintln!("otel-pipeline bench: spans were lost in a smoke run: the bench is broken");
         std::process::exit(1);
     }
+}
+
+/// A `kB` field of `/proc/self/status` (0 where there is none).
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Prints the markdown table; true when a row is INVALID.

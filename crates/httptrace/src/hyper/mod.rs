@@ -381,7 +381,9 @@ where
             .then(|| url::Url::parse(&request.uri().to_string()).ok())
             .flatten();
         if let (Some(make), Some(url)) = (&self.make_trace, &url) {
-            let info = RequestInfo::new(request.method(), url, request.headers());
+            let template = request.extensions().get::<crate::UrlTemplate>();
+            let info = RequestInfo::new(request.method(), url, request.headers())
+                .with_url_template(template.map(crate::UrlTemplate::as_str));
             if let Some(trace) = make.make_trace(&info) {
                 traces = traces.with(trace);
             }

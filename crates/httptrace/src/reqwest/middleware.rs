@@ -9,7 +9,7 @@ use reqwest_middleware::{Middleware, Next};
 use super::Config;
 use super::round_trip::{self, SendError};
 use crate::event::{ErrorKind, HookError};
-use crate::{MakeTrace, RequestInfo, Traces};
+use crate::{MakeTrace, RequestInfo, Traces, UrlTemplate};
 
 /// A `reqwest_middleware::Middleware` that reports each request it passes
 /// on as round trips: [`Config::make_trace`]'s trace and those of the
@@ -41,6 +41,10 @@ use crate::{MakeTrace, RequestInfo, Traces};
 /// # Ok(())
 /// # }
 /// ```
+///
+/// A [`UrlTemplate`] in the request's extensions (put there by a middleware
+/// outside, or with `reqwest_middleware::RequestBuilder::with_extension`)
+/// reaches [`Config::make_trace`] as [`RequestInfo::url_template`].
 ///
 /// With reqwest-tracing in the same stack: reqwest-tracing makes one span
 /// for the whole logical request (retries and redirects included) and
@@ -112,7 +116,9 @@ impl Middleware for TraceMiddleware {
             None => {
                 let mut traces = Traces::current();
                 if let Some(make) = &self.make_trace {
-                    let info = RequestInfo::new(request.method(), request.url(), request.headers());
+                    let template = extensions.get::<UrlTemplate>();
+                    let info = RequestInfo::new(request.method(), request.url(), request.headers())
+                        .with_url_template(template.map(UrlTemplate::as_str));
                     if let Some(trace) = make.make_trace(&info) {
                         traces = traces.with(trace);
                     }

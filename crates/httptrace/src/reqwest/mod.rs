@@ -413,6 +413,7 @@ impl Client {
             client: self.clone(),
             inner: self.inner.request(method, url),
             traces: Vec::new(),
+            url_template: None,
         }
     }
 
@@ -456,17 +457,19 @@ impl Client {
     /// Sends a request, following redirects, with the traces of the enclosing
     /// scopes and of the client's [`Config::make_trace`].
     pub async fn execute(&self, request: reqwest::Request) -> Result<reqwest::Response, Error> {
-        self.execute_traced(request, Vec::new()).await
+        self.execute_traced(request, Vec::new(), None).await
     }
 
     async fn execute_traced(
         &self,
         request: reqwest::Request,
         extra: Vec<ClientTrace>,
+        url_template: Option<&crate::UrlTemplate>,
     ) -> Result<reqwest::Response, Error> {
         let mut traces = Traces::current();
         if let Some(make) = &self.shared.make_trace {
-            let info = RequestInfo::new(request.method(), request.url(), request.headers());
+            let info = RequestInfo::new(request.method(), request.url(), request.headers())
+                .with_url_template(url_template.map(crate::UrlTemplate::as_str));
             if let Some(trace) = make.make_trace(&info) {
                 traces = traces.with(trace);
             }
@@ -562,6 +565,7 @@ pub struct RequestBuilder {
     client: Client,
     inner: reqwest::RequestBuilder,
     traces: Vec<ClientTrace>,
+    url_template: Option<crate::UrlTemplate>,
 }
 
 impl std::fmt::Debug for RequestBuilder {
@@ -579,6 +583,14 @@ impl RequestBuilder {
     /// enclosing scopes.
     pub fn trace(mut self, trace: ClientTrace) -> Self {
         self.traces.push(trace);
+        self
+    }
+
+    /// The low-cardinality template of this request's path
+    /// (`/users/{id}`), for [`Config::make_trace`] (the OpenTelemetry
+    /// adapter names the spans `{method} {template}` with it).
+    pub fn url_template(mut self, template: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        self.url_template = Some(crate::UrlTemplate::new(template));
         self
     }
 
@@ -645,7 +657,9 @@ impl RequestBuilder {
     /// Sends the request, following redirects.
     pub async fn send(self) -> Result<reqwest::Response, Error> {
         let request = self.inner.build()?;
-        self.client.execute_traced(request, self.traces).await
+        self.client
+            .execute_traced(request, self.traces, self.url_template.as_ref())
+            .await
     }
 }
 
