@@ -35,11 +35,35 @@
 //!
 //! | | |
 //! |---|---|
-//! | name | the method (`GET`), or `HTTP` for unknown methods; `{method} {url.template}` when the caller gave an [`httptrace::UrlTemplate`] (the span then carries `url.template`), never the raw path (known: RFC 9110's and PATCH, or the list in `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, a full case-sensitive override) |
+//! | name | the method (`GET`), or `HTTP` for unknown methods (known: RFC 9110's and PATCH, or the list in `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, a full case-sensitive override); `{method} {url.template}` when the caller gave an [`httptrace::UrlTemplate`]; never the raw path |
 //! | kind | CLIENT; start = `round_trip_start`, end = `body_done` (or the failed `round_trip_done`) |
 //! | attributes | `http.request.method` (`_OTHER` + `http.request.method_original`), `url.full` (credentials redacted), `server.address`, `server.port`, `http.response.status_code`, `error.type`, `network.protocol.version`, `network.peer.address`, `network.peer.port`, `http.request.resend_count` (redirect hops), opted-in `http.request.header.*` |
-//! | status | Error for 4xx/5xx (no description), for transport errors (with the message) and for cancelled requests |
+//! | status | Error for 4xx/5xx (no description), for transport errors (with the message), for a redirect past the limit (on the hop that hit it) and for cancelled requests (the conventions' Status section: a request that "was cancelled" SHOULD be an Error with `error.type`) |
 //! | events | one per hook, named as [`httptrace::Event::name`], at the hook's timestamp, in time order |
+//!
+//! ## Against the conventions
+//!
+//! Checked against `docs/http/http-spans.md` and `docs/http/http-metrics.md`
+//! of open-telemetry/semantic-conventions (the stable HTTP client span;
+//! `schema_url` 1.30.0). Span attributes:
+//!
+//! | attribute | requirement | here |
+//! |---|---|---|
+//! | `http.request.method` | required | always; `_OTHER` for unknown methods |
+//! | `server.address`, `server.port` | required | always (the URL's host and port) |
+//! | `url.full` | required | always; userinfo `REDACTED:REDACTED`; the values of `AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature` (the conventions' list) and `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token` become `REDACTED`, names matched case-insensitively; [`OtelTrace::redact_query_params`] adds names, it never removes these |
+//! | `error.type` | conditionally required | on errors: the status code for 4xx/5xx, else the phase's kind ([`httptrace::ErrorKind::as_str`]) |
+//! | `http.request.method_original` | conditionally required | when the method is `_OTHER` |
+//! | `http.response.status_code` | conditionally required | when a response arrived |
+//! | `http.request.resend_count` | recommended | from the second send of a request on (retries and redirect hops) |
+//! | `network.peer.address`, `network.peer.port`, `network.protocol.version` | recommended | when the connection is known |
+//! | `http.request.header.*`, `http.response.header.*` | opt-in | only the names given; credentials never; URL-valued headers redacted as `url.full` |
+//! | `url.template` | opt-in | when the caller gives one |
+//! | `http.request.body.size` | opt-in | on the `wrote_request` event |
+//! | `network.transport` | opt-in | on the connect events |
+//!
+//! The metrics and their requirement levels are in the table under
+//! Metrics below.
 //!
 //! Event attributes use the semantic conventions where one exists
 //! (`dns.question.name`, `dns.answers`, `network.peer.*`, `network.local.*`,
