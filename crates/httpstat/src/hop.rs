@@ -135,7 +135,7 @@ fn one_line(message: &str) -> String {
 /// The phase a hook error kind points at, when it points at one.
 fn phase_of_kind(kind: ErrorKind) -> Option<Phase> {
     Some(match kind {
-        ErrorKind::Dns => Phase::Dns,
+        ErrorKind::Dns | ErrorKind::HostNotFound => Phase::Dns,
         ErrorKind::ConnectionRefused | ErrorKind::Connect => Phase::Connect,
         ErrorKind::Certificate | ErrorKind::Tls => Phase::Tls,
         ErrorKind::Redirect => Phase::Redirect,
@@ -518,6 +518,7 @@ mod tests {
     #[test]
     fn kinds_map_to_phases() {
         assert_eq!(phase_of_kind(ErrorKind::Dns), Some(Phase::Dns));
+        assert_eq!(phase_of_kind(ErrorKind::HostNotFound), Some(Phase::Dns));
         assert_eq!(
             phase_of_kind(ErrorKind::ConnectionRefused),
             Some(Phase::Connect)

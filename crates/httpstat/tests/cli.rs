@@ -1080,7 +1080,10 @@ async fn unknown_name_fails_in_dns() {
     .await;
     assert_eq!(out.status.code(), Some(1));
     let line = one_stderr_line(&out);
-    assert!(line.starts_with("httpstat: dns failed: dns: "), "{line}");
+    assert!(
+        line.starts_with("httpstat: dns failed: host_not_found: "),
+        "{line}"
+    );
     let hop = &json_lines(&out)[0];
     assert_eq!(hop["error"]["phase"], "dns");
     assert!(hop["dns_ms"].is_f64());

@@ -475,7 +475,11 @@ async fn dns_failure_ends_the_span_with_error() {
         &format!("https://nowhere.test:{}/", net.https.port()),
     )
     .await;
-    assert_eq!(attr_str(&hop, "error.type").as_deref(), Some("dns"));
+    // The name does not exist: the DNS conventions' `host_not_found`.
+    assert_eq!(
+        attr_str(&hop, "error.type").as_deref(),
+        Some("host_not_found")
+    );
     let dns_done = hop
         .events
         .iter()
@@ -483,7 +487,7 @@ async fn dns_failure_ends_the_span_with_error() {
         .expect("dns_done event");
     assert_eq!(
         attr(&dns_done.attributes, "error.type"),
-        Some(&Value::from("dns"))
+        Some(&Value::from("host_not_found"))
     );
     let spans = cap.spans();
     let dns = children(&spans, hop.span_context.span_id());
@@ -494,7 +498,10 @@ async fn dns_failure_ends_the_span_with_error() {
     assert!(is_error(dns[0]));
     let points = cap.metric_points("http.client.request.duration");
     assert_eq!(points.len(), 1);
-    assert_eq!(attr(&points[0].0, "error.type"), Some(&Value::from("dns")));
+    assert_eq!(
+        attr(&points[0].0, "error.type"),
+        Some(&Value::from("host_not_found"))
+    );
 }
 
 #[tokio::test]

@@ -434,8 +434,13 @@ impl std::error::Error for HookError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// The name could not be resolved.
+    /// The name could not be resolved (the lookup failed: no server
+    /// answered, a server failed, a bad configuration).
     Dns,
+    /// DNS answered that the name has no address (NXDOMAIN, or no A/AAAA
+    /// records): `host_not_found`, the value the OpenTelemetry DNS
+    /// conventions name for it (getaddrinfo's EAI_NONAME).
+    HostNotFound,
     /// The server refused the connection.
     ConnectionRefused,
     /// Connecting failed for another reason.
@@ -465,6 +470,7 @@ impl ErrorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Dns => "dns",
+            ErrorKind::HostNotFound => "host_not_found",
             ErrorKind::ConnectionRefused => "connection_refused",
             ErrorKind::Connect => "connect",
             ErrorKind::Certificate => "certificate",

@@ -335,7 +335,7 @@ async fn failures_are_reported_at_their_phase() {
         Event::DnsDone(d) => d.error.as_ref().map(|e| e.kind()),
         _ => None,
     });
-    assert_eq!(dns_error, [ErrorKind::Dns]);
+    assert_eq!(dns_error, [ErrorKind::HostNotFound]);
     assert!(!rec.names().contains(&"connect_start"));
 
     // Cancelled mid-response, and a body dropped unread.

@@ -70,9 +70,15 @@ async fn unknown_host_fails_as_connect_error_reported_on_dns_done() {
     let plain = reqwest::Client::new().get(url).send().await.unwrap_err();
     let (traced, rec) = traced_failure(Config::new().dns_server(dns.addr()), url).await;
     assert_eq!(traced_kind(&traced), kind_of(&plain));
-    assert_eq!(first_error(&rec, "dns_done").kind(), ErrorKind::Dns);
+    assert_eq!(
+        first_error(&rec, "dns_done").kind(),
+        ErrorKind::HostNotFound
+    );
     assert!(!rec.names().contains(&"connect_start"), "{:?}", rec.names());
-    assert_eq!(first_error(&rec, "round_trip_done").kind(), ErrorKind::Dns);
+    assert_eq!(
+        first_error(&rec, "round_trip_done").kind(),
+        ErrorKind::HostNotFound
+    );
 }
 
 #[tokio::test]

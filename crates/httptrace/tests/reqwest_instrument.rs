@@ -438,7 +438,7 @@ async fn failures_are_reqwests_own_on_the_instrumented_client_and_the_stack() {
         "http://no-such-host.test:1/",
     )
     .await;
-    assert_eq!(kinds, [ErrorKind::Dns]);
+    assert_eq!(kinds, [ErrorKind::HostNotFound]);
 
     // Refused.
     let url = format!("http://{}/", refused_addr());

@@ -588,24 +588,38 @@ impl Pipeline {
     }
 
     /// Exports everything ended so far; returns when the receiver answered.
+    /// A failed flush is reported, not fatal: with `--collector-down` it is
+    /// the point, and otherwise the span count marks the row INVALID.
     fn flush(&self) {
-        match self {
-            Pipeline::None => {}
-            Pipeline::HttptraceOtel { guard, .. } => guard.force_flush().expect("flush"),
-            Pipeline::ReqwestTracing { provider, .. } => provider.force_flush().expect("flush"),
+        let result = match self {
+            Pipeline::None => Ok(()),
+            Pipeline::HttptraceOtel { guard, .. } => guard.force_flush().map_err(|e| e.to_string()),
+            Pipeline::ReqwestTracing { provider, .. } => {
+                provider.force_flush().map_err(|e| e.to_string())
+            }
+        };
+        if let Err(e) = result {
+            eprintln!("otel-pipeline bench: flush: {e}");
         }
     }
 
     fn shutdown(self) {
         match self {
             Pipeline::None => {}
-            Pipeline::HttptraceOtel { guard, .. } => guard.shutdown().expect("shutdown"),
+            // Reported, not fatal, as in `flush`.
+            Pipeline::HttptraceOtel { guard, .. } => {
+                if let Err(e) = guard.shutdown() {
+                    eprintln!("otel-pipeline bench: shutdown: {e}");
+                }
+            }
             Pipeline::ReqwestTracing {
                 provider,
                 mut runtime,
                 ..
             } => {
-                provider.shutdown().expect("shutdown");
+                if let Err(e) = provider.shutdown() {
+                    eprintln!("otel-pipeline bench: shutdown: {e}");
+                }
                 if let Some(rt) = runtime.take() {
                     rt.shutdown_background();
                 }

@@ -165,7 +165,7 @@ impl Connector {
                 ));
                 match result {
                     Ok(ips) => ips.to_vec(),
-                    Err(e) => return Err(Box::new(LookupError(e.0.clone()))),
+                    Err(e) => return Err(Box::new(LookupError::clone(&e))),
                 }
             }
         };

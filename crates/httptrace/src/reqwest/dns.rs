@@ -44,7 +44,7 @@ impl Resolve for ResolveHook {
                     );
                     Ok(addrs)
                 }
-                Err(e) => Err(Box::new(LookupError(e.0.clone())) as _),
+                Err(e) => Err(Box::new(LookupError::clone(&e)) as _),
             }
         })
     }

@@ -15,12 +15,29 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 pub(crate) type Lookup = Shared<BoxFuture<'static, Result<Arc<[IpAddr]>, Arc<LookupError>>>>;
 
 /// A failed lookup, as reqwest sees it (a connect error whose source is this).
-#[derive(Debug)]
-pub(crate) struct LookupError(pub(crate) String);
+#[derive(Clone, Debug)]
+pub(crate) struct LookupError {
+    pub(crate) message: String,
+    /// DNS answered that the name has no address (NXDOMAIN, or no A/AAAA
+    /// records), as opposed to a lookup that could not be made.
+    pub(crate) not_found: bool,
+}
+
+impl LookupError {
+    /// `host_not_found` when DNS said the name has no address (the value
+    /// the DNS conventions name, getaddrinfo's EAI_NONAME), else `dns`.
+    pub(crate) fn kind(&self) -> crate::event::ErrorKind {
+        if self.not_found {
+            crate::event::ErrorKind::HostNotFound
+        } else {
+            crate::event::ErrorKind::Dns
+        }
+    }
+}
 
 impl std::fmt::Display for LookupError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "dns error: {}", self.0)
+        write!(f, "dns error: {}", self.message)
     }
 }
 
@@ -83,7 +100,12 @@ impl TracingResolver {
                 .lookup_ip(name.as_str())
                 .await
                 .map(|ips| ips.iter().collect::<Arc<[IpAddr]>>())
-                .map_err(|e| Arc::new(LookupError(e.to_string())));
+                .map_err(|e| {
+                    Arc::new(LookupError {
+                        not_found: e.is_nx_domain() || e.is_no_records_found(),
+                        message: e.to_string(),
+                    })
+                });
             // Remove before anyone can join a finished lookup; hickory's own
             // cache answers the next one.
             this.inflight
@@ -106,12 +128,12 @@ pub(crate) fn done_event(
     coalesced: bool,
     at: std::time::Instant,
 ) -> crate::event::Event {
-    use crate::event::{DnsDone, ErrorKind, Event, HookError};
+    use crate::event::{DnsDone, Event, HookError};
     let (addrs, error) = match result {
         Ok(ips) => (ips.to_vec(), None),
         Err(e) => (
             Vec::new(),
-            Some(HookError::new(ErrorKind::Dns, e.0.clone())),
+            Some(HookError::new(e.kind(), e.message.clone())),
         ),
     };
     Event::DnsDone(DnsDone {

@@ -23,8 +23,8 @@ pub(crate) fn classify_chain(error: &(dyn std::error::Error + 'static)) -> HookE
 
 fn kind_of(e: &(dyn std::error::Error + 'static)) -> ErrorKind {
     use std::io::ErrorKind as Io;
-    if e.is::<crate::transport::dns::LookupError>() {
-        return ErrorKind::Dns;
+    if let Some(lookup) = e.downcast_ref::<crate::transport::dns::LookupError>() {
+        return lookup.kind();
     }
     if let Some(io) = e.downcast_ref::<std::io::Error>() {
         let kind = match io.kind() {
