@@ -34,6 +34,27 @@ fn raced_dial(all: &[Span]) -> bool {
 /// The dial phases a raced dial adds under the second hop.
 const RACED_PHASES: usize = 3;
 
+/// Whether the raced dial outlived the second hop: its last hooks then
+/// arrive after the hop's span ended and go on a `dial` span under the hop
+/// (with the phases still open), so the hop lacks the dial's last hook.
+fn late_dial(all: &[Span]) -> bool {
+    raced_dial(all)
+        && all.iter().any(|s| {
+            s.is_client()
+                && s.attr_i64("http.request.resend_count") == Some(1)
+                && !s
+                    .events
+                    .iter()
+                    .any(|e| e.name == httptrace_testkit::hooks::HTTPS_DIAL[5])
+        })
+}
+
+/// How many spans the trace holds once complete: `want`, plus the raced
+/// dial's phases, plus its `dial` span when it outlived the hop.
+fn expected_spans(all: &[Span], want: usize) -> usize {
+    want + if raced_dial(all) { RACED_PHASES } else { 0 } + usize::from(late_dial(all))
+}
+
 pub async fn run(protocol: Protocol) {
     let Some(jaeger) = Jaeger::start().await.expect("start Jaeger") else {
         return;
@@ -85,7 +106,7 @@ pub async fn run(protocol: Protocol) {
     let trace = jaeger
         .wait_for_trace(&trace_id, Duration::from_secs(30), |t| {
             let all = spans(t);
-            all.len() >= want + if raced_dial(&all) { RACED_PHASES } else { 0 }
+            all.len() >= expected_spans(&all, want)
         })
         .await
         .unwrap_or_else(|e| panic!("{e}\n--- jaeger log ---\n{}", jaeger.log()));
@@ -113,9 +134,10 @@ pub async fn run(protocol: Protocol) {
 fn check(trace: &Value, trace_id: &str, service: &str, port: u16, want: usize) {
     let all = spans(trace);
     let raced = raced_dial(&all);
+    let late = late_dial(&all);
     assert_eq!(
         all.len(),
-        want + if raced { RACED_PHASES } else { 0 },
+        expected_spans(&all, want),
         "{:#?}",
         all.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
@@ -131,6 +153,20 @@ fn check(trace: &Value, trace_id: &str, service: &str, port: u16, want: usize) {
     assert!(caller.parent_span_id.is_empty(), "caller is the root");
     let hops: Vec<&Span> = all.iter().filter(|s| s.is_client()).collect();
     assert_eq!(hops.len(), 2);
+    // The late dial's span: under the second hop, starting inside it.
+    let dial_span = all.iter().find(|s| s.name == "dial");
+    assert_eq!(dial_span.is_some(), late, "a dial span exactly when late");
+    if let Some(d) = dial_span {
+        assert_eq!(
+            d.parent_span_id, hops[1].span_id,
+            "dial under the second hop"
+        );
+        assert!(d.start_ns >= hops[1].start_ns && d.start_ns <= hops[1].end_ns);
+        assert_eq!(
+            d.attributes.get("httptrace.dial.outlived_round_trip"),
+            Some(&Value::from(true))
+        );
+    }
     assert!(hops[0].end_ns <= hops[1].start_ns, "hops in order");
     let url = |path: &str| format!("https://svc.test:{port}{path}");
     for (i, hop) in hops.iter().enumerate() {
@@ -186,19 +222,32 @@ fn check(trace: &Value, trace_id: &str, service: &str, port: u16, want: usize) {
             );
         }
         if i == 1 && raced {
-            // The losing dial, complete and in order, beside the exchange
-            // on the pooled connection.
-            for pair in httptrace_testkit::hooks::HTTPS_DIAL.windows(2) {
-                assert!(pos(&names, pair[0]) < pos(&names, pair[1]), "{names:?}");
-            }
+            // The losing dial, in order, beside the exchange on the pooled
+            // connection.
             let reused = hop.events.iter().find(|e| e.name == "got_conn").unwrap();
             assert_eq!(
                 reused.attributes.get("httptrace.conn.reused"),
                 Some(&Value::from(true)),
                 "the second hop used the pooled connection"
             );
-            let dial = httptrace_testkit::hooks::HTTPS_DIAL.len();
-            assert_eq!(names.len(), order.len() + dial, "hop {i}: {names:?}");
+            // A dial that outlived the hop: its later hooks are the dial
+            // span's, so the hop's and the dial span's together are the
+            // whole dial, in order.
+            let in_hop: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| httptrace_testkit::hooks::HTTPS_DIAL.contains(n))
+                .collect();
+            let mut whole = in_hop.clone();
+            if let Some(d) = dial_span {
+                whole.extend(d.events.iter().map(|e| e.name.as_str()));
+            }
+            assert_eq!(whole, httptrace_testkit::hooks::HTTPS_DIAL, "{names:?}");
+            assert_eq!(
+                names.len(),
+                order.len() + in_hop.len(),
+                "hop {i}: {names:?}"
+            );
         } else {
             assert_eq!(names.len(), order.len(), "hop {i}: {names:?}");
         }
@@ -235,10 +284,21 @@ fn check(trace: &Value, trace_id: &str, service: &str, port: u16, want: usize) {
     ] {
         let mut kids: Vec<&Span> = all
             .iter()
-            .filter(|s| s.parent_span_id == hop.span_id)
+            .filter(|s| s.parent_span_id == hop.span_id && s.name != "dial")
             .collect();
         kids.sort_by_key(|s| (s.start_ns, s.end_ns));
         let mut names: Vec<&str> = kids.iter().map(|s| s.name.as_str()).collect();
+        // Phases still open when the hop ended are the dial span's.
+        let late_phases: Vec<&str> = dial_span
+            .filter(|_| hop.span_id == hops[1].span_id)
+            .map(|d| {
+                all.iter()
+                    .filter(|s| s.parent_span_id == d.span_id)
+                    .map(|s| s.name.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.extend(late_phases);
         if hop.span_id == hops[1].span_id && raced {
             // The raced dial's phases overlap the exchange: compare as sets.
             let mut want = [want, &["dns", "connect", "tls"][..]].concat();
