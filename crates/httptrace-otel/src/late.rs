@@ -13,7 +13,7 @@ use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 
-use crate::trace::{Phase, scrub_message};
+use crate::phase::{Phase, done_phase, emit_phases, open_phase, scrub_message};
 
 /// What is left of one hop's unfinished dial.
 pub(crate) struct LateDial {
@@ -35,53 +35,6 @@ pub(crate) struct LateDial {
     /// events' attributes or an error message.
     pub(crate) url: url::Url,
     pub(crate) url_full: String,
-}
-
-/// Whether `event` is a connection-setup hook (what a dial reports).
-pub(crate) fn is_dial_event(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::DnsStart(_)
-            | Event::DnsDone(_)
-            | Event::ConnectStart(_)
-            | Event::ConnectDone(_)
-            | Event::TlsHandshakeStart(_)
-            | Event::TlsHandshakeDone(_)
-    )
-}
-
-/// The phase a done hook ends, and the peer address that tells concurrent
-/// connect attempts apart.
-pub(crate) fn done_phase(event: &Event) -> Option<(&'static str, Option<String>)> {
-    match event {
-        Event::DnsDone(_) => Some(("dns", None)),
-        Event::ConnectDone(e) => Some(("connect", e.addr.map(|a| a.ip().to_string()))),
-        Event::TlsHandshakeDone(_) => Some(("tls", None)),
-        _ => None,
-    }
-}
-
-/// The open phase `name` that an end at `at` closes: for a connect attempt,
-/// the one to `peer`, else one whose address was not known at its start.
-pub(crate) fn open_phase(
-    phases: &[Phase],
-    name: &str,
-    peer: Option<&str>,
-    at: Instant,
-) -> Option<usize> {
-    let peer_of = |p: &Phase| {
-        p.attrs
-            .iter()
-            .find(|kv| kv.key.as_str() == "network.peer.address")
-            .map(|kv| kv.value.as_str().into_owned())
-    };
-    let open = |p: &Phase| p.name == name && p.end.is_none() && p.start.is_some_and(|s| s <= at);
-    let exact = peer.and_then(|peer| {
-        phases
-            .iter()
-            .position(|p| open(p) && peer_of(p).as_deref() == Some(peer))
-    });
-    exact.or_else(|| phases.iter().position(|p| open(p) && peer_of(p).is_none()))
 }
 
 impl LateDial {
@@ -207,29 +160,5 @@ impl LateDial {
             emit_phases(tracer, &dial_cx, phases, end, &scrub);
         }
         span.end_with_timestamp(system_time(end));
-    }
-}
-
-/// Phase spans under `parent`; a phase never closed ends at `end`.
-fn emit_phases(
-    tracer: &BoxedTracer,
-    parent: &Context,
-    phases: Vec<Phase>,
-    end: Instant,
-    scrub: &dyn Fn(&str) -> String,
-) {
-    for p in phases {
-        let Some(start) = p.start else { continue };
-        let mut span = tracer
-            .span_builder(p.name)
-            .with_kind(SpanKind::Internal)
-            .with_start_time(system_time(start))
-            .with_attributes(p.attrs)
-            .start_with_context(tracer, parent);
-        if let Some(e) = &p.error {
-            span.set_attribute(KeyValue::new("error.type", e.kind().as_str()));
-            span.set_status(Status::error(scrub(e.message())));
-        }
-        span.end_with_timestamp(system_time(p.end.unwrap_or(end).max(start)));
     }
 }

@@ -116,19 +116,54 @@
 //! refused / timed out / not accepted): a service through `tracing` at warn
 //! level, at most once per signal per 10 s, a command-line tool from
 //! [`OtelGuard::finish`] (see [`export_errors`]).
+//!
+//! # Cargo features
+//!
+//! `setup` (default): [`Setup`], [`init`] and [`OtelGuard`], the OTLP
+//! pipeline in one call (opentelemetry-otlp over gRPC and HTTP,
+//! opentelemetry_sdk, tracing-subscriber). A service that builds its own
+//! providers turns it off (`default-features = false`) and keeps only the
+//! mapping: [`OtelTrace`] with [`OtelTrace::with_tracer`] and
+//! [`OtelTrace::meter`]. `tls`: https:// collector endpoints.
+//!
+//! # Layout
+//!
+//! | module | holds |
+//! |---|---|
+//! | `trace` | [`OtelTrace`]: builder, [`httptrace::MakeTrace`], the parent context |
+//! | `settings` | what an `OtelTrace` was configured with |
+//! | `request` | one request's state: which hop is open, propagation, span ends |
+//! | `hop` | one round trip's span in the making: what each hook does to it |
+//! | `phase` | phase sub-spans and scrubbing credentials from messages |
+//! | `late` | dials that outlive their round trip |
+//! | [`attrs`] | event and span attributes, URL and header redaction |
+//! | `metrics` | the instruments |
+//! | `setup`, `guard` | the pipeline and its guard (feature `setup`) |
+//! | [`export_errors`], `export_status` | what became of the exports (feature `setup`) |
 #![warn(missing_docs)]
 
 pub mod attrs;
+#[cfg(feature = "setup")]
 pub mod export_errors;
+#[cfg(feature = "setup")]
+mod export_status;
+#[cfg(feature = "setup")]
+mod guard;
+mod hop;
 mod late;
 mod metrics;
+mod phase;
+mod request;
+mod settings;
+#[cfg(feature = "setup")]
 mod setup;
 mod trace;
 
+#[cfg(feature = "setup")]
 pub use export_errors::{ExportError, ExportErrorKind, Signal};
+#[cfg(feature = "setup")]
+pub use guard::{DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, OtelGuard, ShutdownError};
 pub use metrics::{DURATION_BUCKETS, OptInMetric};
-pub use setup::{
-    DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, InitError, OtelGuard, Protocol, Setup,
-    ShutdownError, init, init_from_env,
-};
+#[cfg(feature = "setup")]
+pub use setup::{InitError, Protocol, Setup, init, init_from_env};
 pub use trace::{OtelTrace, SCOPE_NAME, current_context};

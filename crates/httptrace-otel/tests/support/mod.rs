@@ -3,6 +3,7 @@
 //! so synthetic sequences are made by recording real ones and editing them).
 #![allow(dead_code)]
 
+#[cfg(feature = "setup")]
 pub mod e2e;
 
 use std::net::{IpAddr, Ipv4Addr};

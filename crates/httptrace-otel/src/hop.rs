@@ -1,0 +1,339 @@
+//! One round trip's span in the making: the [`Hop`] state the hooks of
+//! that round trip update, its phases, status and error.
+
+use std::borrow::Cow;
+use std::time::Instant;
+
+use httptrace::{BodyOutcome, ErrorKind, Event, HookError, system_time};
+use opentelemetry::global::{BoxedSpan, BoxedTracer};
+use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer};
+use opentelemetry::{Context, KeyValue};
+
+use crate::attrs;
+use crate::metrics::{Instruments, base_attributes};
+use crate::phase::{Phase, open_phase, scrub_message};
+use crate::settings::Settings;
+
+pub(crate) struct Hop {
+    pub(crate) resend_count: u32,
+    pub(crate) started: Instant,
+    pub(crate) span: BoxedSpan,
+    pub(crate) recording: bool,
+    /// The parent context with this hop's span: parent of the phase spans,
+    /// and what is propagated.
+    pub(crate) cx: Context,
+    pub(crate) url: url::Url,
+    pub(crate) url_full: String,
+    pub(crate) method: &'static str,
+    pub(crate) server_address: Option<String>,
+    pub(crate) server_port: Option<i64>,
+    pub(crate) protocol: Option<http::Version>,
+    pub(crate) last_at: Instant,
+    pub(crate) events: Vec<(Instant, &'static str, Vec<KeyValue>)>,
+    pub(crate) status: Option<u16>,
+    pub(crate) error_type: Option<Cow<'static, str>>,
+    pub(crate) error_message: Option<String>,
+    pub(crate) headers_done: bool,
+    /// The first error a phase event (DNS, connect, TLS, write) reported:
+    /// it names the cause more precisely than the round trip's error.
+    pub(crate) phase_error: Option<HookError>,
+    /// Set by the final event (`body_done`, failed `round_trip_done`):
+    /// the span's end time. The span itself may be ended a moment later,
+    /// when a `put_idle_conn` stamped at the same instant may still follow.
+    pub(crate) ended_at: Option<Instant>,
+    pub(crate) phases: Vec<Phase>,
+    pub(crate) dns_starts: Vec<(String, Instant)>,
+    pub(crate) active_counted: bool,
+    pub(crate) duration_recorded: bool,
+}
+
+impl Hop {
+    pub(crate) fn metric_base(&self) -> Vec<KeyValue> {
+        base_attributes(
+            self.method,
+            self.server_address.as_deref(),
+            self.server_port,
+        )
+    }
+
+    pub(crate) fn set_protocol(&mut self, v: http::Version) {
+        self.protocol = Some(v);
+        if let Some(s) = attrs::protocol_version(v) {
+            self.span
+                .set_attribute(KeyValue::new("network.protocol.version", s));
+        }
+    }
+
+    pub(crate) fn set_error(&mut self, err: &HookError) {
+        if hop_status_is_error(self.status) {
+            return; // the status code already names the error
+        }
+        self.error_type = Some(Cow::Borrowed(err.kind().as_str()));
+        self.error_message = Some(scrub_message(err.message(), &self.url, &self.url_full));
+    }
+
+    pub(crate) fn phase_start(&mut self, name: &'static str, at: Instant, attrs: Vec<KeyValue>) {
+        // An end learnt before its start (late delivery) pairs with it.
+        if let Some(p) = self
+            .phases
+            .iter_mut()
+            .find(|p| p.name == name && p.start.is_none() && p.end.is_some_and(|e| e >= at))
+        {
+            p.start = Some(at);
+            p.attrs.extend(attrs);
+            return;
+        }
+        self.phases.push(Phase {
+            name,
+            start: Some(at),
+            end: None,
+            error: None,
+            attrs,
+        });
+    }
+
+    pub(crate) fn phase_end(&mut self, name: &'static str, at: Instant, error: Option<HookError>) {
+        if let Some(p) = self
+            .phases
+            .iter_mut()
+            .find(|p| p.name == name && p.end.is_none() && p.start.is_some_and(|s| s <= at))
+        {
+            p.end = Some(at);
+            p.error = error;
+            return;
+        }
+        self.phases.push(Phase {
+            name,
+            start: None,
+            end: Some(at),
+            error,
+            attrs: Vec::new(),
+        });
+    }
+
+    /// Makes the spans of the phases whose both ends are known.
+    pub(crate) fn emit_complete_phases(&mut self, tracer: &BoxedTracer) {
+        let (done, open): (Vec<Phase>, Vec<Phase>) = std::mem::take(&mut self.phases)
+            .into_iter()
+            .partition(|p| p.start.is_some() && p.end.is_some());
+        self.phases = open;
+        for p in done {
+            self.emit_phase(tracer, p, None);
+        }
+    }
+
+    /// Ends the phases still open at the hop's end; drops ends without start.
+    pub(crate) fn close_open_phases(&mut self, tracer: &BoxedTracer, end: Instant) {
+        self.emit_complete_phases(tracer);
+        let error = self
+            .error_type
+            .clone()
+            .filter(|_| !hop_status_is_error(self.status));
+        for mut p in std::mem::take(&mut self.phases) {
+            let Some(start) = p.start else { continue };
+            p.end = Some(end.max(start));
+            self.emit_phase(tracer, p, error.clone());
+        }
+    }
+
+    pub(crate) fn emit_phase(
+        &self,
+        tracer: &BoxedTracer,
+        p: Phase,
+        hop_error: Option<Cow<'static, str>>,
+    ) {
+        let (Some(start), Some(end)) = (p.start, p.end) else {
+            return;
+        };
+        let mut span = tracer
+            .span_builder(p.name)
+            .with_kind(SpanKind::Internal)
+            .with_start_time(system_time(start))
+            .with_attributes(p.attrs)
+            .start_with_context(tracer, &self.cx);
+        if let Some(err) = &p.error {
+            span.set_attribute(KeyValue::new("error.type", err.kind().as_str()));
+            span.set_status(Status::error(scrub_message(
+                err.message(),
+                &self.url,
+                &self.url_full,
+            )));
+        } else if let Some(t) = hop_error {
+            span.set_attribute(KeyValue::new("error.type", t));
+            span.set_status(Status::error(
+                self.error_message.clone().unwrap_or_default(),
+            ));
+        }
+        span.end_with_timestamp(system_time(end.max(start)));
+    }
+
+    /// What one of the hop's own events does to it: phases, attributes,
+    /// status, error and end. Returns whether the hop is over (no event of
+    /// it can follow), so its span can end now.
+    pub(crate) fn apply(
+        &mut self,
+        event: &Event,
+        at: Instant,
+        settings: &Settings,
+        instruments: Option<&Instruments>,
+    ) -> bool {
+        let hop = self;
+        let mut finish_now = false;
+        match event {
+            Event::DnsStart(e) => {
+                hop.phase_start(
+                    "dns",
+                    at,
+                    vec![KeyValue::new("dns.question.name", e.host.clone())],
+                );
+                hop.dns_starts.push((e.host.clone(), at));
+            }
+            Event::DnsDone(e) => {
+                hop.phase_end("dns", at, e.error.clone());
+                let started = hop
+                    .dns_starts
+                    .iter()
+                    .position(|(h, _)| *h == e.host)
+                    .map(|i| hop.dns_starts.remove(i).1);
+                // A coalesced lookup did not ask DNS itself: not a lookup.
+                let lookups = instruments.and_then(|m| m.dns_lookup_duration.as_ref());
+                if let (Some(lookups), Some(s), false) = (lookups, started, e.coalesced) {
+                    let mut a = vec![KeyValue::new("dns.question.name", e.host.clone())];
+                    if let Some(err) = &e.error {
+                        a.push(KeyValue::new("error.type", err.kind().as_str()));
+                    }
+                    lookups.record(at.saturating_duration_since(s).as_secs_f64(), &a);
+                }
+            }
+            Event::ConnectStart(e) => {
+                let mut a = vec![KeyValue::new("network.transport", e.network)];
+                if let Some(addr) = e.addr {
+                    a.push(KeyValue::new("network.peer.address", addr.ip().to_string()));
+                    a.push(KeyValue::new("network.peer.port", i64::from(addr.port())));
+                }
+                hop.phase_start("connect", at, a);
+            }
+            Event::ConnectDone(e) => {
+                // Attempts to several addresses may overlap (Happy Eyeballs):
+                // each done ends the attempt to its own address.
+                let peer = e.addr.map(|a| a.ip().to_string());
+                let attempt = open_phase(&hop.phases, "connect", peer.as_deref(), at)
+                    .map(|i| &mut hop.phases[i]);
+                match attempt {
+                    Some(p) => {
+                        p.end = Some(at);
+                        p.error = e.error.clone();
+                    }
+                    None => hop.phase_end("connect", at, e.error.clone()),
+                }
+                if let Some(addr) = e.addr
+                    && let Some(p) = hop.phases.iter_mut().rev().find(|p| p.name == "connect")
+                    && !p
+                        .attrs
+                        .iter()
+                        .any(|kv| kv.key.as_str() == "network.peer.address")
+                {
+                    p.attrs
+                        .push(KeyValue::new("network.peer.address", addr.ip().to_string()));
+                    p.attrs
+                        .push(KeyValue::new("network.peer.port", i64::from(addr.port())));
+                }
+            }
+            Event::TlsHandshakeStart(e) => {
+                hop.phase_start(
+                    "tls",
+                    at,
+                    vec![KeyValue::new("server.address", e.server_name.clone())],
+                );
+            }
+            Event::TlsHandshakeDone(e) => hop.phase_end("tls", at, e.error.clone()),
+            Event::GotConn(e) => {
+                if let Some(remote) = e.remote_addr {
+                    hop.span.set_attribute(KeyValue::new(
+                        "network.peer.address",
+                        remote.ip().to_string(),
+                    ));
+                    hop.span.set_attribute(KeyValue::new(
+                        "network.peer.port",
+                        i64::from(remote.port()),
+                    ));
+                }
+                hop.set_protocol(e.protocol);
+                // send, wait and receive exist only as phase spans (dns,
+                // connect and tls are also what a late dial continues).
+                if settings.phase_spans {
+                    hop.phase_start("send", at, Vec::new());
+                }
+            }
+            Event::WroteRequest(e) if settings.phase_spans => {
+                hop.phase_end("send", at, e.error.clone());
+                hop.phase_start("wait", at, Vec::new());
+            }
+            Event::GotFirstResponseByte(_) if settings.phase_spans => {
+                hop.phase_end("wait", at, None);
+                hop.phase_start("receive", at, Vec::new());
+            }
+            Event::RoundTripDone(e) => {
+                hop.headers_done = true;
+                if let Some(v) = e.version {
+                    hop.set_protocol(v);
+                }
+                if let Some(headers) = &e.headers {
+                    for kv in settings.response_headers.response_attributes(headers) {
+                        hop.span.set_attribute(kv);
+                    }
+                }
+                if let Some(status) = e.status {
+                    let code = status.as_u16();
+                    hop.status = Some(code);
+                    hop.span
+                        .set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
+                    if code >= 400 {
+                        hop.error_type = Some(Cow::Owned(code.to_string()));
+                    }
+                }
+                if let Some(err) = &e.error {
+                    // The failing phase names the cause (`certificate` rather
+                    // than `connect`), unless the request was cut short.
+                    let cause = match (&hop.phase_error, err.kind()) {
+                        (_, ErrorKind::Cancelled | ErrorKind::Timeout) => err.clone(),
+                        (Some(phase), _) => HookError::new(phase.kind(), err.message()),
+                        (None, _) => err.clone(),
+                    };
+                    hop.set_error(&cause);
+                    finish_now = true;
+                }
+                if finish_now {
+                    hop.ended_at = Some(at);
+                }
+            }
+            Event::BodyDone(e) => {
+                let error = match &e.outcome {
+                    BodyOutcome::Failed(err) => Some(err.clone()),
+                    _ => None,
+                };
+                if settings.phase_spans {
+                    hop.phase_end("receive", at, error.clone());
+                }
+                if let Some(err) = &error
+                    && hop.status.is_none_or(|s| s < 400)
+                {
+                    hop.set_error(err);
+                }
+                hop.ended_at = Some(at);
+                // An HTTP/1 connection goes back to the pool when its body was
+                // read to the end, and the transport reports that right after:
+                // keep the span for that event. Otherwise nothing follows.
+                let put_idle_may_follow = matches!(e.outcome, BodyOutcome::Completed)
+                    && hop.protocol.is_none_or(|v| v < http::Version::HTTP_2);
+                finish_now = !put_idle_may_follow;
+            }
+            _ => {}
+        }
+        finish_now
+    }
+}
+
+pub(crate) fn hop_status_is_error(status: Option<u16>) -> bool {
+    status.is_some_and(|s| s >= 400)
+}

@@ -1,0 +1,105 @@
+//! Phase sub-spans (`dns`, `connect`, `tls`, `send`, `wait`, `receive`)
+//! in the making, what the transport hooks say about them, and taking
+//! credentials out of the messages they carry. Shared by the hop's state
+//! ([`crate::hop`]) and dials that outlive their hop ([`crate::late`]).
+
+use std::time::Instant;
+
+use httptrace::{Event, HookError, system_time};
+use opentelemetry::Context;
+use opentelemetry::KeyValue;
+use opentelemetry::global::BoxedTracer;
+use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer};
+
+/// One phase sub-span in the making. Either end may be learnt first, since
+/// hooks are delivered late; the span is made once both are known.
+pub(crate) struct Phase {
+    pub(crate) name: &'static str,
+    pub(crate) start: Option<Instant>,
+    pub(crate) end: Option<Instant>,
+    pub(crate) error: Option<HookError>,
+    pub(crate) attrs: Vec<KeyValue>,
+}
+
+/// Whether `event` is a connection-setup hook (what a dial reports).
+pub(crate) fn is_dial_event(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::DnsStart(_)
+            | Event::DnsDone(_)
+            | Event::ConnectStart(_)
+            | Event::ConnectDone(_)
+            | Event::TlsHandshakeStart(_)
+            | Event::TlsHandshakeDone(_)
+    )
+}
+
+/// The phase a done hook ends, and the peer address that tells concurrent
+/// connect attempts apart.
+pub(crate) fn done_phase(event: &Event) -> Option<(&'static str, Option<String>)> {
+    match event {
+        Event::DnsDone(_) => Some(("dns", None)),
+        Event::ConnectDone(e) => Some(("connect", e.addr.map(|a| a.ip().to_string()))),
+        Event::TlsHandshakeDone(_) => Some(("tls", None)),
+        _ => None,
+    }
+}
+
+/// The open phase `name` that an end at `at` closes: for a connect attempt,
+/// the one to `peer`, else one whose address was not known at its start.
+pub(crate) fn open_phase(
+    phases: &[Phase],
+    name: &str,
+    peer: Option<&str>,
+    at: Instant,
+) -> Option<usize> {
+    let peer_of = |p: &Phase| {
+        p.attrs
+            .iter()
+            .find(|kv| kv.key.as_str() == "network.peer.address")
+            .map(|kv| kv.value.as_str().into_owned())
+    };
+    let open = |p: &Phase| p.name == name && p.end.is_none() && p.start.is_some_and(|s| s <= at);
+    let exact = peer.and_then(|peer| {
+        phases
+            .iter()
+            .position(|p| open(p) && peer_of(p).as_deref() == Some(peer))
+    });
+    exact.or_else(|| phases.iter().position(|p| open(p) && peer_of(p).is_none()))
+}
+
+/// Takes credentials out of a transport's error message: the raw URL (which
+/// may carry userinfo or signed query values) becomes `url.full`.
+pub(crate) fn scrub_message(msg: &str, url: &url::Url, url_full: &str) -> String {
+    let mut out = msg.replace(url.as_str(), url_full);
+    if let Some(pw) = url.password()
+        && !pw.is_empty()
+    {
+        out = out.replace(&format!("{}:{}@", url.username(), pw), "REDACTED:REDACTED@");
+    }
+    out
+}
+
+/// Phase spans under `parent`; a phase never closed ends at `end`.
+pub(crate) fn emit_phases(
+    tracer: &BoxedTracer,
+    parent: &Context,
+    phases: Vec<Phase>,
+    end: Instant,
+    scrub: &dyn Fn(&str) -> String,
+) {
+    for p in phases {
+        let Some(start) = p.start else { continue };
+        let mut span = tracer
+            .span_builder(p.name)
+            .with_kind(SpanKind::Internal)
+            .with_start_time(system_time(start))
+            .with_attributes(p.attrs)
+            .start_with_context(tracer, parent);
+        if let Some(e) = &p.error {
+            span.set_attribute(KeyValue::new("error.type", e.kind().as_str()));
+            span.set_status(Status::error(scrub(e.message())));
+        }
+        span.end_with_timestamp(system_time(p.end.unwrap_or(end).max(start)));
+    }
+}

@@ -1,0 +1,62 @@
+//! What an [`crate::OtelTrace`] was configured with: where spans, metrics
+//! and propagation go, phase spans, recorded headers, redaction. Shared by
+//! every request's state.
+
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+
+use opentelemetry::global::BoxedTracer;
+use opentelemetry::metrics::Meter;
+use opentelemetry::propagation::TextMapPropagator;
+
+use crate::attrs::HeaderPolicy;
+use crate::metrics::{Instruments, OptIns};
+
+#[derive(Clone)]
+pub(crate) enum TracerSource {
+    Global,
+    Fixed(Arc<BoxedTracer>),
+}
+
+#[derive(Clone)]
+pub(crate) enum MeterSource {
+    Global,
+    Fixed(Meter),
+    Off,
+}
+
+#[derive(Clone)]
+pub(crate) enum Propagation {
+    Global,
+    Fixed(Arc<dyn TextMapPropagator + Send + Sync>),
+    Off,
+}
+
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) tracer: TracerSource,
+    pub(crate) meter: MeterSource,
+    pub(crate) instruments: Arc<OnceLock<Option<Instruments>>>,
+    pub(crate) propagation: Propagation,
+    pub(crate) phase_spans: bool,
+    pub(crate) record_headers: Vec<String>,
+    pub(crate) record_response_headers: Vec<String>,
+    pub(crate) sensitive_headers: Vec<String>,
+    pub(crate) headers: HeaderPolicy,
+    pub(crate) response_headers: HeaderPolicy,
+    pub(crate) extra_redacted_params: Vec<String>,
+    pub(crate) redacted_params: HashSet<String>,
+    pub(crate) opt_ins: OptIns,
+}
+
+impl Settings {
+    /// The recorded-header policies from the lists, redacting URL-valued
+    /// headers with the same parameters as `url.full`.
+    pub(crate) fn rebuild_header_policies(&mut self) {
+        self.headers = HeaderPolicy::new(&self.record_headers, &self.sensitive_headers)
+            .with_redacted_params(self.redacted_params.clone());
+        self.response_headers =
+            HeaderPolicy::new(&self.record_response_headers, &self.sensitive_headers)
+                .with_redacted_params(self.redacted_params.clone());
+    }
+}
