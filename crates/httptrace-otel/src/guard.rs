@@ -155,7 +155,7 @@ impl OtelGuard {
     }
 
     /// The `tracing-opentelemetry` layer exporting `tracing` spans through
-    /// this pipeline's tracer, filtered by [`Setup::otel_filter`], for
+    /// this pipeline's tracer, filtered by [`Setup::otel_filter`](crate::Setup::otel_filter), for
     /// applications that build their own subscriber. `None` when traces are
     /// off.
     pub fn tracing_layer<S>(&self) -> Option<impl tracing_subscriber::Layer<S> + use<S>>
@@ -291,7 +291,7 @@ impl OtelGuard {
 impl Drop for OtelGuard {
     /// Shuts down, then reports through `tracing` at warn level what did
     /// not reach the collector (a failure already warned about less than
-    /// [`export_errors::WARN_INTERVAL`] ago is not repeated).
+    /// [`export_errors::WARN_INTERVAL`](crate::export_errors::WARN_INTERVAL) ago is not repeated).
     fn drop(&mut self) {
         if let Err(e) = self.shutdown_inner() {
             for error in &e.0 {
