@@ -339,7 +339,7 @@ fn strings(items: impl IntoIterator<Item = String>) -> Value {
 pub fn event_attributes(
     event: &Event,
     headers: &HeaderPolicy,
-    redact: &dyn Fn(&url::Url) -> String,
+    redact: &dyn Fn(&url::Url) -> StringValue,
     scrub: &dyn Fn(&str) -> String,
 ) -> Vec<KeyValue> {
     // Sized for the event's usual attributes (errors add two): one

@@ -7,7 +7,7 @@ use std::time::Instant;
 use httptrace::{BodyOutcome, ErrorKind, Event, HookError, system_time};
 use opentelemetry::global::{BoxedSpan, BoxedTracer};
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::attrs;
 use crate::metrics::{Instruments, base_attributes};
@@ -23,9 +23,10 @@ pub(crate) struct Hop {
     /// and what is propagated.
     pub(crate) cx: Context,
     pub(crate) url: url::Url,
-    pub(crate) url_full: String,
+    /// Shared by the span's attribute and the events' (one allocation).
+    pub(crate) url_full: StringValue,
     pub(crate) method: &'static str,
-    pub(crate) server_address: Option<String>,
+    pub(crate) server_address: Option<StringValue>,
     pub(crate) server_port: Option<i64>,
     pub(crate) protocol: Option<http::Version>,
     pub(crate) last_at: Instant,
@@ -49,11 +50,7 @@ pub(crate) struct Hop {
 
 impl Hop {
     pub(crate) fn metric_base(&self) -> Vec<KeyValue> {
-        base_attributes(
-            self.method,
-            self.server_address.as_deref(),
-            self.server_port,
-        )
+        base_attributes(self.method, self.server_address.as_ref(), self.server_port)
     }
 
     pub(crate) fn set_protocol(&mut self, v: http::Version) {
@@ -69,7 +66,11 @@ impl Hop {
             return; // the status code already names the error
         }
         self.error_type = Some(Cow::Borrowed(err.kind().as_str()));
-        self.error_message = Some(scrub_message(err.message(), &self.url, &self.url_full));
+        self.error_message = Some(scrub_message(
+            err.message(),
+            &self.url,
+            self.url_full.as_str(),
+        ));
     }
 
     pub(crate) fn phase_start(&mut self, name: &'static str, at: Instant, attrs: Vec<KeyValue>) {
@@ -156,7 +157,7 @@ impl Hop {
             span.set_status(Status::error(scrub_message(
                 err.message(),
                 &self.url,
-                &self.url_full,
+                self.url_full.as_str(),
             )));
         } else if let Some(t) = hop_error {
             span.set_attribute(KeyValue::new("error.type", t));

@@ -11,7 +11,7 @@ use std::time::Instant;
 use httptrace::{ConnectDone, ErrorKind, Event, HookError, system_time};
 use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::phase::{Phase, done_phase, emit_phases, open_phase, scrub_message};
 
@@ -19,7 +19,7 @@ use crate::phase::{Phase, done_phase, emit_phases, open_phase, scrub_message};
 pub(crate) struct LateDial {
     /// The hop's context: the dial span's parent.
     pub(crate) cx: Context,
-    pub(crate) server_address: Option<String>,
+    pub(crate) server_address: Option<StringValue>,
     pub(crate) server_port: Option<i64>,
     /// The hop's end: hooks up to it are on the hop's span already.
     pub(crate) hop_end: Instant,
@@ -34,13 +34,13 @@ pub(crate) struct LateDial {
     /// The hop's URL and its redacted form: credentials never reach the
     /// events' attributes or an error message.
     pub(crate) url: url::Url,
-    pub(crate) url_full: String,
+    pub(crate) url_full: StringValue,
 }
 
 impl LateDial {
     /// Takes credentials out of an error message.
     fn scrub(&self) -> impl Fn(&str) -> String + '_ {
-        |m| scrub_message(m, &self.url, &self.url_full)
+        |m| scrub_message(m, &self.url, self.url_full.as_str())
     }
 
     /// Whether a done hook ends one of this dial's open phases.

@@ -1,7 +1,7 @@
 //! The metric instruments recorded beside the spans.
 
-use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Histogram, Meter, UpDownCounter};
+use opentelemetry::{KeyValue, StringValue};
 
 /// Bucket boundaries the HTTP semantic conventions advise for durations (s).
 pub const DURATION_BUCKETS: &[f64] = &[
@@ -117,12 +117,13 @@ impl Instruments {
 /// Attributes shared by the request metrics of one hop.
 pub(crate) fn base_attributes(
     method: &'static str,
-    server_address: Option<&str>,
+    server_address: Option<&StringValue>,
     server_port: Option<i64>,
 ) -> Vec<KeyValue> {
-    let mut a = vec![KeyValue::new("http.request.method", method)];
+    let mut a = Vec::with_capacity(6);
+    a.push(KeyValue::new("http.request.method", method));
     if let Some(host) = server_address {
-        a.push(KeyValue::new("server.address", host.to_string()));
+        a.push(KeyValue::new("server.address", host.clone()));
     }
     if let Some(port) = server_port {
         a.push(KeyValue::new("server.port", port));

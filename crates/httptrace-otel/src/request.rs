@@ -117,11 +117,14 @@ impl RequestState {
 
     fn start_hop(&self, start: &RoundTripStart) -> Hop {
         let (method, original) = attrs::method(&start.method);
-        let url_full = attrs::redact_url(&start.url, &self.settings.redacted_params);
+        let url_full = StringValue::from(Arc::<str>::from(attrs::redact_url(
+            &start.url,
+            &self.settings.redacted_params,
+        )));
         let server_address = start
             .url
             .host_str()
-            .map(|h| h.trim_matches(['[', ']']).to_string());
+            .map(|h| StringValue::from(Arc::<str>::from(h.trim_matches(['[', ']']))));
         let server_port = start.url.port_or_known_default().map(i64::from);
         let mut a = Vec::with_capacity(6 + self.header_attrs.len());
         a.push(KeyValue::new("http.request.method", method));
@@ -171,6 +174,9 @@ impl RequestState {
             .with_kind(SpanKind::Client)
             .with_start_time(system_time(start.at))
             .with_attributes(a)
+            // Room for the events `finish` adds (about 11 on a pooled
+            // connection, 17 on a new HTTPS one): one allocation, no regrowth.
+            .with_events(Vec::with_capacity(16))
             .start_with_context(&*self.tracer, parent);
         let recording = span.is_recording();
         let cx = parent.with_remote_span_context(span.span_context().clone());
@@ -271,19 +277,24 @@ impl RequestState {
     }
 
     /// An event's attributes, credentials taken out of URLs and messages.
-    fn event_attributes(&self, event: &Event, url: &url::Url, url_full: &str) -> Vec<KeyValue> {
+    fn event_attributes(
+        &self,
+        event: &Event,
+        url: &url::Url,
+        url_full: &StringValue,
+    ) -> Vec<KeyValue> {
         let redacted = &self.settings.redacted_params;
         attrs::event_attributes(
             event,
             &self.settings.headers,
             &|u| {
                 if u == url {
-                    url_full.to_string()
+                    url_full.clone()
                 } else {
-                    attrs::redact_url(u, redacted)
+                    attrs::redact_url(u, redacted).into()
                 }
             },
-            &|m| scrub_message(m, url, url_full),
+            &|m| scrub_message(m, url, url_full.as_str()),
         )
     }
 
@@ -450,10 +461,15 @@ impl Injector for HeaderInjector<'_> {
         if self.keep.iter().any(|k| k.eq_ignore_ascii_case(key)) {
             return;
         }
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(key.as_bytes()),
-            http::HeaderValue::from_str(&value),
-        ) {
+        // The W3C names as static header names, and the value's own buffer:
+        // no copy of either per hop.
+        let name = match key {
+            "traceparent" => Ok(http::HeaderName::from_static("traceparent")),
+            "tracestate" => Ok(http::HeaderName::from_static("tracestate")),
+            "baggage" => Ok(http::HeaderName::from_static("baggage")),
+            other => http::HeaderName::from_bytes(other.as_bytes()),
+        };
+        if let (Ok(name), Ok(value)) = (name, http::HeaderValue::try_from(value)) {
             // Replaces what an earlier hop of this request injected.
             self.headers.insert(name, value);
         }

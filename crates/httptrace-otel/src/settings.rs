@@ -37,6 +37,9 @@ pub(crate) struct Settings {
     pub(crate) tracer: TracerSource,
     pub(crate) meter: MeterSource,
     pub(crate) instruments: Arc<OnceLock<Option<Instruments>>>,
+    /// The global provider's tracer, taken at the first traced request (as
+    /// the instruments are) rather than made anew for every request.
+    pub(crate) global_tracer: Arc<OnceLock<Arc<BoxedTracer>>>,
     pub(crate) propagation: Propagation,
     pub(crate) phase_spans: bool,
     pub(crate) record_headers: Vec<String>,

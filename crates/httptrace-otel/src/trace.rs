@@ -41,6 +41,11 @@ fn scope() -> InstrumentationScope {
 /// all, an INTERNAL span `HTTP {method}` covering the whole request becomes
 /// the hops' parent, so one request (all its hops) is still one trace.
 ///
+/// The global tracer and meter providers are read at the first traced
+/// request and kept (making a tracer per request costs allocations on
+/// every call): install them (`httptrace_otel::init`) before the first request, or
+/// give the tracer and meter explicitly.
+///
 /// ```
 /// use httptrace_otel::OtelTrace;
 ///
@@ -93,6 +98,7 @@ impl OtelTrace {
                 tracer: TracerSource::Global,
                 meter: MeterSource::Global,
                 instruments: Arc::new(OnceLock::new()),
+                global_tracer: Arc::new(OnceLock::new()),
                 propagation: Propagation::Global,
                 phase_spans: false,
                 record_headers: Vec::new(),
@@ -280,7 +286,10 @@ impl OtelTrace {
         let settings = self.settings.clone();
         let tracer = match &settings.tracer {
             TracerSource::Fixed(t) => t.clone(),
-            TracerSource::Global => Arc::new(global::tracer_with_scope(scope())),
+            TracerSource::Global => settings
+                .global_tracer
+                .get_or_init(|| Arc::new(global::tracer_with_scope(scope())))
+                .clone(),
         };
         let instruments = self.instruments();
         let state = Arc::new(RequestState::new(
