@@ -346,8 +346,11 @@ pub fn event_attributes(
     // allocation per event, none for the events without attributes.
     let mut a = Vec::with_capacity(match event {
         Event::WroteHeaders(_) | Event::Wait100Continue(_) | Event::GotFirstResponseByte(_) => 0,
+        Event::PutIdleConn(e) => 2 * usize::from(e.error.is_some()),
         Event::GetConn(_) | Event::DnsStart(_) | Event::TlsHandshakeStart(_) => 1,
-        Event::WroteHeaderField(_) | Event::PutIdleConn(_) => 2,
+        Event::WroteHeaderField(_) => 2,
+        Event::WroteRequest(e) => 1 + 2 * usize::from(e.error.is_some()),
+        Event::RoundTripStart(_) => 4,
         Event::GotConn(_) | Event::TlsHandshakeDone(_) => 10,
         _ => 6,
     });
