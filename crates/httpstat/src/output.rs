@@ -36,6 +36,7 @@ struct HopJson<'a> {
     body_bytes: Option<u64>,
     resend_count: u32,
     request_index: u32,
+    dns_pinned: bool,
     error: Option<ErrorJson<'a>>,
     events: Vec<EventJson>,
 }
@@ -90,6 +91,7 @@ pub fn json_line(hop: &Hop) -> String {
         body_bytes: hop.body_bytes,
         resend_count: hop.resend_count,
         request_index: hop.request_index,
+        dns_pinned: hop.dns_pinned,
         error: hop.error.as_ref().map(|e: &HopError| ErrorJson {
             phase: e.phase.as_str(),
             kind: e.kind,
@@ -312,11 +314,7 @@ pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> Stri
     }
     waterfall(&mut s, hop, style);
     if let Some(bytes) = hop.body_bytes {
-        let _ = writeln!(
-            s,
-            "{}",
-            style.gray(&format!("body: {bytes} bytes read and discarded"))
-        );
+        let _ = writeln!(s, "{}", style.gray(&format!("body: {bytes} bytes read")));
     }
     // A failure is reported once, on stderr (see `run`).
     s
@@ -367,7 +365,11 @@ fn waterfall(s: &mut String, hop: &Hop, style: Style) {
 
     s.push('[');
     for (i, phase) in phases.iter().enumerate() {
-        let cell = format!("{:^w$}", human_ms(*phase), w = widths[i]);
+        let value = match (i, phase) {
+            (0, None) if hop.dns_pinned => "pinned".to_string(),
+            _ => human_ms(*phase),
+        };
+        let cell = format!("{:^w$}", value, w = widths[i]);
         s.push_str(&style.cyan(&cell));
         s.push(if i + 1 < phases.len() { '|' } else { ']' });
     }

@@ -10,16 +10,17 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http_body_util::{BodyExt, Full};
 use httptrace::{ClientTrace, ErrorKind, Event};
 
-use crate::cli::Args;
+use crate::cli::{Args, HttpVersion};
 use crate::hop::{Hop, HopError, Phase};
 use crate::redact;
 use crate::redirect::{HopRequest, MAX_REDIRECTS};
-use crate::run::{EXIT_FAILED, EventLog, Sent, USER_AGENT, otel_enabled};
+use crate::shared::{BodySink, EXIT_FAILED, EXIT_USAGE, EventLog, Sent, USER_AGENT, otel_enabled};
 
 /// The hyper-util client and what httpstat adds to it.
 pub struct Client {
@@ -42,9 +43,20 @@ impl std::fmt::Debug for Client {
 /// `-x`, else `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, as on the reqwest path
 /// and in curl.
 pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> {
+    if let Some(flag) = unsupported(args) {
+        return Err((
+            EXIT_USAGE,
+            format!(
+                "{flag} is not available with --transport hyper (httptrace::hyper's builder has no such option); use --transport reqwest"
+            ),
+        ));
+    }
     let mut builder = httptrace::hyper::Client::builder()
         .danger_accept_invalid_certs(args.insecure)
-        .proxy(crate::run::proxies(args));
+        .proxy(crate::client::proxies(args));
+    if args.http_version() == HttpVersion::Http11 {
+        builder = builder.http1_only();
+    }
     for der in roots {
         builder = builder.root_certificate_der(der);
     }
@@ -64,10 +76,28 @@ pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> 
     })
 }
 
+/// The first flag the hyper transport cannot honour: httptrace's hyper
+/// builder can neither pin addresses, pick an address family nor speak h2c.
+fn unsupported(args: &Args) -> Option<&'static str> {
+    if !args.resolve.is_empty() {
+        Some("--resolve")
+    } else if !args.connect_to.is_empty() {
+        Some("--connect-to")
+    } else if args.ipv4 {
+        Some("-4")
+    } else if args.ipv6 {
+        Some("-6")
+    } else if args.http_version() == HttpVersion::Http2PriorKnowledge {
+        Some("--http2-prior-knowledge")
+    } else {
+        None
+    }
+}
+
 /// The first hop's request from the arguments: `-H` headers, the body's
 /// content type (unless `-H` sets one) and a user agent (unless `-H` sets
 /// one), as the reqwest path sends them.
-pub fn first_request(args: &Args, body: Option<Vec<u8>>) -> HopRequest {
+pub fn first_request(args: &Args, url: &url::Url, body: Option<Vec<u8>>) -> HopRequest {
     let mut headers = http::HeaderMap::new();
     for h in &args.headers {
         headers.append(h.name.clone(), h.value.clone());
@@ -83,7 +113,7 @@ pub fn first_request(args: &Args, body: Option<Vec<u8>>) -> HopRequest {
     }
     HopRequest {
         method: args.effective_method(),
-        url: args.url.clone(),
+        url: url.clone(),
         headers,
         body: body.map(Bytes::from),
     }
@@ -110,7 +140,7 @@ struct RawHop {
 impl Client {
     /// Sends one request (`-n` repetition `index`), following redirects with
     /// `-L`, and summarises each hop.
-    pub async fn send(&self, first: HopRequest, index: u32) -> Sent {
+    pub async fn send(&self, first: HopRequest, index: u32, sink: &mut BodySink<'_>) -> Sent {
         let mut raw: Vec<RawHop> = Vec::new();
         let mut request = first;
         for resend in 0..=MAX_REDIRECTS {
@@ -121,7 +151,7 @@ impl Client {
             {
                 request.headers.insert(header::AUTHORIZATION, auth);
             }
-            let (events, outcome) = self.round_trip(&request, resend).await;
+            let (events, outcome) = self.round_trip(&request, resend, sink).await;
             let outcome = match outcome {
                 Outcome::Next(_) if resend == MAX_REDIRECTS => Outcome::Failed(Some(HopError {
                     phase: Phase::Redirect,
@@ -206,13 +236,18 @@ impl Client {
 
     /// One hop: send it, read (or, for a redirect to follow, drain) the
     /// body, within `-m`. Returns the hop's events.
-    async fn round_trip(&self, request: &HopRequest, resend: u32) -> (Vec<Event>, Outcome) {
+    async fn round_trip(
+        &self,
+        request: &HopRequest,
+        resend: u32,
+        sink: &mut BodySink<'_>,
+    ) -> (Vec<Event>, Outcome) {
         let log = EventLog::default();
         let trace = log.trace();
         let outcome = match http_request(request, resend) {
             Err(error) => Outcome::Failed(Some(error)),
             Ok(http_request) => {
-                let exchange = self.exchange(request, http_request, trace);
+                let exchange = self.exchange(request, http_request, trace, sink);
                 match self.max_time {
                     Some(limit) => tokio::time::timeout(limit, exchange)
                         .await
@@ -230,6 +265,7 @@ impl Client {
         request: &HopRequest,
         http_request: http::Request<Full<Bytes>>,
         trace: ClientTrace,
+        sink: &mut BodySink<'_>,
     ) -> Outcome {
         let response = match self.inner.request_traced(http_request, trace).await {
             Ok(response) => response,
@@ -256,11 +292,20 @@ impl Client {
                 }
             }
         } else {
-            // Read and discard the body; the trace counts the bytes.
+            // Read the body (written where -o says, else discarded); the
+            // trace counts the bytes.
+            sink.response(parts.status);
             while let Some(frame) = body.frame().await {
-                if let Err(e) = frame {
+                match frame {
+                    Ok(frame) => {
+                        if let Some(data) = frame.data_ref() {
+                            sink.write(data);
+                        }
+                    }
                     // body_done carried the error; this is the fallback.
-                    return Outcome::Failed(Some(HopError::from_error(Phase::Body, &*e)));
+                    Err(e) => {
+                        return Outcome::Failed(Some(HopError::from_error(Phase::Body, &*e)));
+                    }
                 }
             }
         }
@@ -298,53 +343,15 @@ fn basic_auth(url: &url::Url) -> Option<HeaderValue> {
     if url.username().is_empty() && url.password().is_none() {
         return None;
     }
-    let mut credentials = percent_decode(url.username());
+    let mut credentials = percent_encoding::percent_decode_str(url.username()).collect::<Vec<u8>>();
     credentials.push(b':');
     if let Some(password) = url.password() {
-        credentials.extend(percent_decode(password));
+        credentials.extend(percent_encoding::percent_decode_str(password));
     }
-    let mut value = HeaderValue::from_str(&format!("Basic {}", base64(&credentials))).ok()?;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&credentials);
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
     value.set_sensitive(true);
     Some(value)
-}
-
-fn percent_decode(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -352,20 +359,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_pads() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"alice:s3cret"), "YWxpY2U6czNjcmV0");
-    }
-
-    #[test]
     fn url_credentials_become_basic_auth() {
         let url = url::Url::parse("http://al%20ice:p%40ss@a.test/").unwrap();
         let auth = basic_auth(&url).unwrap();
         assert!(auth.is_sensitive());
-        assert_eq!(auth, format!("Basic {}", base64(b"al ice:p@ss")).as_str());
+        assert_eq!(auth, "Basic YWwgaWNlOnBAc3M=");
         assert!(basic_auth(&url::Url::parse("http://a.test/").unwrap()).is_none());
         let request = http_request(
             &HopRequest {
