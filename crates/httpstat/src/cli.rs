@@ -51,22 +51,22 @@ pub struct Args {
     pub dns_server: Option<SocketAddr>,
 
     /// Use these addresses for HOST:PORT instead of asking DNS (repeatable;
-    /// IPv6 in brackets). The TLS name stays the URL's host. reqwest
-    /// transport only
+    /// IPv6 in brackets). The TLS name stays the URL's host
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDR[,ADDR]...", value_parser = crate::pin::parse_resolve)]
     pub resolve: Vec<crate::pin::Resolve>,
 
     /// Connect to HOST2:PORT2 instead of HOST:PORT (repeatable); HOST2 is an
-    /// IP address, PORT2 may differ from PORT only when the URL names no
-    /// port. The TLS name stays the URL's host. reqwest transport only
+    /// IP address; PORT2 may differ from PORT only with the reqwest
+    /// transport and a URL that names no port. The TLS name stays the URL's
+    /// host
     #[arg(long = "connect-to", value_name = "HOST:PORT:HOST2:PORT2", value_parser = crate::pin::parse_connect_to)]
     pub connect_to: Vec<crate::pin::ConnectTo>,
 
-    /// Connect over IPv4 only. reqwest transport only
+    /// Connect over IPv4 only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
 
-    /// Connect over IPv6 only. reqwest transport only
+    /// Connect over IPv6 only
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 

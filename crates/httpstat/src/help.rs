@@ -63,8 +63,10 @@ TRANSPORTS (--transport)
                      connect_start/connect_done pair per address tried, and
                      got_1xx_response events. Redirects (-L) are followed by
                      httpstat, hop by hop, with the same rules.
-  Every option works with both, except --resolve, --connect-to, -4, -6 and
-  --http2-prior-knowledge: reqwest only (usage error with hyper). Both honour HTTP_PROXY and HTTPS_PROXY unless
+  Every option works with both, except --http2-prior-knowledge (reqwest
+  only). With hyper, --resolve, --connect-to, -4 and -6 go through a DNS
+  responder inside httpstat (the DNS phase is its local answer), and
+  --connect-to cannot change the port. Both honour HTTP_PROXY and HTTPS_PROXY unless
   -x names a proxy, and NO_PROXY either way (as curl); through a proxy the DNS
   and TCP phases are the proxy's. See the table \"Hooks, exact or approximate\" in
   the project README for the measured error of each hook.

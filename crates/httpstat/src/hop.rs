@@ -59,9 +59,9 @@ pub struct Hop {
     /// Offsets from the hop's start at which each phase ended (for the
     /// cumulative lines of the waterfall): DNS, TCP, TLS, first byte.
     pub ends: [Option<Duration>; 4],
-    /// Offset from the hop's start at which it got its connection
-    /// (`got_conn`).
-    pub got_conn: Option<Duration>,
+    /// Offset from the hop's start at which the request began to go out:
+    /// `wrote_headers`, else `got_conn` (curl's "pretransfer").
+    pub request_start: Option<Duration>,
     /// True when `--resolve`/`--connect-to` pinned the hop's host, so it
     /// had no DNS phase.
     pub dns_pinned: bool,
@@ -149,7 +149,7 @@ impl Hop {
             transfer: None,
             total: None,
             ends: [None; 4],
-            got_conn: None,
+            request_start: None,
             dns_pinned: false,
             body_bytes: None,
             error: Some(error),
@@ -203,6 +203,7 @@ impl Hop {
         let mut tls_done = None;
         let mut tls_open = 0u32;
         let mut got_conn = None;
+        let mut wrote_headers = None;
         let mut wrote_request = None;
         let mut first_byte = None;
         let mut rt_done: Option<(Instant, Option<HookError>)> = None;
@@ -278,6 +279,9 @@ impl Hop {
                     hop.local_addr = e.local_addr;
                     hop.version.get_or_insert(e.protocol);
                 }
+                Event::WroteHeaders(e) => {
+                    wrote_headers.get_or_insert(e.at);
+                }
                 Event::WroteRequest(e) => {
                     wrote_request.get_or_insert(e.at);
                     if let Some(err) = &e.error {
@@ -321,7 +325,7 @@ impl Hop {
             offset(tls_done),
             offset(first_byte),
         ];
-        hop.got_conn = offset(got_conn);
+        hop.request_start = offset(wrote_headers.or(got_conn));
 
         let round_trip_error = rt_done.as_ref().and_then(|(_, e)| e.clone());
         hop.total = match (&round_trip_error, body_done) {

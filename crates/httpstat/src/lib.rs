@@ -6,6 +6,7 @@ pub mod client;
 pub mod error;
 mod help;
 pub mod hop;
+pub mod local_dns;
 pub mod output;
 pub mod pin;
 pub mod redact;

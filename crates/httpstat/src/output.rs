@@ -275,6 +275,7 @@ pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> Stri
     };
     let conn = match &hop.proxy {
         Some(proxy) => format!("{conn} via proxy {proxy}"),
+        None if hop.dns_pinned => format!("{conn}, address pinned"),
         None => conn,
     };
     let redirect = if hop.resend_count > 0 {
@@ -322,7 +323,11 @@ pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> Stri
 
 /// A response header value as printed: URL credentials redacted, also in a
 /// `Location` that points somewhere this request did not go.
-fn header_value(hop: &Hop, name: &http::HeaderName, value: &http::HeaderValue) -> String {
+pub(crate) fn header_value(
+    hop: &Hop,
+    name: &http::HeaderName,
+    value: &http::HeaderValue,
+) -> String {
     let text = String::from_utf8_lossy(value.as_bytes());
     if name == http::header::LOCATION || name == http::header::CONTENT_LOCATION {
         let base = hop.secret_urls.first();

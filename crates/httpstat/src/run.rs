@@ -148,7 +148,8 @@ pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             if let Some(w) = &args.write_out {
                 let vars = crate::write_out::variables(&sent, url, code);
                 let headers = sent.hops.last().and_then(|h| h.headers.as_ref());
-                let (text, text_err) = w.render(&vars, headers.or(sent.final_headers.as_ref()));
+                let headers = headers.or(sent.final_headers.as_ref());
+                let (text, text_err) = w.render(&vars, sent.hops.last(), headers);
                 let _ = out.write_all(text.as_bytes());
                 let _ = out.flush();
                 let _ = err.write_all(text_err.as_bytes());

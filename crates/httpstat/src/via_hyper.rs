@@ -27,6 +27,8 @@ pub struct Client {
     inner: httptrace::hyper::Client<Full<Bytes>>,
     max_time: Option<Duration>,
     follow: bool,
+    /// Serves `--resolve`/`--connect-to`/`-4`/`-6` while the client lives.
+    _local_dns: Option<crate::local_dns::LocalDns>,
 }
 
 impl std::fmt::Debug for Client {
@@ -43,11 +45,23 @@ impl std::fmt::Debug for Client {
 /// `-x`, else `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, as on the reqwest path
 /// and in curl.
 pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> {
-    if let Some(flag) = unsupported(args) {
+    if args.http_version() == HttpVersion::Http2PriorKnowledge {
+        return Err((
+            EXIT_USAGE,
+            "--http2-prior-knowledge is not available with --transport hyper \
+             (httptrace::hyper's builder cannot speak h2c); use --transport reqwest"
+                .to_string(),
+        ));
+    }
+    if let Some(c) = args.connect_to.iter().find(|c| c.to.port() != c.port) {
         return Err((
             EXIT_USAGE,
             format!(
-                "{flag} is not available with --transport hyper (httptrace::hyper's builder has no such option); use --transport reqwest"
+                "--connect-to {}:{}:...:{}: the hyper transport dials the URL's port; \
+                 use the same port, or --transport reqwest with a URL without one",
+                c.host,
+                c.port,
+                c.to.port()
             ),
         ));
     }
@@ -60,8 +74,60 @@ pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> 
     for der in roots {
         builder = builder.root_certificate_der(der);
     }
-    if let Some(server) = args.dns_server {
-        builder = builder.dns_server(server);
+    // hickory answers localhost and the hosts file's names itself: the
+    // responder could neither pin nor filter them.
+    let pinned_hosts = args.resolve.iter().map(|r| (r.host.as_str(), "--resolve"));
+    let pinned_hosts = pinned_hosts.chain(
+        args.connect_to
+            .iter()
+            .map(|c| (c.host.as_str(), "--connect-to")),
+    );
+    let family_hosts = args
+        .urls
+        .iter()
+        .filter(|_| args.family().is_some())
+        .filter_map(|u| u.domain())
+        .map(|h| (h, if args.ipv4 { "-4" } else { "-6" }));
+    if let Some((host, flag)) = pinned_hosts
+        .chain(family_hosts)
+        .find(|(h, _)| crate::local_dns::answered_locally(h))
+    {
+        return Err((
+            EXIT_USAGE,
+            format!(
+                "{flag}: the hyper transport's resolver answers {host} itself \
+                 (localhost or the hosts file), so it cannot be pinned or filtered; \
+                 use --transport reqwest"
+            ),
+        ));
+    }
+    // Pins and -4/-6: the transport asks a responder of our own, which
+    // asks --dns-server (or the system) for the names not pinned.
+    let local_dns =
+        if args.resolve.is_empty() && args.connect_to.is_empty() && args.family().is_none() {
+            None
+        } else {
+            let pins = crate::pin::pinned(&args.resolve, &args.connect_to)
+                .into_iter()
+                .map(|(host, addrs)| (host, addrs.iter().map(|a| a.ip()).collect()))
+                .collect();
+            let answers = crate::local_dns::Answers {
+                pins,
+                family: args.family(),
+                upstream: args.dns_server,
+            };
+            let dns = crate::local_dns::LocalDns::start(answers).map_err(|e| {
+                (
+                    EXIT_FAILED,
+                    format!("cannot start the local DNS responder: {e}"),
+                )
+            })?;
+            Some(dns)
+        };
+    match (&local_dns, args.dns_server) {
+        (Some(local), _) => builder = builder.dns_server(local.addr()),
+        (None, Some(server)) => builder = builder.dns_server(server),
+        (None, None) => {}
     }
     if otel_enabled() {
         builder = builder.make_trace(httptrace_otel::OtelTrace::new());
@@ -73,25 +139,8 @@ pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> 
         inner,
         max_time: args.max_time,
         follow: args.follow,
+        _local_dns: local_dns,
     })
-}
-
-/// The first flag the hyper transport cannot honour: httptrace's hyper
-/// builder can neither pin addresses, pick an address family nor speak h2c.
-fn unsupported(args: &Args) -> Option<&'static str> {
-    if !args.resolve.is_empty() {
-        Some("--resolve")
-    } else if !args.connect_to.is_empty() {
-        Some("--connect-to")
-    } else if args.ipv4 {
-        Some("-4")
-    } else if args.ipv6 {
-        Some("-6")
-    } else if args.http_version() == HttpVersion::Http2PriorKnowledge {
-        Some("--http2-prior-knowledge")
-    } else {
-        None
-    }
 }
 
 /// The first hop's request from the arguments: `-H` headers, the body's

@@ -141,8 +141,8 @@ pub fn variables(sent: &Sent, url: &url::Url, exit: u8) -> Map<String, Value> {
     let connect = |h: &Hop| h.ends[1].unwrap_or_else(|| namelookup(h));
     let appconnect = |h: &Hop| h.ends[2].unwrap_or_default();
     let pretransfer = |h: &Hop| {
-        let got_conn = h.got_conn.unwrap_or_default();
-        got_conn.max(connect(h)).max(appconnect(h))
+        let start = h.request_start.unwrap_or_default();
+        start.max(connect(h)).max(appconnect(h))
     };
     let starttransfer = |h: &Hop| h.ends[3].unwrap_or_default();
     let total = |h: &Hop| h.total.unwrap_or_default();
@@ -268,10 +268,12 @@ fn text(name: &str, value: &Value) -> String {
 
 impl WriteOut {
     /// The text for stdout and the text for stderr (`%{stderr}` switches),
-    /// with `vars` from [`variables`] and the final response's `headers`.
+    /// with `vars` from [`variables`] and the final response's `headers`
+    /// (of the `last` hop, whose URL credentials are redacted in them).
     pub fn render(
         &self,
         vars: &Map<String, Value>,
+        last: Option<&Hop>,
         headers: Option<&http::HeaderMap>,
     ) -> (String, String) {
         let (mut out, mut err) = (String::new(), String::new());
@@ -280,15 +282,15 @@ impl WriteOut {
             let piece = match part {
                 Part::Text(t) => t.clone(),
                 Part::Var(name) => vars.get(*name).map_or_else(String::new, |v| text(name, v)),
-                Part::Header(name) => headers
-                    .map(|h| {
-                        h.get_all(name.as_str())
-                            .iter()
-                            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default(),
+                Part::Header(name) => match (headers, last, http::HeaderName::try_from(name)) {
+                    (Some(h), Some(hop), Ok(name)) => h
+                        .get_all(&name)
+                        .iter()
+                        .map(|v| crate::output::header_value(hop, &name, v))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    _ => String::new(),
+                },
                 Part::Json => Value::Object(vars.clone()).to_string(),
                 Part::ToStderr(e) => {
                     to_err = *e;
@@ -330,7 +332,7 @@ mod tests {
         vars.insert("http_code".into(), json!(0));
         vars.insert("remote_ip".into(), json!("127.0.0.1"));
         let w = parse_format("%{time_total} %{http_code} %{remote_ip}%{stderr}x").unwrap();
-        let (out, err) = w.render(&vars, None);
+        let (out, err) = w.render(&vars, None, None);
         assert_eq!(out, "0.012346 000 127.0.0.1");
         assert_eq!(err, "x");
     }

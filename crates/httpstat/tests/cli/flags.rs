@@ -352,6 +352,25 @@ async fn check_write_out_variables(transport: Transport) {
     assert_eq!(v["http_code"], 200);
     assert_eq!(v["exitcode"], 0);
     assert!(v["time_total"].as_f64().unwrap() > 0.0);
+    // Credentials never printed: in the URL, a Location, the redirect URL.
+    let target = "http%3A%2F%2Fbob%3Al0cation-secret%40elsewhere.test%2Fx";
+    let with_creds = server.url(&format!("/redirect-to?url={target}")).replacen(
+        "http://",
+        "http://alice:url-secret@",
+        1,
+    );
+    let format = "%{url} %{url_effective} %header{location} %{redirect_url} %{json}";
+    let out = run(transport, &["-s", "-w", format, &with_creds]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let f = fields(&text);
+    // (The Location's target is also in the URL's query, which is data.)
+    assert_eq!(f[2], "http://REDACTED:REDACTED@elsewhere.test/x", "{text}");
+    assert_eq!(f[3], "http://REDACTED:REDACTED@elsewhere.test/x", "{text}");
+    for secret in ["url-secret", "alice"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+
     let refused = format!("http://{}/", refused_addr());
     let out = run(
         transport,
@@ -382,61 +401,110 @@ fn curl() -> Option<&'static str> {
     );
 }
 
+/// A server that holds every response 80 ms and records, per request, how
+/// long it held it (from the handler's start to the response handed back).
+fn holding_server() -> (TestServer, std::sync::Arc<std::sync::Mutex<Vec<f64>>>) {
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = held.clone();
+    let server = TestServer::http_with_handler(move |_request| {
+        let record = record.clone();
+        async move {
+            let start = std::time::Instant::now();
+            tokio::time::sleep(Duration::from_millis(80)).await;
+            record.lock().unwrap().push(start.elapsed().as_secs_f64());
+            http::Response::new(httptrace_testkit::http::full_body("ok"))
+        }
+    });
+    (server, held)
+}
+
+/// The smallest of `v`.
+fn least(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
 async fn check_write_out_against_curl(transport: Transport) {
     let Some(curl) = curl() else { return };
-    let server = TestServer::http();
-    // The server holds the response 80 ms: both clients must see it in
-    // time_starttransfer and time_total, and agree on everything else.
-    let url = server.url("/delay/80");
-    let curl_out = tokio::process::Command::new(curl)
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "--noproxy",
-            "*",
-            "-w",
-            WRITE_OUT,
-            &url,
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert!(curl_out.status.success(), "{curl_out:?}");
-    let ours = run(transport, &["-s", "-w", WRITE_OUT, &url]).await;
-    assert_eq!(ours.status.code(), Some(0), "{}", stderr(&ours));
-    let theirs = fields(&String::from_utf8(curl_out.stdout).unwrap());
-    let ours = fields(&stdout(&ours));
-    eprintln!("curl:     {theirs:?}\nhttpstat: {ours:?}");
-    assert_eq!(theirs.len(), ours.len());
-    // http_code, remote_ip, num_connects, size_download, url_effective,
-    // num_redirects, http_version: the same; remote_port too.
-    for i in 0..8 {
-        assert_eq!(ours[i], theirs[i], "field {i}");
-    }
-    let secs = |v: &[String]| -> Vec<f64> { v[8..].iter().map(|x| x.parse().unwrap()).collect() };
-    let (ours, theirs) = (secs(&ours), secs(&theirs));
-    for (name, i) in [("time_starttransfer", 4), ("time_total", 5)] {
-        assert!(
-            ours[i] >= 0.080 && theirs[i] >= 0.080,
-            "{name}: {ours:?} {theirs:?}"
+    // Each client measures its own request, and the server's timer does not
+    // fire at exactly 80 ms (up to ~10 ms late on a loaded machine): so each
+    // one's server-processing time (time_starttransfer - time_pretransfer)
+    // is compared with what the server says it held that request, and the
+    // two clients' errors with each other, over 5 alternating runs (one new
+    // process and connection each). Scheduling on a busy machine only ever
+    // makes a client late, never early, so the least error of the 5 is the
+    // measurement's own (the median of a debug build under the parallel
+    // tests' load was up to 9 ms late). The other fields must be equal.
+    let (server, held) = holding_server();
+    let url = server.url("/held");
+    let (mut curl_errors, mut our_errors) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let curl_out = tokio::process::Command::new(curl)
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "--noproxy",
+                "*",
+                "-w",
+                WRITE_OUT,
+                &url,
+            ])
+            .output()
+            .await
+            .unwrap();
+        assert!(curl_out.status.success(), "{curl_out:?}");
+        let ours = run(transport, &["-s", "-w", WRITE_OUT, &url]).await;
+        assert_eq!(ours.status.code(), Some(0), "{}", stderr(&ours));
+        let theirs = fields(&String::from_utf8(curl_out.stdout).unwrap());
+        let ours = fields(&stdout(&ours));
+        let held = held.lock().unwrap().split_off(0);
+        assert_eq!(held.len(), 2);
+        // http_code, remote_ip, remote_port (one server), num_connects,
+        // size_download, url_effective, num_redirects, http_version.
+        assert_eq!(theirs.len(), ours.len());
+        for i in [0, 1, 3, 4, 5, 6, 7] {
+            assert_eq!(ours[i], theirs[i], "field {i}");
+        }
+        assert_eq!(ours[2], server.port().to_string());
+        let secs =
+            |v: &[String]| -> Vec<f64> { v[8..].iter().map(|x| x.parse().unwrap()).collect() };
+        let (ours, theirs) = (secs(&ours), secs(&theirs));
+        for (who, t, hold) in [("curl", &theirs, held[0]), ("httpstat", &ours, held[1])] {
+            // Cumulative, and the hold is inside time_starttransfer.
+            assert!(
+                t[0] <= t[1] && t[1] <= t[3] && t[3] <= t[4] && t[4] <= t[5],
+                "{who}: {t:?}"
+            );
+            assert!(t[4] >= hold, "{who}: {t:?} held {hold}");
+        }
+        eprintln!(
+            "curl:     {theirs:?} held {:.6}\nhttpstat: {ours:?} held {:.6}",
+            held[0], held[1]
         );
-        // Each measures its own request; both saw the 80 ms, within a few ms.
-        let gap = (ours[i] - theirs[i]).abs();
-        assert!(
-            gap < 0.005,
-            "{name}: httpstat {} vs curl {}",
-            ours[i],
-            theirs[i]
-        );
+        curl_errors.push((theirs[4] - theirs[3]) - held[0]);
+        our_errors.push((ours[4] - ours[3]) - held[1]);
     }
-    // The connection phases are sub-millisecond on loopback for both.
-    for (name, i) in [("time_connect", 1), ("time_pretransfer", 3)] {
-        assert!(
-            ours[i] < 0.010 && theirs[i] < 0.010,
-            "{name}: {ours:?} {theirs:?}"
-        );
+    let ms = |v: &[f64]| {
+        v.iter()
+            .map(|e| format!("{:+.3}", e * 1e3))
+            .collect::<Vec<_>>()
+    };
+    eprintln!(
+        "error vs the server's hold, ms: curl {:?}, httpstat {:?}",
+        ms(&curl_errors),
+        ms(&our_errors)
+    );
+    let (curl_error, our_error) = (least(&curl_errors), least(&our_errors));
+    // Both see the hold to within the loopback and parsing time (a fraction
+    // of a millisecond each for curl and a release build; the debug build
+    // under test parses slower), and agree to within 2 ms.
+    for (who, e) in [("curl", curl_error), ("httpstat", our_error)] {
+        assert!((-0.0005..0.003).contains(&e), "{who}: least error {e} s");
     }
+    assert!(
+        (our_error - curl_error).abs() < 0.002,
+        "least errors: httpstat {our_error} s vs curl {curl_error} s"
+    );
 }
 
 async fn check_malformed_values(transport: Transport) {
@@ -476,16 +544,24 @@ async fn check_malformed_values(transport: Transport) {
     );
 }
 
-// --- pinning and address families: the reqwest transport only ---
+// --- pinning and address families ---
 
-#[tokio::test]
-async fn resolve_pins_the_address_and_keeps_the_tls_name() {
+on_each_transport! {
+    check_resolve:
+        resolve_pins_the_address_and_keeps_the_tls_name_on_reqwest,
+        resolve_pins_the_address_and_keeps_the_tls_name_on_hyper;
+    check_address_family:
+        ipv4_and_ipv6_pick_the_address_family_on_reqwest,
+        ipv4_and_ipv6_pick_the_address_family_on_hyper;
+}
+
+async fn check_resolve(transport: Transport) {
     let ca = TestCa::new();
     let server = TestServer::https(&ca.server_identity(&["svc.test"]), &[b"h2", b"http/1.1"]);
     let pem = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(pem.path(), ca.cert_pem()).unwrap();
     let pem = pem.path().to_str().unwrap();
-    // No DNS server knows svc.test: only the pin can make this work.
+    // The DNS server knows no svc.test: only the pin can make this work.
     let dns = DnsServer::start(DnsConfig::new()).unwrap();
     let dns_addr = dns.addr().to_string();
     let url = server.url_with_host("svc.test", "/");
@@ -500,23 +576,43 @@ async fn resolve_pins_the_address_and_keeps_the_tls_name() {
         &resolve,
         &url,
     ];
-    let out = httpstat(&args).await;
+    let out = run(transport, &args).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let hop = &json_lines(&out)[0];
     assert_schema(hop);
     assert_eq!(hop["status"], 200);
-    assert_eq!(hop["dns_ms"], Value::Null, "the DNS phase is skipped");
     assert_eq!(hop["dns_pinned"], true);
-    assert!(events_named(hop, "dns_start").is_empty(), "{hop}");
-    assert_eq!(dns.query_count(), 0);
+    match transport {
+        // reqwest asks its pins before the resolver: no DNS phase at all.
+        Transport::Reqwest => {
+            assert_eq!(hop["dns_ms"], Value::Null, "the DNS phase is skipped");
+            assert!(events_named(hop, "dns_start").is_empty(), "{hop}");
+        }
+        // hyper asks httpstat's own responder, which answers the pin.
+        Transport::Hyper => {
+            assert!(num(hop, "dns_ms") < 50.0, "{hop}");
+            assert_eq!(
+                event(hop, "dns_done")["addrs"],
+                serde_json::json!(["127.0.0.1"])
+            );
+        }
+    }
+    assert_eq!(dns.query_count(), 0, "the pinned name was not asked about");
     assert_eq!(hop["remote_addr"], server.addr().to_string());
     assert_eq!(event(hop, "tls_handshake_start")["server_name"], "svc.test");
     assert!(num(hop, "tls_ms") > 0.0);
 
-    // People see the pin in the DNS cell.
+    // People see the pin.
     let args = ["--no-color", "--cacert", pem, "--resolve", &resolve, &url];
-    let text = stdout(&httpstat(&args).await);
-    assert!(text.contains("pinned"), "{text}");
+    let out = run(transport, &args).await;
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .ends_with("new connection, address pinned"),
+        "{text}"
+    );
 
     // --connect-to: the same, by address and port.
     let to = format!("svc.test:{0}:127.0.0.1:{0}", server.port());
@@ -530,50 +626,22 @@ async fn resolve_pins_the_address_and_keeps_the_tls_name() {
         &to,
         &url,
     ];
-    let out = httpstat(&args).await;
+    let out = run(transport, &args).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let hop = &json_lines(&out)[0];
     assert_eq!(hop["dns_pinned"], true);
     assert_eq!(hop["remote_addr"], server.addr().to_string());
     assert_eq!(dns.query_count(), 0);
 
-    // Another port for a URL that names its own: reqwest would dial the
-    // URL's, so it is refused rather than silently ignored.
+    // Another port for a URL that names its own: both transports would dial
+    // the URL's, so it is refused rather than silently ignored.
     let elsewhere = format!("svc.test:{}:127.0.0.1:1", server.port());
-    let out = httpstat(&["--connect-to", &elsewhere, &url]).await;
+    let out = run(transport, &["--connect-to", &elsewhere, &url]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(one_stderr_line(&out).starts_with("httpstat: --connect-to svc.test:"));
 }
 
-#[tokio::test]
-async fn hyper_refuses_the_flags_it_cannot_honour() {
-    let server = TestServer::http();
-    let url = server.url_with_host("svc.test", "/");
-    let resolve = format!("svc.test:{}:127.0.0.1", server.port());
-    let to = format!("svc.test:{0}:127.0.0.1:{0}", server.port());
-    for (args, flag) in [
-        (&["--resolve", resolve.as_str()][..], "--resolve"),
-        (&["--connect-to", to.as_str()], "--connect-to"),
-        (&["-4"], "-4"),
-        (&["-6"], "-6"),
-    ] {
-        let mut all = args.to_vec();
-        all.push(&url);
-        let out = hyper(&all).await;
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let line = one_stderr_line(&out);
-        assert!(
-            line.starts_with(&format!(
-                "httpstat: {flag} is not available with --transport hyper"
-            )),
-            "{line}"
-        );
-    }
-    assert_eq!(server.requests_served(), 0);
-}
-
-#[tokio::test]
-async fn ipv4_and_ipv6_pick_the_address_family() {
+async fn check_address_family(transport: Transport) {
     // dual.test has both; the server listens on 127.0.0.1 only, so an IPv6
     // dial is refused.
     let six: IpAddr = "::1".parse().unwrap();
@@ -582,13 +650,21 @@ async fn ipv4_and_ipv6_pick_the_address_family() {
     let server = TestServer::http();
     let url = server.url_with_host("dual.test", "/");
 
-    let out = httpstat(&["--json", "-4", "--dns-server", &dns_addr, &url]).await;
+    let out = run(
+        transport,
+        &["--json", "-4", "--dns-server", &dns_addr, &url],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let hop = &json_lines(&out)[0];
     assert_eq!(hop["remote_addr"], server.addr().to_string());
     assert_eq!(events_named(hop, "connect_start").len(), 1, "{hop}");
 
-    let out = httpstat(&["--json", "-6", "--dns-server", &dns_addr, &url]).await;
+    let out = run(
+        transport,
+        &["--json", "-6", "--dns-server", &dns_addr, &url],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let hop = &json_lines(&out)[0];
     assert_eq!(hop["error"]["phase"], "connect", "{hop}");
@@ -603,9 +679,34 @@ async fn ipv4_and_ipv6_pick_the_address_family() {
         ),
         (vec!["-6", "http://127.0.0.1:1/"], "-6"),
     ] {
-        let out = httpstat(&args).await;
+        let out = run(transport, &args).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let line = one_stderr_line(&out);
         assert!(line.starts_with(&format!("httpstat: {flag}")), "{line}");
     }
+}
+
+#[tokio::test]
+async fn hyper_refuses_what_its_builder_cannot_do() {
+    let server = TestServer::http();
+    let resolve = format!("localhost:{}:127.0.0.1", server.port());
+    let cases = [
+        (
+            vec!["--http2-prior-knowledge", "http://127.0.0.1:1/"],
+            "--http2-prior-knowledge",
+        ),
+        // hickory answers localhost itself: no pin or family filter applies.
+        (
+            vec!["--resolve", resolve.as_str(), "http://localhost:1/"],
+            "--resolve",
+        ),
+        (vec!["-4", "http://localhost:1/"], "-4"),
+    ];
+    for (args, flag) in cases {
+        let out = hyper(&args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let line = one_stderr_line(&out);
+        assert!(line.starts_with(&format!("httpstat: {flag}")), "{line}");
+    }
+    assert_eq!(server.requests_served(), 0);
 }
