@@ -20,8 +20,19 @@ async fn httpstat(args: &[&str]) -> Output {
     httpstat_with_env(args, &[]).await
 }
 
+/// Held (shared) by every run of the binary; the comparison with curl
+/// holds it alone, so that no other test's process competes with the two
+/// it times.
+static CHILDREN: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Runs the binary with `args` and these extra environment variables.
 async fn httpstat_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let _running = CHILDREN.read().await;
+    spawn_httpstat(args, env).await
+}
+
+/// [`httpstat_with_env`] without taking [`CHILDREN`].
+async fn spawn_httpstat(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_httpstat"));
     // The machine's proxy settings are not the test's.
     for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"] {

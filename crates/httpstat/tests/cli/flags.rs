@@ -427,33 +427,43 @@ async fn check_write_out_against_curl(transport: Transport) {
     let Some(curl) = curl() else { return };
     // Each client measures its own request, and the server's timer does not
     // fire at exactly 80 ms (up to ~10 ms late on a loaded machine): so each
-    // one's server-processing time (time_starttransfer - time_pretransfer)
-    // is compared with what the server says it held that request, and the
-    // two clients' errors with each other, over 5 alternating runs (one new
+    // one's time_starttransfer is compared with what the server says it
+    // held that request (the hold lies inside it: the rest is connecting,
+    // sending and reading, sub-millisecond on loopback), and the two
+    // clients' excess with each other, over 7 alternating runs (one new
     // process and connection each). Scheduling on a busy machine only ever
-    // makes a client late, never early, so the least error of the 5 is the
-    // measurement's own (the median of a debug build under the parallel
-    // tests' load was up to 9 ms late). The other fields must be equal.
+    // makes that excess larger, so the least of the 7 is the measurement's
+    // own (medians of the debug build under the parallel tests and other
+    // builds were up to 9 ms late). The other fields must be equal.
     let (server, held) = holding_server();
     let url = server.url("/held");
     let (mut curl_errors, mut our_errors) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
+    let mut ours_args = Vec::new();
+    if transport == Transport::Hyper {
+        ours_args.extend(["--transport", "hyper"]);
+    }
+    ours_args.extend(["-s", "-w", WRITE_OUT, &url]);
+    let curl_args = [
+        "-s",
+        "-o",
+        "/dev/null",
+        "--noproxy",
+        "*",
+        "-w",
+        WRITE_OUT,
+        &url,
+    ];
+    for _ in 0..7 {
+        // No other test's process runs meanwhile (see CHILDREN).
+        let quiet = CHILDREN.write().await;
         let curl_out = tokio::process::Command::new(curl)
-            .args([
-                "-s",
-                "-o",
-                "/dev/null",
-                "--noproxy",
-                "*",
-                "-w",
-                WRITE_OUT,
-                &url,
-            ])
+            .args(curl_args)
             .output()
             .await
             .unwrap();
         assert!(curl_out.status.success(), "{curl_out:?}");
-        let ours = run(transport, &["-s", "-w", WRITE_OUT, &url]).await;
+        let ours = spawn_httpstat(&ours_args, &[]).await;
+        drop(quiet);
         assert_eq!(ours.status.code(), Some(0), "{}", stderr(&ours));
         let theirs = fields(&String::from_utf8(curl_out.stdout).unwrap());
         let ours = fields(&stdout(&ours));
@@ -481,8 +491,8 @@ async fn check_write_out_against_curl(transport: Transport) {
             "curl:     {theirs:?} held {:.6}\nhttpstat: {ours:?} held {:.6}",
             held[0], held[1]
         );
-        curl_errors.push((theirs[4] - theirs[3]) - held[0]);
-        our_errors.push((ours[4] - ours[3]) - held[1]);
+        curl_errors.push(theirs[4] - held[0]);
+        our_errors.push(ours[4] - held[1]);
     }
     let ms = |v: &[f64]| {
         v.iter()
@@ -490,20 +500,50 @@ async fn check_write_out_against_curl(transport: Transport) {
             .collect::<Vec<_>>()
     };
     eprintln!(
-        "error vs the server's hold, ms: curl {:?}, httpstat {:?}",
+        "time_starttransfer minus the server's hold, ms: curl {:?}, httpstat {:?}",
         ms(&curl_errors),
         ms(&our_errors)
     );
     let (curl_error, our_error) = (least(&curl_errors), least(&our_errors));
-    // Both see the hold to within the loopback and parsing time (a fraction
-    // of a millisecond each for curl and a release build; the debug build
-    // under test parses slower), and agree to within 2 ms.
+
+    // -L: the same redirect count, final URL, connection count, size.
+    let chain = TestServer::http();
+    let url = chain.url("/redirect/2");
+    let curl_out = tokio::process::Command::new(curl)
+        .args([
+            "-s",
+            "-L",
+            "-o",
+            "/dev/null",
+            "--noproxy",
+            "*",
+            "-w",
+            WRITE_OUT,
+            &url,
+        ])
+        .output()
+        .await
+        .unwrap();
+    let ours = run(transport, &["-s", "-L", "-w", WRITE_OUT, &url]).await;
+    let (theirs, ours) = (
+        fields(&String::from_utf8(curl_out.stdout).unwrap()),
+        fields(&stdout(&ours)),
+    );
+    assert_eq!(
+        ours[..8],
+        theirs[..8],
+        "-L: httpstat {ours:?} vs curl {theirs:?}"
+    );
+    // Both see the hold plus what loopback takes (a fraction of a
+    // millisecond for curl and a release build; the debug build under test
+    // is slower: 1.2-2.5 ms on a 2-core machine under a load of 9), and
+    // agree to within 3 ms.
     for (who, e) in [("curl", curl_error), ("httpstat", our_error)] {
-        assert!((-0.0005..0.003).contains(&e), "{who}: least error {e} s");
+        assert!((0.0..0.005).contains(&e), "{who}: least excess {e} s");
     }
     assert!(
-        (our_error - curl_error).abs() < 0.002,
-        "least errors: httpstat {our_error} s vs curl {curl_error} s"
+        (our_error - curl_error).abs() < 0.003,
+        "least excess: httpstat {our_error} s vs curl {curl_error} s"
     );
 }
 
@@ -590,7 +630,9 @@ async fn check_resolve(transport: Transport) {
         }
         // hyper asks httpstat's own responder, which answers the pin.
         Transport::Hyper => {
-            assert!(num(hop, "dns_ms") < 50.0, "{hop}");
+            // Local: about 1.5 ms for the debug build; the bound only
+            // leaves room for a loaded machine.
+            assert!(num(hop, "dns_ms") < 1000.0, "{hop}");
             assert_eq!(
                 event(hop, "dns_done")["addrs"],
                 serde_json::json!(["127.0.0.1"])
