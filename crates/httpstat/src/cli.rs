@@ -85,7 +85,8 @@ pub struct Args {
     pub http2_prior_knowledge: bool,
 
     /// Send the request COUNT times, one after the other, on one client (so
-    /// connection reuse and idle time show)
+    /// connection reuse and idle time show); with COUNT > 1 a summary per
+    /// phase (min, median, p90, max) follows each URL's runs
     #[arg(
         short = 'n',
         long = "count",

@@ -82,6 +82,14 @@ async fn check_output_file(transport: Transport) {
     assert_eq!(status.code(), Some(0));
     assert_eq!(std::fs::read(dir.path().join("1")).unwrap(), b"done");
 
+    // A body that cannot be written: curl's exit status 23, one line.
+    if std::path::Path::new("/dev/full").exists() {
+        let out = run(transport, &["-o", "/dev/full", &url]).await;
+        assert_eq!(out.status.code(), Some(23), "{}", stderr(&out));
+        let line = one_stderr_line(&out);
+        assert!(line.starts_with("httpstat: -o /dev/full: "), "{line}");
+    }
+
     // A URL without a file name, a directory that does not exist, more -o
     // than URLs: usage errors naming the flag, nothing sent.
     let served = server.requests_served();
