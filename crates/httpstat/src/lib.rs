@@ -9,6 +9,7 @@ pub mod hop;
 pub mod local_dns;
 pub mod output;
 pub mod pin;
+pub mod proxy;
 pub mod redact;
 pub mod redirect;
 pub mod run;

@@ -5,9 +5,10 @@
 use std::io::Write;
 
 use crate::cli::Args;
-use crate::client::{Client, client, proxies, proxy_of};
+use crate::client::{Client, client};
 use crate::hop::HopError;
 use crate::output::{self, Style};
+use crate::proxy::{proxies, proxy_of};
 use crate::redact;
 use crate::shared::{
     BodySink, BodyTarget, EXIT_FAILED, EXIT_HTTP_ERROR, EXIT_OK, EXIT_REDIRECT, EXIT_USAGE,

@@ -1,6 +1,7 @@
 //! What the run loop and both transports share: the exit statuses, the user
 //! agent, the event log a request records into, one request's summarised
-//! hops ([`Sent`]) and whether telemetry is exported.
+//! hops ([`Sent`]), where its body goes ([`BodySink`]) and whether telemetry
+//! is exported.
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -67,7 +67,7 @@ pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> 
     }
     let mut builder = httptrace::hyper::Client::builder()
         .danger_accept_invalid_certs(args.insecure)
-        .proxy(crate::client::proxies(args));
+        .proxy(crate::proxy::proxies(args));
     if args.http_version() == HttpVersion::Http11 {
         builder = builder.http1_only();
     }
