@@ -55,11 +55,11 @@ pub struct Args {
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDR[,ADDR]...", value_parser = crate::pin::parse_resolve)]
     pub resolve: Vec<crate::pin::Resolve>,
 
-    /// Connect to HOST2:PORT2 instead of HOST:PORT (repeatable); HOST2 is an
-    /// IP address; PORT2 may differ from PORT only with the reqwest
+    /// Connect to ADDR2:PORT2 (an IP address) instead of HOST:PORT
+    /// (repeatable); PORT2 may differ from PORT only with the reqwest
     /// transport and a URL that names no port. The TLS name stays the URL's
     /// host
-    #[arg(long = "connect-to", value_name = "HOST:PORT:HOST2:PORT2", value_parser = crate::pin::parse_connect_to)]
+    #[arg(long = "connect-to", value_name = "HOST:PORT:ADDR2:PORT2", value_parser = crate::pin::parse_connect_to)]
     pub connect_to: Vec<crate::pin::ConnectTo>,
 
     /// Connect over IPv4 only

@@ -1,5 +1,5 @@
 //! Address pinning, curl's `--resolve HOST:PORT:ADDR[,ADDR]...` and
-//! `--connect-to HOST:PORT:HOST2:PORT2`: the values, checked, and what they
+//! `--connect-to HOST:PORT:ADDR2:PORT2`: the values, checked, and what they
 //! pin for the URLs of a run.
 
 use std::net::{IpAddr, SocketAddr};
@@ -82,7 +82,7 @@ pub fn parse_resolve(s: &str) -> Result<Resolve, String> {
     Ok(Resolve { host, port, addrs })
 }
 
-/// Parses `HOST:PORT:HOST2:PORT2`, HOST2 an IP address.
+/// Parses `HOST:PORT:ADDR2:PORT2`, ADDR2 an IP address.
 pub fn parse_connect_to(s: &str) -> Result<ConnectTo, String> {
     const SHAPE: &str = "expected HOST:PORT:ADDR2:PORT2 (IPv6 in brackets)";
     let (h, rest) = field(s);
