@@ -8,71 +8,10 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use http::{HeaderName, HeaderValue, Method};
 
-const AFTER_LONG_HELP: &str = "\
-PHASES (per round trip, from the hook events' own timestamps)
-  DNS Lookup         dns_start -> dns_done
-  TCP Connection     connect_start -> connect_done
-  TLS Handshake      tls_handshake_start -> tls_handshake_done (the first
-                     start to the last done: through an https:// proxy, its
-                     handshake, the CONNECT and the origin's)
-  Server Processing  wrote_request -> got_first_response_byte   (ttfb)
-  Content Transfer   got_first_response_byte -> body_done
-  total              round_trip_start -> body_done (-> round_trip_done if it failed)
-
-  A phase that did not happen is shown as '-' (null in --json): no DNS for an
-  IP-literal host, no TLS for http://, no DNS/TCP/TLS on a reused connection.
-
-OUTPUT
-  Each round trip (every redirect hop with -L, every repetition with -n) is
-  reported on its own. Humans get the status line, the response headers and a
-  waterfall; the body is read and discarded (its size is shown).
-
-  --json prints one object per round trip, one per line:
-    url, method, status (number|null), http_version (\"HTTP/1.1\"|\"HTTP/2\"|null),
-    remote_addr (\"ip:port\"|null), local_addr, proxy (\"host:port\"|null: the
-    proxy the hop went through), conn_reused (bool),
-    idle_ms (number|null), dns_ms, tcp_ms, tls_ms, ttfb_ms, transfer_ms,
-    total_ms (number|null), body_bytes (number|null), resend_count,
-    request_index (which -n repetition, from 0),
-    error (null | {\"phase\",\"kind\",\"message\"}),
-    events: [{\"name\", \"offset_ms\" (from this hop's round_trip_start), details...}]
-  Times are milliseconds (f64, microsecond precision). URL credentials are
-  printed as REDACTED:REDACTED.
-
-TRANSPORTS (--transport)
-  reqwest (default)  httptrace's reqwest transport. reqwest hides its sockets:
-                     connect_start, tls_handshake_start, wrote_headers,
-                     wrote_request and got_first_response_byte are
-                     approximations (ttfb includes parsing the response head),
-                     one connect pair per dial without the address at start,
-                     no 1xx responses.
-  hyper              httptrace's hyper-util transport: those hooks come from
-                     the socket itself (exact on HTTP/1.1), one
-                     connect_start/connect_done pair per address tried, and
-                     got_1xx_response events. Redirects (-L) are followed by
-                     httpstat, hop by hop, with the same rules.
-  Every option works with both. Both honour HTTP_PROXY and HTTPS_PROXY unless
-  -x names a proxy, and NO_PROXY either way (as curl); through a proxy the DNS
-  and TCP phases are the proxy's. See the table \"Hooks, exact or approximate\" in
-  the project README for the measured error of each hook.
-
-EXIT STATUS
-  0 the request(s) completed (whatever the HTTP status)
-  1 a request failed; stderr has one line:
-      httpstat: <phase> failed: <kind>: <message>
-    phase is dns, connect, tls, request, response, body or redirect
-  2 usage error (bad argument, unreadable or empty --cacert file)
-
-EXAMPLES
-  httpstat https://example.com/
-  httpstat -L -n 3 --json http://127.0.0.1:8080/redirect/2
-  httpstat --transport hyper --json https://example.com/
-  httpstat -X PUT -H 'Content-Type: application/json' -d '{\"a\":1}' https://api.test/x";
-
 /// httpstat for Rust: time each phase of an HTTP request (DNS, TCP, TLS,
 /// server processing, content transfer), per round trip.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "httpstat", version, after_long_help = AFTER_LONG_HELP)]
+#[command(name = "httpstat", version, after_long_help = crate::help::AFTER_LONG_HELP)]
 pub struct Args {
     /// HTTP method [default: GET, or POST when -d is given]
     #[arg(short = 'X', long = "request", value_name = "METHOD", value_parser = parse_method)]
@@ -111,8 +50,43 @@ pub struct Args {
     #[arg(long = "dns-server", value_name = "IP:PORT", value_parser = parse_dns_server)]
     pub dns_server: Option<SocketAddr>,
 
+    /// Use these addresses for HOST:PORT instead of asking DNS (repeatable;
+    /// IPv6 in brackets). The TLS name stays the URL's host
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR[,ADDR]...", value_parser = crate::pin::parse_resolve)]
+    pub resolve: Vec<crate::pin::Resolve>,
+
+    /// Connect to ADDR2:PORT2 (an IP address) instead of HOST:PORT
+    /// (repeatable); PORT2 may differ from PORT only with the reqwest
+    /// transport and a URL that names no port. The TLS name stays the URL's
+    /// host
+    #[arg(long = "connect-to", value_name = "HOST:PORT:ADDR2:PORT2", value_parser = crate::pin::parse_connect_to)]
+    pub connect_to: Vec<crate::pin::ConnectTo>,
+
+    /// Connect over IPv4 only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Connect over IPv6 only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// Speak HTTP/1.1 only (ALPN offers only http/1.1)
+    #[arg(long = "http1.1", group = "http_version")]
+    pub http1_1: bool,
+
+    /// Prefer HTTP/2: ALPN offers h2 first (the default; plain http://
+    /// stays HTTP/1.1, see --http2-prior-knowledge)
+    #[arg(long = "http2", group = "http_version")]
+    pub http2: bool,
+
+    /// Speak HTTP/2 from the first byte, without ALPN or Upgrade (h2c on
+    /// http://). reqwest transport only
+    #[arg(long = "http2-prior-knowledge", group = "http_version")]
+    pub http2_prior_knowledge: bool,
+
     /// Send the request COUNT times, one after the other, on one client (so
-    /// connection reuse and idle time show)
+    /// connection reuse and idle time show); with COUNT > 1 a summary per
+    /// phase (min, median, p90, max) follows each URL's runs
     #[arg(
         short = 'n',
         long = "count",
@@ -130,6 +104,34 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 
+    /// Send HEAD and show the response head (no body)
+    #[arg(short = 'I', long = "head", conflicts_with = "data")]
+    pub head: bool,
+
+    /// Write the body to FILE instead of discarding it ('-' for stdout: the
+    /// timings then go to stderr). Repeatable: the Nth -o is the Nth URL's
+    #[arg(short = 'o', long = "output", value_name = "FILE", value_parser = parse_output)]
+    pub output: Vec<PathBuf>,
+
+    /// Write each URL's body to a file named like the URL's last path
+    /// segment, in the current directory (URLs without an -o of their own)
+    #[arg(short = 'O', long = "remote-name")]
+    pub remote_name: bool,
+
+    /// No waterfall, no JSON lines, no summary: only errors and what -w asks
+    #[arg(short = 's', long = "silent")]
+    pub silent: bool,
+
+    /// Exit with 22 when the (final) HTTP status is 400 or more; the timings
+    /// are still printed, the body is not written
+    #[arg(short = 'f', long = "fail")]
+    pub fail: bool,
+
+    /// After each request print FORMAT, curl's way: %{time_total},
+    /// %{http_code}, ... (see --help), \n for a newline; @FILE reads it
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT", value_parser = crate::write_out::parse)]
+    pub write_out: Option<crate::write_out::WriteOut>,
+
     /// The HTTP client: reqwest (default; some socket-level hooks are
     /// approximate) or hyper (hyper-util, socket-level hooks exact,
     /// per-address connect attempts, 1xx responses)
@@ -140,9 +142,23 @@ pub struct Args {
     #[arg(long = "no-color")]
     pub no_color: bool,
 
-    /// The URL (http:// or https://; a URL without a scheme means http://)
-    #[arg(value_name = "URL", value_parser = parse_url)]
-    pub url: url::Url,
+    /// The URL(s) (http:// or https://; a URL without a scheme means
+    /// http://). Several URLs are sent one after the other on one client
+    #[arg(value_name = "URL", value_parser = parse_url, required = true)]
+    pub urls: Vec<url::Url>,
+}
+
+/// The HTTP version asked for (`--http1.1`, `--http2`,
+/// `--http2-prior-knowledge`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpVersion {
+    /// HTTP/2 offered by ALPN over TLS, HTTP/1.1 otherwise (the default, and
+    /// `--http2`).
+    Negotiate,
+    /// `--http1.1`.
+    Http11,
+    /// `--http2-prior-knowledge`.
+    Http2PriorKnowledge,
 }
 
 /// Which httptrace transport sends the requests (`--transport`).
@@ -167,14 +183,58 @@ pub struct Header {
 }
 
 impl Args {
-    /// The method to send: `-X`, else POST with `-d`, else GET.
+    /// The method to send: `-X`, else HEAD with `-I`, else POST with `-d`,
+    /// else GET.
     pub fn effective_method(&self) -> Method {
         match (&self.method, &self.data) {
             (Some(m), _) => m.clone(),
+            (None, _) if self.head => Method::HEAD,
             (None, Some(_)) => Method::POST,
             (None, None) => Method::GET,
         }
     }
+
+    /// The HTTP version asked for.
+    pub fn http_version(&self) -> HttpVersion {
+        if self.http1_1 {
+            HttpVersion::Http11
+        } else if self.http2_prior_knowledge {
+            HttpVersion::Http2PriorKnowledge
+        } else {
+            HttpVersion::Negotiate
+        }
+    }
+
+    /// The address family asked for with `-4`/`-6`.
+    pub fn family(&self) -> Option<crate::pin::Family> {
+        match (self.ipv4, self.ipv6) {
+            (true, _) => Some(crate::pin::Family::V4),
+            (_, true) => Some(crate::pin::Family::V6),
+            _ => None,
+        }
+    }
+
+    /// Whether the body goes to stdout (`-o -`), so the timings go to stderr.
+    pub fn body_to_stdout(&self) -> bool {
+        self.output.iter().any(|p| p.as_os_str() == "-")
+    }
+}
+
+/// A clap error as one line, without clap's usage and tip lines: what
+/// httpstat prints (after `httpstat: `) for a usage error.
+pub fn one_line_error(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut parts = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() && !line.starts_with("tip:") {
+            parts.push(line.strip_prefix("error: ").unwrap_or(line));
+        }
+    }
+    parts.join(" ")
 }
 
 fn parse_method(s: &str) -> Result<Method, String> {
@@ -261,6 +321,13 @@ fn parse_proxy(s: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
+fn parse_output(s: &str) -> Result<PathBuf, String> {
+    if s.is_empty() {
+        return Err("the file name is empty".into());
+    }
+    Ok(PathBuf::from(s))
+}
+
 fn parse_seconds(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .parse()
@@ -331,6 +398,9 @@ mod tests {
         let a = Args::try_parse_from(["httpstat", "http://a.test/"]).unwrap();
         assert_eq!(a.effective_method(), Method::GET);
         assert!(Args::try_parse_from(["httpstat", "-n", "0", "http://a.test/"]).is_err());
+        let a = Args::try_parse_from(["httpstat", "-I", "http://a.test/"]).unwrap();
+        assert_eq!(a.effective_method(), Method::HEAD);
+        assert!(Args::try_parse_from(["httpstat", "-I", "-d", "x", "http://a.test/"]).is_err());
     }
 
     #[test]

@@ -4,145 +4,14 @@
 //! Durations are always computed from each event's `at`, never from when the
 //! hook ran, because the transport may deliver some events late.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use httptrace::{BodyOutcome, ErrorKind, Event, HookError};
+use httptrace::{BodyOutcome, Event, HookError};
 
+use crate::error::phase_of_kind;
+pub use crate::error::{HopError, Phase};
 use crate::redact;
-
-/// The phase a failure is attributed to (the `<phase>` of
-/// `httpstat: <phase> failed: ...`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// Name resolution.
-    Dns,
-    /// The TCP dial.
-    Connect,
-    /// The TLS handshake.
-    Tls,
-    /// Building or writing the request.
-    Request,
-    /// Waiting for the response head.
-    Response,
-    /// Reading the response body.
-    Body,
-    /// Following a redirect.
-    Redirect,
-}
-
-impl Phase {
-    /// The phase's name as printed: `dns`, `connect`, `tls`, `request`,
-    /// `response`, `body` or `redirect`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Dns => "dns",
-            Phase::Connect => "connect",
-            Phase::Tls => "tls",
-            Phase::Request => "request",
-            Phase::Response => "response",
-            Phase::Body => "body",
-            Phase::Redirect => "redirect",
-        }
-    }
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a hop (or the whole request) failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HopError {
-    /// The phase the failure is attributed to.
-    pub phase: Phase,
-    /// The transport's low-cardinality error kind (`connection_refused`,
-    /// `certificate`, `dns`, ...).
-    pub kind: &'static str,
-    /// The transport's message, on one line, with URL credentials redacted.
-    pub message: String,
-}
-
-impl HopError {
-    /// An error attributed to `phase`, from a hook's error.
-    pub fn from_hook(phase: Phase, error: &HookError) -> Self {
-        Self {
-            phase,
-            kind: error.kind().as_str(),
-            message: one_line(error.message()),
-        }
-    }
-
-    /// An error from the client's own `Error` (one no hook reported, such as
-    /// too many redirects).
-    pub fn from_client(error: &httptrace::reqwest::Error) -> Self {
-        let phase = if error.is_redirect() {
-            Phase::Redirect
-        } else if error.is_builder() {
-            Phase::Request
-        } else {
-            phase_of_kind(error.kind()).unwrap_or(Phase::Request)
-        };
-        let mut message = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(e) = source {
-            message.push_str(": ");
-            message.push_str(&e.to_string());
-            source = e.source();
-        }
-        Self {
-            phase,
-            kind: error.kind().as_str(),
-            message: one_line(&message),
-        }
-    }
-
-    /// An error attributed to `phase` from any error (one that no hook
-    /// reported), with its sources joined into the message.
-    pub fn from_error(phase: Phase, error: &(dyn std::error::Error + 'static)) -> Self {
-        let mut message = error.to_string();
-        let mut source = error.source();
-        while let Some(e) = source {
-            message.push_str(": ");
-            message.push_str(&e.to_string());
-            source = e.source();
-        }
-        Self {
-            phase,
-            kind: ErrorKind::Other.as_str(),
-            message: one_line(&message),
-        }
-    }
-
-    /// The one-line report printed on stderr, without the `httpstat: ` prefix.
-    pub fn line(&self) -> String {
-        format!("{} failed: {}: {}", self.phase, self.kind, self.message)
-    }
-}
-
-fn one_line(message: &str) -> String {
-    message
-        .split(['\n', '\r'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The phase a hook error kind points at, when it points at one.
-fn phase_of_kind(kind: ErrorKind) -> Option<Phase> {
-    Some(match kind {
-        ErrorKind::Dns | ErrorKind::HostNotFound => Phase::Dns,
-        ErrorKind::ConnectionRefused | ErrorKind::Connect => Phase::Connect,
-        ErrorKind::Certificate | ErrorKind::Tls => Phase::Tls,
-        ErrorKind::Redirect => Phase::Redirect,
-        ErrorKind::InvalidRequest => Phase::Request,
-        _ => return None,
-    })
-}
 
 /// One round trip: what `--json` prints as one line and the human output as
 /// one waterfall.
@@ -190,6 +59,12 @@ pub struct Hop {
     /// Offsets from the hop's start at which each phase ended (for the
     /// cumulative lines of the waterfall): DNS, TCP, TLS, first byte.
     pub ends: [Option<Duration>; 4],
+    /// Offset from the hop's start at which the request began to go out:
+    /// `wrote_headers`, else `got_conn` (curl's "pretransfer").
+    pub request_start: Option<Duration>,
+    /// True when `--resolve`/`--connect-to` pinned the hop's host, so it
+    /// had no DNS phase.
+    pub dns_pinned: bool,
     /// Response body bytes read; `None` when no response arrived.
     pub body_bytes: Option<u64>,
     /// Why this hop failed, if it did.
@@ -274,6 +149,8 @@ impl Hop {
             transfer: None,
             total: None,
             ends: [None; 4],
+            request_start: None,
+            dns_pinned: false,
             body_bytes: None,
             error: Some(error),
             start: None,
@@ -325,6 +202,8 @@ impl Hop {
         let mut tls_start = None;
         let mut tls_done = None;
         let mut tls_open = 0u32;
+        let mut got_conn = None;
+        let mut wrote_headers = None;
         let mut wrote_request = None;
         let mut first_byte = None;
         let mut rt_done: Option<(Instant, Option<HookError>)> = None;
@@ -391,6 +270,7 @@ impl Hop {
                     }
                 }
                 Event::GotConn(e) => {
+                    got_conn.get_or_insert(e.at);
                     hop.conn_reused = e.reused;
                     hop.idle = if e.was_idle { e.idle_time } else { None };
                     if e.remote_addr.is_some() {
@@ -398,6 +278,9 @@ impl Hop {
                     }
                     hop.local_addr = e.local_addr;
                     hop.version.get_or_insert(e.protocol);
+                }
+                Event::WroteHeaders(e) => {
+                    wrote_headers.get_or_insert(e.at);
                 }
                 Event::WroteRequest(e) => {
                     wrote_request.get_or_insert(e.at);
@@ -442,6 +325,7 @@ impl Hop {
             offset(tls_done),
             offset(first_byte),
         ];
+        hop.request_start = offset(wrote_headers.or(got_conn));
 
         let round_trip_error = rt_done.as_ref().and_then(|(_, e)| e.clone());
         hop.total = match (&round_trip_error, body_done) {
@@ -509,23 +393,6 @@ pub fn version_str(version: http::Version) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_line_joins_lines() {
-        assert_eq!(one_line("a\n b\r\n\nc"), "a b c");
-    }
-
-    #[test]
-    fn kinds_map_to_phases() {
-        assert_eq!(phase_of_kind(ErrorKind::Dns), Some(Phase::Dns));
-        assert_eq!(phase_of_kind(ErrorKind::HostNotFound), Some(Phase::Dns));
-        assert_eq!(
-            phase_of_kind(ErrorKind::ConnectionRefused),
-            Some(Phase::Connect)
-        );
-        assert_eq!(phase_of_kind(ErrorKind::Certificate), Some(Phase::Tls));
-        assert_eq!(phase_of_kind(ErrorKind::Timeout), None);
-    }
 
     #[test]
     fn empty_events_make_no_hops() {

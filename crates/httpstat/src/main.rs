@@ -7,8 +7,19 @@ use clap::Parser;
 use httpstat::cli::Args;
 
 fn main() -> ExitCode {
-    // Usage errors exit with status 2, --help and --version with 0.
-    let args = Args::parse();
+    // Usage errors exit with status 2 and one line, --help and --version
+    // with 0.
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                e.exit();
+            }
+            eprintln!("httpstat: {}", httpstat::cli::one_line_error(&e));
+            return ExitCode::from(httpstat::shared::EXIT_USAGE);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -16,19 +27,19 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("httpstat: cannot start the async runtime: {e}");
-            return ExitCode::from(httpstat::run::EXIT_FAILED);
+            return ExitCode::from(httpstat::shared::EXIT_FAILED);
         }
     };
     // With an OTLP endpoint configured, the hops are also exported as spans
     // under one `httpstat` span (metrics only when asked); export never
     // fails the command and delays it by at most the flush bound (1 s).
-    let otel = httpstat::run::otel_enabled().then(|| {
+    let otel = httpstat::shared::otel_enabled().then(|| {
         let mut setup = httptrace_otel::Setup::from_env()
             .service_name("httpstat")
             .fmt(false)
-            .metrics(httpstat::run::otel_metrics_requested())
-            .shutdown_timeout(httpstat::run::otel_flush_bound());
-        if httpstat::run::otel_env_export_timeout().is_none() {
+            .metrics(httpstat::shared::otel_metrics_requested())
+            .shutdown_timeout(httpstat::shared::otel_flush_bound());
+        if httpstat::shared::otel_env_export_timeout().is_none() {
             setup = setup.export_timeout(std::time::Duration::from_millis(900));
         }
         setup.install()

@@ -36,6 +36,7 @@ struct HopJson<'a> {
     body_bytes: Option<u64>,
     resend_count: u32,
     request_index: u32,
+    dns_pinned: bool,
     error: Option<ErrorJson<'a>>,
     events: Vec<EventJson>,
 }
@@ -90,6 +91,7 @@ pub fn json_line(hop: &Hop) -> String {
         body_bytes: hop.body_bytes,
         resend_count: hop.resend_count,
         request_index: hop.request_index,
+        dns_pinned: hop.dns_pinned,
         error: hop.error.as_ref().map(|e: &HopError| ErrorJson {
             phase: e.phase.as_str(),
             kind: e.kind,
@@ -273,6 +275,7 @@ pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> Stri
     };
     let conn = match &hop.proxy {
         Some(proxy) => format!("{conn} via proxy {proxy}"),
+        None if hop.dns_pinned => format!("{conn}, address pinned"),
         None => conn,
     };
     let redirect = if hop.resend_count > 0 {
@@ -312,11 +315,7 @@ pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> Stri
     }
     waterfall(&mut s, hop, style);
     if let Some(bytes) = hop.body_bytes {
-        let _ = writeln!(
-            s,
-            "{}",
-            style.gray(&format!("body: {bytes} bytes read and discarded"))
-        );
+        let _ = writeln!(s, "{}", style.gray(&format!("body: {bytes} bytes read")));
     }
     // A failure is reported once, on stderr (see `run`).
     s
@@ -324,7 +323,11 @@ pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> Stri
 
 /// A response header value as printed: URL credentials redacted, also in a
 /// `Location` that points somewhere this request did not go.
-fn header_value(hop: &Hop, name: &http::HeaderName, value: &http::HeaderValue) -> String {
+pub(crate) fn header_value(
+    hop: &Hop,
+    name: &http::HeaderName,
+    value: &http::HeaderValue,
+) -> String {
     let text = String::from_utf8_lossy(value.as_bytes());
     if name == http::header::LOCATION || name == http::header::CONTENT_LOCATION {
         let base = hop.secret_urls.first();
@@ -367,7 +370,11 @@ fn waterfall(s: &mut String, hop: &Hop, style: Style) {
 
     s.push('[');
     for (i, phase) in phases.iter().enumerate() {
-        let cell = format!("{:^w$}", human_ms(*phase), w = widths[i]);
+        let value = match (i, phase) {
+            (0, None) if hop.dns_pinned => "pinned".to_string(),
+            _ => human_ms(*phase),
+        };
+        let cell = format!("{:^w$}", value, w = widths[i]);
         s.push_str(&style.cyan(&cell));
         s.push(if i + 1 < phases.len() { '|' } else { ']' });
     }

@@ -1,181 +1,20 @@
-//! Running the requests and printing each hop.
+//! The run loop: every URL, `-n` times, one after the other on one client;
+//! each request's hops printed as they complete, its `-w` line after them,
+//! and per URL the `-n` summary.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
 
-use httptrace::reqwest::{ClientBuilderExt, Config, RedirectPolicy};
-use httptrace::{ClientTrace, Event};
-
-use crate::cli::{Args, Transport};
-use crate::hop::{Hop, HopError, secret_urls, split_hops};
+use crate::cli::Args;
+use crate::client::{Client, client};
+use crate::hop::HopError;
 use crate::output::{self, Style};
+use crate::proxy::{proxies, proxy_of};
 use crate::redact;
-
-/// Exit status: every request completed (whatever its HTTP status).
-pub const EXIT_OK: u8 = 0;
-/// Exit status: a request failed.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit status: usage error.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit status: with `-L`, a redirect that cannot be followed (no usable
-/// `Location`); curl's `CURLE_URL_MALFORMAT`, which curl exits with when a
-/// redirect's target cannot be parsed.
-pub const EXIT_REDIRECT: u8 = 3;
-
-/// The `User-Agent` httpstat sends unless `-H` gives one.
-pub const USER_AGENT: &str = concat!("httpstat-rs/", env!("CARGO_PKG_VERSION"));
-
-/// The client of the transport chosen with `--transport`.
-#[derive(Debug)]
-pub enum Client {
-    /// `httptrace::reqwest`.
-    Reqwest(httptrace::reqwest::Client),
-    /// `httptrace::hyper`, with redirects and `-m` done by httpstat.
-    Hyper(Box<crate::via_hyper::Client>),
-}
-
-/// The traced client, built from the arguments, checked before anything is
-/// sent. Errors are the exit status and the one-line message to print.
-pub fn client(args: &Args) -> Result<Client, (u8, String)> {
-    let roots = match &args.cacert {
-        Some(path) => cacert(path)?,
-        None => Vec::new(),
-    };
-    match args.transport {
-        Transport::Reqwest => reqwest_client(args, roots).map(Client::Reqwest),
-        Transport::Hyper => {
-            crate::via_hyper::client(args, roots).map(|c| Client::Hyper(Box::new(c)))
-        }
-    }
-}
-
-/// The DER certificates of a `--cacert` PEM file; a missing, unreadable or
-/// certificate-less file is a usage error.
-pub fn cacert(path: &std::path::Path) -> Result<Vec<Vec<u8>>, (u8, String)> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let pem = std::fs::read(path)
-        .map_err(|e| (EXIT_USAGE, format!("--cacert {}: {e}", path.display())))?;
-    let unusable = |why: String| {
-        let path = path.display();
-        (
-            EXIT_USAGE,
-            format!("--cacert {path}: not a usable PEM CA file: {why}"),
-        )
-    };
-    let mut roots = Vec::new();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|e| unusable(format!("bad PEM certificate: {e}")))?;
-        roots.push(cert.to_vec());
-    }
-    if roots.is_empty() {
-        return Err(unusable("no certificate found in PEM input".to_string()));
-    }
-    Ok(roots)
-}
-
-fn reqwest_client(
-    args: &Args,
-    roots: Vec<Vec<u8>>,
-) -> Result<httptrace::reqwest::Client, (u8, String)> {
-    let mut config = Config::new()
-        .redirect(if args.follow {
-            RedirectPolicy::limited(crate::redirect::MAX_REDIRECTS as usize)
-        } else {
-            RedirectPolicy::none()
-        })
-        .danger_accept_invalid_certs(args.insecure);
-    for der in roots {
-        config = config.root_certificate_der(der);
-    }
-    if let Some(server) = args.dns_server {
-        config = config.dns_server(server);
-    }
-    if otel_enabled() {
-        config = config.make_trace(httptrace_otel::OtelTrace::new());
-    }
-    let mut builder = reqwest::Client::builder().user_agent(USER_AGENT);
-    if let Some(proxy) = &args.proxy {
-        // An explicit proxy replaces the environment's, as with curl's -x;
-        // NO_PROXY still exempts its hosts, as in curl.
-        let proxy = reqwest::Proxy::all(proxy.as_str())
-            .map_err(|e| (EXIT_USAGE, format!("invalid proxy URL: {e}")))?
-            .no_proxy(reqwest::NoProxy::from_env());
-        builder = builder.proxy(proxy);
-    }
-    if let Some(timeout) = args.max_time {
-        builder = builder.timeout(timeout);
-    }
-    builder
-        .traced_with(config)
-        .map_err(|e| (EXIT_FAILED, format!("cannot build the HTTP client: {e}")))
-}
-
-/// Every event of the requests it traces, in delivery order.
-#[derive(Clone, Debug, Default)]
-pub struct EventLog(Arc<Mutex<Vec<Event>>>);
-
-impl EventLog {
-    /// A trace that records into this log.
-    pub fn trace(&self) -> ClientTrace {
-        let sink = self.0.clone();
-        ClientTrace::new().on_event(move |e| {
-            sink.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(e.clone())
-        })
-    }
-
-    /// The events recorded so far, leaving the log empty.
-    pub fn take(&self) -> Vec<Event> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-}
-
-/// True when spans should also be exported over OTLP: an OTLP endpoint is
-/// configured in the environment.
-pub fn otel_enabled() -> bool {
-    [
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    ]
-    .iter()
-    .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
-}
-
-/// True when metrics should be exported too: only when asked, with
-/// `OTEL_METRICS_EXPORTER=otlp`, or (that variable unset) with a
-/// metrics-specific `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`. A single run's
-/// histogram says little, and a traces-only collector (Jaeger) would refuse
-/// it on every run.
-pub fn otel_metrics_requested() -> bool {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    match var("OTEL_METRICS_EXPORTER") {
-        Some(list) => list
-            .split(',')
-            .any(|s| s.trim().eq_ignore_ascii_case("otlp")),
-        None => var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").is_some(),
-    }
-}
-
-/// How long httpstat waits at exit for its telemetry to be exported: 1 s,
-/// or `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds) when set, plus 100 ms.
-pub fn otel_flush_bound() -> std::time::Duration {
-    match otel_env_export_timeout() {
-        Some(t) => t + std::time::Duration::from_millis(100),
-        None => std::time::Duration::from_secs(1),
-    }
-}
-
-/// The export timeout the environment sets (`OTEL_EXPORTER_OTLP_TIMEOUT`,
-/// milliseconds), if any; httpstat otherwise gives each export 900 ms, so
-/// that it ends, with its own error, within the flush bound.
-pub fn otel_env_export_timeout() -> Option<std::time::Duration> {
-    std::env::var("OTEL_EXPORTER_OTLP_TIMEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(std::time::Duration::from_millis)
-}
+use crate::shared::{
+    BodySink, BodyTarget, EXIT_FAILED, EXIT_HTTP_ERROR, EXIT_OK, EXIT_REDIRECT, EXIT_USAGE,
+    EXIT_WRITE, Sent,
+};
+use crate::summary::Summary;
 
 /// The request body: `-d` as given, or the file named after `@`.
 pub fn body(args: &Args) -> Result<Option<Vec<u8>>, (u8, String)> {
@@ -199,171 +38,171 @@ pub fn use_color(args: &Args) -> bool {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// One request's hops (all of them with `-L`), summarised.
-#[derive(Debug)]
-pub struct Sent {
-    /// The hops, in order; the last one may carry the request's error.
-    pub hops: Vec<Hop>,
-    /// The final response's headers, for a hop whose events do not carry
-    /// them.
-    pub final_headers: Option<http::HeaderMap>,
+/// Where each URL's body goes: the Nth `-o` for the Nth URL, else with
+/// `-O` a file named like the URL's last path segment, else nowhere.
+pub fn targets(args: &Args) -> Result<Vec<BodyTarget>, (u8, String)> {
+    if args.output.len() > args.urls.len() {
+        return Err((
+            EXIT_USAGE,
+            format!(
+                "-o: {} -o for {} URL(s); give at most one per URL, in order",
+                args.output.len(),
+                args.urls.len()
+            ),
+        ));
+    }
+    let mut targets = Vec::new();
+    for (i, url) in args.urls.iter().enumerate() {
+        let target = match args.output.get(i) {
+            Some(path) if path.as_os_str() == "-" => BodyTarget::Stdout,
+            Some(path) => {
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+                    return Err((
+                        EXIT_USAGE,
+                        format!("-o {}: no directory {}", path.display(), dir.display()),
+                    ));
+                }
+                BodyTarget::File(path.clone())
+            }
+            None if args.remote_name => {
+                let name = url
+                    .path_segments()
+                    .and_then(|mut s| s.next_back())
+                    .filter(|s| !s.is_empty() && *s != "." && *s != "..");
+                match name {
+                    Some(name) => BodyTarget::File(name.into()),
+                    None => {
+                        return Err((
+                            EXIT_USAGE,
+                            format!("-O: {} has no file name to save as", redact::url(url)),
+                        ));
+                    }
+                }
+            }
+            None => BodyTarget::Discard,
+        };
+        targets.push(target);
+    }
+    Ok(targets)
 }
 
-/// Runs the whole command: `-n` requests, one after the other, on one
-/// client. Prints each hop to `out` as it completes and, on the first failure,
-/// one line to `err`. Returns the exit status.
+/// Runs the whole command: each URL `-n` times, one request after the
+/// other, on one client. Prints each hop as it completes (to `out`, or to
+/// `err` when the body goes to stdout), on a failure one line to `err`, and
+/// `-w`'s text after each request. Stops at the first failed request; a
+/// status of 400 or more with `-f` does not stop the run. Returns the exit
+/// status.
 pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let setup = client(args).and_then(|c| body(args).map(|b| (c, b)));
-    let (client, body) = match setup {
+    let setup = client(args)
+        .and_then(|c| body(args).map(|b| (c, b)))
+        .and_then(|(c, b)| targets(args).map(|t| (c, b, t)));
+    let (client, body, targets) = match setup {
         Ok(x) => x,
         Err((code, message)) => {
             let _ = writeln!(err, "httpstat: {message}");
             return code;
         }
     };
+    let to_err = args.body_to_stdout();
     let style = Style {
-        color: !args.json && use_color(args),
+        color: !args.json && !to_err && use_color(args),
     };
     let proxies = proxies(args);
-    for index in 0..args.count {
-        let mut sent = match &client {
-            Client::Reqwest(client) => send_reqwest(client, args, body.as_deref(), index).await,
-            Client::Hyper(client) => {
-                let first = crate::via_hyper::first_request(args, body.clone());
-                client.send(first, index).await
-            }
-        };
-        for hop in &mut sent.hops {
-            hop.proxy = hop.requested_url().and_then(|url| proxy_of(&proxies, url));
-        }
-        let unfollowed = args.follow && fail_unfollowed_redirect(&mut sent);
-        if let Some(code) = print(args, index, &sent, style, out, err) {
-            return if unfollowed { EXIT_REDIRECT } else { code };
-        }
-    }
-    EXIT_OK
-}
-
-/// Which proxy each URL goes through: `-x` for every URL, else the
-/// environment's `HTTP_PROXY`/`HTTPS_PROXY`; `NO_PROXY` exempts hosts from
-/// either, as in curl. The hyper transport is given this; reqwest applies
-/// the same rules (hyper-util's matcher) itself, so on both it names the
-/// proxy a hop went through.
-pub fn proxies(args: &Args) -> httptrace::hyper::ProxyMatcher {
-    use httptrace::hyper::ProxyMatcher;
-    match &args.proxy {
-        Some(proxy) => {
-            let no_proxy = ["NO_PROXY", "no_proxy"]
-                .iter()
-                .find_map(|k| std::env::var(k).ok())
-                .unwrap_or_default();
-            ProxyMatcher::builder()
-                .all(proxy.as_str())
-                .no(no_proxy)
-                .build()
-        }
-        None => ProxyMatcher::from_env(),
-    }
-}
-
-/// `host:port` of the proxy `url` goes through, without credentials.
-fn proxy_of(proxies: &httptrace::hyper::ProxyMatcher, url: &url::Url) -> Option<String> {
-    let uri: http::Uri = url.as_str().parse().ok()?;
-    let proxy = proxies.intercept(&uri)?;
-    let host = proxy.uri().host()?;
-    let default_port = if proxy.uri().scheme_str() == Some("https") {
-        443
-    } else {
-        80
-    };
-    let port = proxy.uri().port_u16().unwrap_or(default_port);
-    Some(format!("{host}:{port}"))
-}
-
-/// Sends one request through the reqwest transport (which follows the
-/// redirects itself) and splits its events into hops.
-async fn send_reqwest(
-    client: &httptrace::reqwest::Client,
-    args: &Args,
-    body: Option<&[u8]>,
-    index: u32,
-) -> Sent {
-    let method = args.effective_method();
-    let has_content_type = args
-        .headers
-        .iter()
-        .any(|h| h.name == http::header::CONTENT_TYPE);
-    let log = EventLog::default();
-    let trace = log.trace();
-    let mut request = client
-        .request(method.clone(), args.url.clone())
-        .trace(trace);
-    for h in &args.headers {
-        request = request.header(h.name.clone(), h.value.clone());
-    }
-    if let Some(body) = body {
-        if !has_content_type {
-            request = request.header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            );
-        }
-        request = request.body(body.to_vec());
-    }
-
-    let mut final_headers = None;
-    let mut client_error = None;
-    let mut read_error = None;
-    match request.send().await {
-        Ok(mut response) => {
-            final_headers = Some(response.headers().clone());
-            // Read and discard the body; the trace counts the bytes.
-            loop {
-                match response.chunk().await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(e) => {
-                        read_error = Some(e);
-                        break;
-                    }
+    let mut status = EXIT_OK;
+    let mut first = true;
+    for (url, target) in args.urls.iter().zip(targets) {
+        let mut summary = Summary::new(redact::url(url));
+        for index in 0..args.count {
+            let stdout: Option<&mut dyn Write> = match target {
+                BodyTarget::Stdout => Some(&mut *out),
+                _ => None,
+            };
+            let mut sink = BodySink::new(target.clone(), stdout, args.fail);
+            let mut sent = match &client {
+                Client::Reqwest(client) => {
+                    crate::via_reqwest::send(client, args, url, body.as_deref(), index, &mut sink)
+                        .await
                 }
+                Client::Hyper(client) => {
+                    let first = crate::via_hyper::first_request(args, url, body.clone());
+                    client.send(first, index, &mut sink).await
+                }
+            };
+            let write_error = sink.finish();
+            for hop in &mut sent.hops {
+                let requested = hop.requested_url().cloned();
+                hop.proxy = requested.as_ref().and_then(|u| proxy_of(&proxies, u));
+                hop.dns_pinned = hop.proxy.is_none()
+                    && requested.is_some_and(|u| {
+                        crate::pin::is_pinned(&u, &args.resolve, &args.connect_to)
+                    });
+            }
+            let unfollowed = args.follow && fail_unfollowed_redirect(&mut sent);
+            summary.add(&sent.hops);
+            if !args.silent {
+                let report: &mut dyn Write = if to_err { &mut *err } else { &mut *out };
+                print(args, &sent, style, report, first);
+            }
+            first = false;
+            let code = outcome(args, &sent, unfollowed, write_error, err);
+            if let Some(w) = &args.write_out {
+                let vars = crate::write_out::variables(&sent, url, code);
+                let headers = sent.hops.last().and_then(|h| h.headers.as_ref());
+                let headers = headers.or(sent.final_headers.as_ref());
+                let (text, text_err) = w.render(&vars, sent.hops.last(), headers);
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+                let _ = err.write_all(text_err.as_bytes());
+            }
+            match code {
+                EXIT_OK => {}
+                EXIT_HTTP_ERROR => status = EXIT_HTTP_ERROR,
+                other => return other,
             }
         }
-        Err(e) => client_error = Some(e),
+        if args.count > 1 && !args.silent {
+            let report: &mut dyn Write = if to_err { &mut *err } else { &mut *out };
+            let text = if args.json {
+                summary.json_line() + "\n"
+            } else {
+                summary.human()
+            };
+            let _ = report.write_all(text.as_bytes());
+            let _ = report.flush();
+        }
     }
+    status
+}
 
-    let events = log.take();
-    let secrets = secret_urls(&args.url, &events);
-    let mut hops: Vec<Hop> = split_hops(&events)
-        .iter()
-        .map(|evs| Hop::from_events(index, evs, &method, &args.url, &secrets))
-        .collect();
-
-    // An error no hook reported (too many redirects, a request that could
-    // not be built, a body error without body_done): pin it on the last
-    // hop, or on a hop that never started.
-    let unreported = match (&client_error, &read_error) {
-        (Some(e), _) => Some(HopError::from_client(e)),
-        (None, Some(e)) => Some(HopError {
-            phase: crate::hop::Phase::Body,
-            kind: "other",
-            message: e.to_string(),
-        }),
-        _ => None,
+/// The exit status one request ends with; prints its one line to `err`
+/// when it is not 0.
+fn outcome(
+    args: &Args,
+    sent: &Sent,
+    unfollowed: bool,
+    write_error: Option<String>,
+    err: &mut dyn Write,
+) -> u8 {
+    let (code, line) = if let Some(error) = sent.hops.iter().rev().find_map(|h| h.error.as_ref()) {
+        let code = if unfollowed {
+            EXIT_REDIRECT
+        } else {
+            EXIT_FAILED
+        };
+        (code, error.line())
+    } else if let Some(message) = write_error {
+        (EXIT_WRITE, message)
+    } else if let Some(hop) = sent.hops.last()
+        && let Some(status) = hop.status.filter(|s| args.fail && s.as_u16() >= 400)
+    {
+        let line = format!("--fail: {} answered {status}", hop.url);
+        (EXIT_HTTP_ERROR, line)
+    } else {
+        return EXIT_OK;
     };
-    if let Some(mut error) = unreported {
-        error.message = redact::message(&error.message, &secrets);
-        match hops.last_mut() {
-            Some(last) => {
-                last.error.get_or_insert(error);
-            }
-            None => hops.push(Hop::not_started(index, &method, &args.url, error)),
-        }
-    }
-    Sent {
-        hops,
-        final_headers,
-    }
+    let _ = writeln!(err, "httpstat: {line}");
+    code
 }
 
 /// With `-L`, a last hop that is a redirect the rules could not follow
@@ -399,16 +238,9 @@ pub fn fail_unfollowed_redirect(sent: &mut Sent) -> bool {
     true
 }
 
-/// Prints one request's hops; on a failure also the one line on `err`, and
-/// returns the exit status to stop with.
-fn print(
-    args: &Args,
-    index: u32,
-    sent: &Sent,
-    style: Style,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Option<u8> {
+/// Prints one request's hops; `first` is whether anything was printed
+/// before (the waterfalls are separated by a blank line).
+fn print(args: &Args, sent: &Sent, style: Style, out: &mut dyn Write, first: bool) {
     let hops = &sent.hops;
     let last = hops.len().saturating_sub(1);
     for (i, hop) in hops.iter().enumerate() {
@@ -420,7 +252,7 @@ fn print(
                 (None, true) => sent.final_headers.as_ref(),
                 (None, false) => None,
             };
-            let gap = if index > 0 || i > 0 { "\n" } else { "" };
+            let gap = if !first || i > 0 { "\n" } else { "" };
             format!("{gap}{}", output::human(hop, headers, style))
         };
         if out.write_all(text.as_bytes()).is_err() {
@@ -429,39 +261,4 @@ fn print(
         }
     }
     let _ = out.flush();
-
-    let error = hops.iter().rev().find_map(|h| h.error.as_ref())?;
-    let _ = writeln!(err, "httpstat: {}", error.line());
-    Some(EXIT_FAILED)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use httptrace::hyper::ProxyMatcher;
-
-    #[test]
-    fn proxy_of_names_host_and_port_without_credentials() {
-        let url = |u: &str| url::Url::parse(u).unwrap();
-        let via = |proxy: &str| ProxyMatcher::builder().all(proxy).no("direct.test").build();
-        let of = |proxy: &str, target: &str| proxy_of(&via(proxy), &url(target));
-        assert_eq!(
-            of("http://u:secret@proxy.test:3128", "http://a.test/"),
-            Some("proxy.test:3128".into())
-        );
-        // Each scheme's default port.
-        assert_eq!(
-            of("http://proxy.test", "https://a.test/"),
-            Some("proxy.test:80".into())
-        );
-        assert_eq!(
-            of("https://proxy.test", "https://a.test/"),
-            Some("proxy.test:443".into())
-        );
-        assert_eq!(
-            of("http://[::1]:3128", "http://a.test/"),
-            Some("[::1]:3128".into())
-        );
-        assert_eq!(of("http://proxy.test", "http://direct.test/"), None);
-    }
 }

@@ -10,22 +10,25 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http_body_util::{BodyExt, Full};
 use httptrace::{ClientTrace, ErrorKind, Event};
 
-use crate::cli::Args;
+use crate::cli::{Args, HttpVersion};
 use crate::hop::{Hop, HopError, Phase};
 use crate::redact;
 use crate::redirect::{HopRequest, MAX_REDIRECTS};
-use crate::run::{EXIT_FAILED, EventLog, Sent, USER_AGENT, otel_enabled};
+use crate::shared::{BodySink, EXIT_FAILED, EXIT_USAGE, EventLog, Sent, USER_AGENT, otel_enabled};
 
 /// The hyper-util client and what httpstat adds to it.
 pub struct Client {
     inner: httptrace::hyper::Client<Full<Bytes>>,
     max_time: Option<Duration>,
     follow: bool,
+    /// Serves `--resolve`/`--connect-to`/`-4`/`-6` while the client lives.
+    _local_dns: Option<crate::local_dns::LocalDns>,
 }
 
 impl std::fmt::Debug for Client {
@@ -42,14 +45,89 @@ impl std::fmt::Debug for Client {
 /// `-x`, else `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, as on the reqwest path
 /// and in curl.
 pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> {
+    if args.http_version() == HttpVersion::Http2PriorKnowledge {
+        return Err((
+            EXIT_USAGE,
+            "--http2-prior-knowledge is not available with --transport hyper \
+             (httptrace::hyper's builder cannot speak h2c); use --transport reqwest"
+                .to_string(),
+        ));
+    }
+    if let Some(c) = args.connect_to.iter().find(|c| c.to.port() != c.port) {
+        return Err((
+            EXIT_USAGE,
+            format!(
+                "--connect-to {}:{}:...:{}: the hyper transport dials the URL's port; \
+                 use the same port, or --transport reqwest with a URL without one",
+                c.host,
+                c.port,
+                c.to.port()
+            ),
+        ));
+    }
     let mut builder = httptrace::hyper::Client::builder()
         .danger_accept_invalid_certs(args.insecure)
-        .proxy(crate::run::proxies(args));
+        .proxy(crate::proxy::proxies(args));
+    if args.http_version() == HttpVersion::Http11 {
+        builder = builder.http1_only();
+    }
     for der in roots {
         builder = builder.root_certificate_der(der);
     }
-    if let Some(server) = args.dns_server {
-        builder = builder.dns_server(server);
+    // hickory answers localhost and the hosts file's names itself: the
+    // responder could neither pin nor filter them.
+    let pinned_hosts = args.resolve.iter().map(|r| (r.host.as_str(), "--resolve"));
+    let pinned_hosts = pinned_hosts.chain(
+        args.connect_to
+            .iter()
+            .map(|c| (c.host.as_str(), "--connect-to")),
+    );
+    let family_hosts = args
+        .urls
+        .iter()
+        .filter(|_| args.family().is_some())
+        .filter_map(|u| u.domain())
+        .map(|h| (h, if args.ipv4 { "-4" } else { "-6" }));
+    if let Some((host, flag)) = pinned_hosts
+        .chain(family_hosts)
+        .find(|(h, _)| crate::local_dns::answered_locally(h))
+    {
+        return Err((
+            EXIT_USAGE,
+            format!(
+                "{flag}: the hyper transport's resolver answers {host} itself \
+                 (localhost or the hosts file), so it cannot be pinned or filtered; \
+                 use --transport reqwest"
+            ),
+        ));
+    }
+    // Pins and -4/-6: the transport asks a responder of our own, which
+    // asks --dns-server (or the system) for the names not pinned.
+    let local_dns =
+        if args.resolve.is_empty() && args.connect_to.is_empty() && args.family().is_none() {
+            None
+        } else {
+            let pins = crate::pin::pinned(&args.resolve, &args.connect_to)
+                .into_iter()
+                .map(|(host, addrs)| (host, addrs.iter().map(|a| a.ip()).collect()))
+                .collect();
+            let answers = crate::local_dns::Answers {
+                pins,
+                family: args.family(),
+                upstream: args.dns_server,
+            };
+            let dns = crate::local_dns::LocalDns::start(answers).map_err(|e| {
+                (
+                    EXIT_FAILED,
+                    format!("cannot start the local DNS responder: {e}"),
+                )
+            })?;
+            Some(dns)
+        };
+    match (&local_dns, args.dns_server) {
+        (Some(local), _) => builder = builder.dns_server(local.addr()),
+        (None, Some(server)) => builder = builder.dns_server(server),
+        (None, None) => {}
     }
     if otel_enabled() {
         builder = builder.make_trace(httptrace_otel::OtelTrace::new());
@@ -61,13 +139,14 @@ pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> 
         inner,
         max_time: args.max_time,
         follow: args.follow,
+        _local_dns: local_dns,
     })
 }
 
 /// The first hop's request from the arguments: `-H` headers, the body's
 /// content type (unless `-H` sets one) and a user agent (unless `-H` sets
 /// one), as the reqwest path sends them.
-pub fn first_request(args: &Args, body: Option<Vec<u8>>) -> HopRequest {
+pub fn first_request(args: &Args, url: &url::Url, body: Option<Vec<u8>>) -> HopRequest {
     let mut headers = http::HeaderMap::new();
     for h in &args.headers {
         headers.append(h.name.clone(), h.value.clone());
@@ -83,7 +162,7 @@ pub fn first_request(args: &Args, body: Option<Vec<u8>>) -> HopRequest {
     }
     HopRequest {
         method: args.effective_method(),
-        url: args.url.clone(),
+        url: url.clone(),
         headers,
         body: body.map(Bytes::from),
     }
@@ -110,7 +189,7 @@ struct RawHop {
 impl Client {
     /// Sends one request (`-n` repetition `index`), following redirects with
     /// `-L`, and summarises each hop.
-    pub async fn send(&self, first: HopRequest, index: u32) -> Sent {
+    pub async fn send(&self, first: HopRequest, index: u32, sink: &mut BodySink<'_>) -> Sent {
         let mut raw: Vec<RawHop> = Vec::new();
         let mut request = first;
         for resend in 0..=MAX_REDIRECTS {
@@ -121,7 +200,7 @@ impl Client {
             {
                 request.headers.insert(header::AUTHORIZATION, auth);
             }
-            let (events, outcome) = self.round_trip(&request, resend).await;
+            let (events, outcome) = self.round_trip(&request, resend, sink).await;
             let outcome = match outcome {
                 Outcome::Next(_) if resend == MAX_REDIRECTS => Outcome::Failed(Some(HopError {
                     phase: Phase::Redirect,
@@ -206,13 +285,18 @@ impl Client {
 
     /// One hop: send it, read (or, for a redirect to follow, drain) the
     /// body, within `-m`. Returns the hop's events.
-    async fn round_trip(&self, request: &HopRequest, resend: u32) -> (Vec<Event>, Outcome) {
+    async fn round_trip(
+        &self,
+        request: &HopRequest,
+        resend: u32,
+        sink: &mut BodySink<'_>,
+    ) -> (Vec<Event>, Outcome) {
         let log = EventLog::default();
         let trace = log.trace();
         let outcome = match http_request(request, resend) {
             Err(error) => Outcome::Failed(Some(error)),
             Ok(http_request) => {
-                let exchange = self.exchange(request, http_request, trace);
+                let exchange = self.exchange(request, http_request, trace, sink);
                 match self.max_time {
                     Some(limit) => tokio::time::timeout(limit, exchange)
                         .await
@@ -230,6 +314,7 @@ impl Client {
         request: &HopRequest,
         http_request: http::Request<Full<Bytes>>,
         trace: ClientTrace,
+        sink: &mut BodySink<'_>,
     ) -> Outcome {
         let response = match self.inner.request_traced(http_request, trace).await {
             Ok(response) => response,
@@ -256,11 +341,20 @@ impl Client {
                 }
             }
         } else {
-            // Read and discard the body; the trace counts the bytes.
+            // Read the body (written where -o says, else discarded); the
+            // trace counts the bytes.
+            sink.response(parts.status);
             while let Some(frame) = body.frame().await {
-                if let Err(e) = frame {
+                match frame {
+                    Ok(frame) => {
+                        if let Some(data) = frame.data_ref() {
+                            sink.write(data);
+                        }
+                    }
                     // body_done carried the error; this is the fallback.
-                    return Outcome::Failed(Some(HopError::from_error(Phase::Body, &*e)));
+                    Err(e) => {
+                        return Outcome::Failed(Some(HopError::from_error(Phase::Body, &*e)));
+                    }
                 }
             }
         }
@@ -298,53 +392,15 @@ fn basic_auth(url: &url::Url) -> Option<HeaderValue> {
     if url.username().is_empty() && url.password().is_none() {
         return None;
     }
-    let mut credentials = percent_decode(url.username());
+    let mut credentials = percent_encoding::percent_decode_str(url.username()).collect::<Vec<u8>>();
     credentials.push(b':');
     if let Some(password) = url.password() {
-        credentials.extend(percent_decode(password));
+        credentials.extend(percent_encoding::percent_decode_str(password));
     }
-    let mut value = HeaderValue::from_str(&format!("Basic {}", base64(&credentials))).ok()?;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&credentials);
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
     value.set_sensitive(true);
     Some(value)
-}
-
-fn percent_decode(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -352,20 +408,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_pads() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"alice:s3cret"), "YWxpY2U6czNjcmV0");
-    }
-
-    #[test]
     fn url_credentials_become_basic_auth() {
         let url = url::Url::parse("http://al%20ice:p%40ss@a.test/").unwrap();
         let auth = basic_auth(&url).unwrap();
         assert!(auth.is_sensitive());
-        assert_eq!(auth, format!("Basic {}", base64(b"al ice:p@ss")).as_str());
+        assert_eq!(auth, "Basic YWwgaWNlOnBAc3M=");
         assert!(basic_auth(&url::Url::parse("http://a.test/").unwrap()).is_none());
         let request = http_request(
             &HopRequest {

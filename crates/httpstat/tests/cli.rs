@@ -20,8 +20,19 @@ async fn httpstat(args: &[&str]) -> Output {
     httpstat_with_env(args, &[]).await
 }
 
+/// Held (shared) by every run of the binary; the comparison with curl
+/// holds it alone, so that no other test's process competes with the two
+/// it times.
+static CHILDREN: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Runs the binary with `args` and these extra environment variables.
 async fn httpstat_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let _running = CHILDREN.read().await;
+    spawn_httpstat(args, env).await
+}
+
+/// [`httpstat_with_env`] without taking [`CHILDREN`].
+async fn spawn_httpstat(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_httpstat"));
     // The machine's proxy settings are not the test's.
     for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"] {
@@ -417,8 +428,10 @@ async fn check_repeated_requests(transport: Transport) {
     let server = TestServer::http();
     let out = run(transport, &["--json", "-n", "3", &server.url("/")]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let hops = json_lines(&out);
-    assert_eq!(hops.len(), 3, "{}", stdout(&out));
+    let mut hops = json_lines(&out);
+    assert_eq!(hops.len(), 4, "{}", stdout(&out));
+    let summary = hops.pop().unwrap();
+    assert_eq!(summary["summary"]["requests"], 3, "{summary}");
     for (i, hop) in hops.iter().enumerate() {
         assert_schema(hop);
         assert_eq!(hop["request_index"], i as u64);
@@ -455,7 +468,7 @@ async fn check_repeated_requests(transport: Transport) {
         "new connection",
         "reused connection (idle ",
         "starttransfer:",
-        "body: 5 bytes read and discarded",
+        "body: 5 bytes read",
     ] {
         assert!(text.contains(needle), "no {needle:?} in:\n{text}");
     }
@@ -1215,7 +1228,7 @@ async fn human_output_shows_status_headers_and_waterfall() {
         "x-served-by-conn: 1",
         "new connection",
         "reused connection (idle ",
-        "body: 5 bytes read and discarded",
+        "body: 5 bytes read",
     ] {
         assert!(text.contains(needle), "no {needle:?} in:\n{text}");
     }
@@ -1364,3 +1377,6 @@ async fn transport_is_checked_like_every_argument() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(json_lines(&out)[0]["status"], 200);
 }
+
+#[path = "cli/flags.rs"]
+mod flags;

@@ -1,0 +1,118 @@
+//! Building the client of the transport chosen with `--transport` from the
+//! arguments, checked before anything is sent.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use httptrace::reqwest::{ClientBuilderExt, Config, RedirectPolicy};
+
+use crate::cli::{Args, HttpVersion, Transport};
+use crate::pin::Family;
+use crate::shared::{EXIT_FAILED, EXIT_USAGE, USER_AGENT, otel_enabled};
+
+/// The client of the transport chosen with `--transport`.
+#[derive(Debug)]
+pub enum Client {
+    /// `httptrace::reqwest`.
+    Reqwest(httptrace::reqwest::Client),
+    /// `httptrace::hyper`, with redirects and `-m` done by httpstat.
+    Hyper(Box<crate::via_hyper::Client>),
+}
+
+/// The traced client, built from the arguments, checked before anything is
+/// sent. Errors are the exit status and the one-line message to print.
+pub fn client(args: &Args) -> Result<Client, (u8, String)> {
+    let roots = match &args.cacert {
+        Some(path) => cacert(path)?,
+        None => Vec::new(),
+    };
+    crate::pin::check(&args.urls, &args.resolve, &args.connect_to, args.family())
+        .map_err(|e| (EXIT_USAGE, e))?;
+    match args.transport {
+        Transport::Reqwest => reqwest_client(args, roots).map(Client::Reqwest),
+        Transport::Hyper => {
+            crate::via_hyper::client(args, roots).map(|c| Client::Hyper(Box::new(c)))
+        }
+    }
+}
+
+/// The DER certificates of a `--cacert` PEM file; a missing, unreadable or
+/// certificate-less file is a usage error.
+pub fn cacert(path: &std::path::Path) -> Result<Vec<Vec<u8>>, (u8, String)> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(path)
+        .map_err(|e| (EXIT_USAGE, format!("--cacert {}: {e}", path.display())))?;
+    let unusable = |why: String| {
+        let path = path.display();
+        (
+            EXIT_USAGE,
+            format!("--cacert {path}: not a usable PEM CA file: {why}"),
+        )
+    };
+    let mut roots = Vec::new();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| unusable(format!("bad PEM certificate: {e}")))?;
+        roots.push(cert.to_vec());
+    }
+    if roots.is_empty() {
+        return Err(unusable("no certificate found in PEM input".to_string()));
+    }
+    Ok(roots)
+}
+
+fn reqwest_client(
+    args: &Args,
+    roots: Vec<Vec<u8>>,
+) -> Result<httptrace::reqwest::Client, (u8, String)> {
+    let mut config = Config::new()
+        .redirect(if args.follow {
+            RedirectPolicy::limited(crate::redirect::MAX_REDIRECTS as usize)
+        } else {
+            RedirectPolicy::none()
+        })
+        .danger_accept_invalid_certs(args.insecure);
+    for der in roots {
+        config = config.root_certificate_der(der);
+    }
+    if let Some(server) = args.dns_server {
+        config = config.dns_server(server);
+    }
+    if otel_enabled() {
+        config = config.make_trace(httptrace_otel::OtelTrace::new());
+    }
+    let mut builder = reqwest::Client::builder().user_agent(USER_AGENT);
+    // --resolve and --connect-to: reqwest asks these addresses instead of
+    // the resolver (so no DNS hooks fire); port 0 means the URL's.
+    for (host, addrs) in crate::pin::pinned(&args.resolve, &args.connect_to) {
+        builder = builder.resolve_to_addrs(&host, &addrs);
+    }
+    // -4/-6: with only one family's local address, hyper-util's connector
+    // dials only that family's addresses.
+    match args.family() {
+        Some(Family::V4) => builder = builder.local_address(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        Some(Family::V6) => builder = builder.local_address(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+        None => {}
+    }
+    match args.http_version() {
+        HttpVersion::Http11 => {
+            builder = builder.http1_only();
+            config = config.http1_only();
+        }
+        HttpVersion::Http2PriorKnowledge => builder = builder.http2_prior_knowledge(),
+        HttpVersion::Negotiate => {}
+    }
+    if let Some(proxy) = &args.proxy {
+        // An explicit proxy replaces the environment's, as with curl's -x;
+        // NO_PROXY still exempts its hosts, as in curl.
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .map_err(|e| (EXIT_USAGE, format!("invalid proxy URL: {e}")))?
+            .no_proxy(reqwest::NoProxy::from_env());
+        builder = builder.proxy(proxy);
+    }
+    if let Some(timeout) = args.max_time {
+        builder = builder.timeout(timeout);
+    }
+    builder
+        .traced_with(config)
+        .map_err(|e| (EXIT_FAILED, format!("cannot build the HTTP client: {e}")))
+}
