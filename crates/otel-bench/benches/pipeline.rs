@@ -6,22 +6,36 @@
 //! - An HTTP/1.1 server (hyper, keep-alive, `GET` answered with a 13-byte
 //!   body) on 127.0.0.1, on its own thread and current-thread runtime,
 //!   pinned to core 1.
-//! - An OTLP/gRPC receiver (tonic, `opentelemetry-proto`'s collector
-//!   `TraceService` and `MetricsService`) on 127.0.0.1, on its own thread
-//!   and current-thread runtime, also pinned to core 1. It decodes every
-//!   export request and counts the spans in it.
+//! - An OTLP receiver on its own thread and current-thread runtime, also
+//!   pinned to core 1, serving both OTLP transports on 127.0.0.1, one port
+//!   each: gRPC (tonic, `opentelemetry-proto`'s collector `TraceService`
+//!   and `MetricsService`) and HTTP/protobuf (a hyper HTTP/1.1 server,
+//!   keep-alive, `POST /v1/traces` and `POST /v1/metrics` with protobuf
+//!   bodies decoded with prost, answered 200 with the encoded empty export
+//!   response; a compressed body is refused, as neither exporter compresses
+//!   by default). Both paths decode every export request and count it with
+//!   the same function, and both run on the one thread whose CPU clock is
+//!   the receiver's column.
+//! - Both OpenTelemetry variants export over the same transport, chosen by
+//!   `--protocol`: `http` (OTLP/HTTP with protobuf bodies, the default:
+//!   it is `Setup`'s default and the OpenTelemetry specification's) or
+//!   `grpc`. The header line and the results table say which.
 //! - The client variants, each round on a fresh thread pinned to core 0
 //!   with a fresh current-thread tokio runtime, a fresh client and, for the
 //!   OpenTelemetry variants, a fresh pipeline built on that thread (so the
 //!   threads the pipeline starts, the SDK's batch span processor and the
-//!   exporter's runtime, inherit the pinning to core 0: the client pays for
+//!   exporter's runtime (gRPC) or its reqwest blocking client's thread
+//!   (HTTP), inherit the pinning to core 0: the client pays for
 //!   its telemetry on its own core, as a one-core service would):
 //!   - `plain`: `reqwest::Client`, no `tracing` subscriber.
 //!   - `traced`: httptrace's traced client,
 //!     `reqwest::Client::builder().traced()`, with no trace attached, no
 //!     `tracing` subscriber.
 //!   - `httptrace-otel`: the full pipeline as a user sets it up:
-//!     [`httptrace_otel::Setup`] (OTLP/gRPC to the receiver, metrics on,
+//!     [`httptrace_otel::Setup`] (OTLP over `--protocol` to the receiver:
+//!     `.protocol(Protocol::HttpProtobuf)` or `Protocol::Grpc`, and
+//!     `.endpoint()` the receiver's base URL, to which `Setup` appends
+//!     `/v1/traces` and `/v1/metrics` for HTTP; metrics on,
 //!     default batch settings, the SDK's default sampler, which is
 //!     `ParentBased(AlwaysOn)`: every span is sampled) installed with
 //!     `try_install()`, which sets the global tracer and meter providers
@@ -38,8 +52,14 @@
 //!     (stderr log) layer is off, in this variant and the next.
 //!   - `reqwest-tracing`: reqwest-middleware 0.5 + reqwest-tracing 0.7
 //!     (`TracingMiddleware::default()`) on OpenTelemetry 0.32 (its newest
-//!     line): an OTLP/gRPC span exporter to the same receiver on its own
-//!     one-worker runtime (as `Setup` does), the SDK's batch span processor
+//!     line): opentelemetry-otlp 0.32's span exporter to the same receiver
+//!     over the same transport, built as `Setup` builds its own: for HTTP,
+//!     `.with_http()` with the `HttpBinary` protocol, the endpoint
+//!     `<receiver>/v1/traces` (this exporter takes the signal's full URL
+//!     when set in code) and its default reqwest blocking client, the same
+//!     kind of client `Setup`'s HTTP exporter uses; for gRPC, `.with_tonic()`
+//!     on a one-worker runtime of its own (as `Setup` does for gRPC); then
+//!     the SDK's batch span processor
 //!     with default settings, the W3C propagator as the 0.32 line's global
 //!     propagator (so `traceparent` is injected, as in the variant above),
 //!     and `tracing-opentelemetry` 0.33 with the tracer passed explicitly
@@ -71,8 +91,8 @@
 //!   ns resolution) over the window, minus the server thread's and the
 //!   receiver thread's own CPU clocks (`pthread_getcpuclockid`). What is
 //!   left is the client's runtime thread, the SDK's batch thread, the
-//!   exporter's runtime thread and the flush helpers, plus the idle main
-//!   thread.
+//!   exporter's runtime thread (gRPC) or HTTP client thread (HTTP) and the
+//!   flush helpers, plus the idle main thread.
 //! - Allocations per request: a counting global allocator, by thread role;
 //!   the client role is every thread but the server's and the receiver's
 //!   (so the SDK and exporter threads count as client), shown as the sum
@@ -97,14 +117,17 @@
 //! (no thresholds; it exits non-zero only when spans were lost or a
 //! response was wrong, which means the bench itself is broken). Options:
 //! `--rounds N`, `--secs S`, `--requests N` (a count instead of a time),
+//! `--protocol http|grpc` (the OTLP transport of both OpenTelemetry
+//! variants, default `http`, i.e. `http/protobuf`),
 //! `--max-queue N` (the batch span processor's queue bound in both
 //! OpenTelemetry variants instead of the default 2048: with the default,
-//! both drop spans at 64 in flight on one core, which marks them INVALID),
+//! both can drop spans at 64 in flight on one core, which marks them INVALID),
 //! `--variant NAME[,NAME]` (`plain`, `traced`, `httptrace-otel`,
 //! `reqwest-tracing`), `--concurrency N[,N]`, e.g. for a profile:
 //! `-- --variant httptrace-otel --concurrency 64 --rounds 1 --secs 20`.
 //! `--collector-down` points the exporters at a closed port instead of the
-//! receiver (every span is then lost, as expected, and the rows say so);
+//! receiver, with either protocol (every span is then lost, as expected,
+//! and the rows say so);
 //! the process's peak RSS (`VmHWM`) is printed at the end, for the memory
 //! bound: `-- --variant httptrace-otel --concurrency 64 --rounds 1
 //! --requests 1000000 [--collector-down]`.
@@ -288,7 +311,34 @@ fn start_server() -> (SocketAddr, libc::clockid_t, bool) {
 }
 
 // ---------------------------------------------------------------------------
-// The OTLP/gRPC receiver.
+// The OTLP receiver: gRPC and HTTP/protobuf.
+
+/// The OTLP transport both OpenTelemetry variants export over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    /// OTLP/gRPC (tonic on both ends).
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (`POST /v1/traces`, `/v1/metrics`).
+    Http,
+}
+
+impl Protocol {
+    fn parse(s: &str) -> Protocol {
+        match s {
+            "grpc" => Protocol::Grpc,
+            "http" | "http/protobuf" => Protocol::Http,
+            other => panic!("unknown protocol {other} (grpc, http)"),
+        }
+    }
+
+    /// The `OTEL_EXPORTER_OTLP_PROTOCOL` spelling.
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::Http => "http/protobuf",
+        }
+    }
+}
 
 #[derive(Default)]
 struct Received {
@@ -303,16 +353,9 @@ struct Received {
     metric_exports: AtomicU64,
 }
 
-#[derive(Clone)]
-struct Receiver(Arc<Received>);
-
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let request = request.get_ref();
+impl Received {
+    /// Counts one decoded trace export, whichever transport brought it.
+    fn count_traces(&self, request: &ExportTraceServiceRequest) {
         let spans = || {
             request
                 .resource_spans
@@ -326,15 +369,34 @@ impl TraceService for Receiver {
                 s.attributes.len() + s.events.iter().map(|e| e.attributes.len()).sum::<usize>()
             })
             .sum();
-        let r = &self.0;
-        r.events.fetch_add(events as u64, Ordering::Relaxed);
-        r.attributes.fetch_add(attributes as u64, Ordering::Relaxed);
-        r.bytes.fetch_add(
+        self.events.fetch_add(events as u64, Ordering::Relaxed);
+        self.attributes
+            .fetch_add(attributes as u64, Ordering::Relaxed);
+        self.bytes.fetch_add(
             prost::Message::encoded_len(request) as u64,
             Ordering::Relaxed,
         );
-        r.spans.fetch_add(spans().count() as u64, Ordering::Relaxed);
-        self.0.trace_exports.fetch_add(1, Ordering::Relaxed);
+        self.spans
+            .fetch_add(spans().count() as u64, Ordering::Relaxed);
+        self.trace_exports.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one decoded metric export, whichever transport brought it.
+    fn count_metrics(&self, _request: &ExportMetricsServiceRequest) {
+        self.metric_exports.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[derive(Clone)]
+struct Receiver(Arc<Received>);
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.count_traces(request.get_ref());
         Ok(tonic::Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))
@@ -345,18 +407,113 @@ impl TraceService for Receiver {
 impl MetricsService for Receiver {
     async fn export(
         &self,
-        _request: tonic::Request<ExportMetricsServiceRequest>,
+        request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        self.0.metric_exports.fetch_add(1, Ordering::Relaxed);
+        self.0.count_metrics(request.get_ref());
         Ok(tonic::Response::new(ExportMetricsServiceResponse {
             partial_success: None,
         }))
     }
 }
 
-/// Starts the receiver on its own thread; returns its endpoint URL, its
-/// counters and its thread's CPU clock.
-fn start_receiver() -> (String, Arc<Received>, libc::clockid_t) {
+/// A reply of the OTLP/HTTP receiver.
+fn http_reply(
+    status: hyper::StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
+/// One OTLP/HTTP request: `POST /v1/traces` or `POST /v1/metrics` with a
+/// protobuf body, decoded and counted like the gRPC path; the reply is the
+/// encoded (empty) export response. Neither exporter compresses by default,
+/// so a compressed body is refused (415), not guessed at: its spans would
+/// then be missing and the row marked INVALID.
+async fn otlp_http(
+    received: &Received,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    use http_body_util::BodyExt as _;
+    use prost::Message as _;
+    const PROTOBUF: &str = "application/x-protobuf";
+    const TEXT: &str = "text/plain";
+    let bad = |status, text: String| http_reply(status, TEXT, text.into_bytes());
+    let signal = match request.uri().path() {
+        "/v1/traces" => Signal::Traces,
+        "/v1/metrics" => Signal::Metrics,
+        other => {
+            return bad(
+                hyper::StatusCode::NOT_FOUND,
+                format!("no OTLP path {other}"),
+            );
+        }
+    };
+    if request.method() != hyper::Method::POST {
+        return bad(
+            hyper::StatusCode::METHOD_NOT_ALLOWED,
+            "OTLP/HTTP takes POST".into(),
+        );
+    }
+    if let Some(encoding) = request
+        .headers()
+        .get(hyper::header::CONTENT_ENCODING)
+        .filter(|e| e.as_bytes() != b"identity")
+    {
+        return bad(
+            hyper::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("content-encoding {encoding:?} is not supported by the bench receiver"),
+        );
+    }
+    let body = match request.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => return bad(hyper::StatusCode::BAD_REQUEST, format!("body: {e}")),
+    };
+    let reply = match signal {
+        Signal::Traces => ExportTraceServiceRequest::decode(body).map(|request| {
+            received.count_traces(&request);
+            ExportTraceServiceResponse {
+                partial_success: None,
+            }
+            .encode_to_vec()
+        }),
+        Signal::Metrics => ExportMetricsServiceRequest::decode(body).map(|request| {
+            received.count_metrics(&request);
+            ExportMetricsServiceResponse {
+                partial_success: None,
+            }
+            .encode_to_vec()
+        }),
+    };
+    match reply {
+        Ok(encoded) => http_reply(hyper::StatusCode::OK, PROTOBUF, encoded),
+        Err(e) => bad(hyper::StatusCode::BAD_REQUEST, format!("protobuf: {e}")),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Signal {
+    Traces,
+    Metrics,
+}
+
+/// Where the receiver listens: one port per transport, on 127.0.0.1.
+struct ReceiverAddrs {
+    grpc: SocketAddr,
+    http: SocketAddr,
+}
+
+/// Starts the receiver on its own thread: the gRPC server and the OTLP/HTTP
+/// server (hyper, HTTP/1.1, keep-alive) on one current-thread runtime, so
+/// both are measured by the same thread CPU clock. Returns their addresses,
+/// the counters and that clock.
+fn start_receiver() -> (ReceiverAddrs, Arc<Received>, libc::clockid_t) {
     let (tx, rx) = std::sync::mpsc::channel();
     let received = Arc::new(Received::default());
     let counts = received.clone();
@@ -370,9 +527,33 @@ fn start_receiver() -> (String, Arc<Received>, libc::clockid_t) {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let addr = listener.local_addr().unwrap();
-                tx.send((addr, this_thread_cpu_clock())).unwrap();
+                let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addrs = ReceiverAddrs {
+                    grpc: grpc.local_addr().unwrap(),
+                    http: http.local_addr().unwrap(),
+                };
+                tx.send((addrs, this_thread_cpu_clock())).unwrap();
+                let http_counts = counts.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let Ok((tcp, _)) = http.accept().await else {
+                            continue;
+                        };
+                        tcp.set_nodelay(true).ok();
+                        let counts = http_counts.clone();
+                        tokio::spawn(async move {
+                            let service = service_fn(move |request| {
+                                let counts = counts.clone();
+                                async move { Ok::<_, Infallible>(otlp_http(&counts, request).await) }
+                            });
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .keep_alive(true)
+                                .serve_connection(TokioIo::new(tcp), service)
+                                .await;
+                        });
+                    }
+                });
                 let receiver = Receiver(counts);
                 tonic::transport::Server::builder()
                     .add_service(
@@ -382,14 +563,14 @@ fn start_receiver() -> (String, Arc<Received>, libc::clockid_t) {
                     .add_service(
                         MetricsServiceServer::new(receiver).max_decoding_message_size(64 << 20),
                     )
-                    .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+                    .serve_with_incoming(tonic::transport::server::TcpIncoming::from(grpc))
                     .await
                     .unwrap();
             });
         })
         .unwrap();
-    let (addr, clock) = rx.recv().unwrap();
-    (format!("http://{addr}"), received, clock)
+    let (addrs, clock) = rx.recv().unwrap();
+    (addrs, received, clock)
 }
 
 // ---------------------------------------------------------------------------
@@ -489,9 +670,15 @@ enum Pipeline {
 }
 
 impl Pipeline {
+    /// `endpoint`: the receiver's base URL for `protocol` (no signal path);
     /// `max_queue`: the batch span processor's queue bound, `None` for the
     /// default (2048).
-    fn new(variant: Variant, endpoint: &str, max_queue: Option<usize>) -> Pipeline {
+    fn new(
+        variant: Variant,
+        protocol: Protocol,
+        endpoint: &str,
+        max_queue: Option<usize>,
+    ) -> Pipeline {
         match variant {
             Variant::Plain | Variant::Traced => Pipeline::None,
             Variant::HttptraceOtel => {
@@ -499,9 +686,14 @@ impl Pipeline {
                 if let Some(n) = max_queue {
                     setup = setup.max_queue_size(n);
                 }
+                // `Setup` takes the base URL for both transports and appends
+                // `/v1/traces` and `/v1/metrics` for HTTP itself.
                 let guard = setup
                     .service_name("otel-bench")
-                    .protocol(httptrace_otel::Protocol::Grpc)
+                    .protocol(match protocol {
+                        Protocol::Grpc => httptrace_otel::Protocol::Grpc,
+                        Protocol::Http => httptrace_otel::Protocol::HttpProtobuf,
+                    })
                     .endpoint(endpoint)
                     .traces(true)
                     .metrics(true)
@@ -517,18 +709,32 @@ impl Pipeline {
             Variant::ReqwestTracing => {
                 use opentelemetry_032::trace::TracerProvider as _;
                 use opentelemetry_otlp_032::WithExportConfig as _;
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .thread_name("reqwest-tracing-export")
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                let entered = runtime.enter();
-                let exporter = opentelemetry_otlp_032::SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(endpoint)
-                    .build()
-                    .expect("OTLP 0.32 exporter");
+                // As `Setup` does: the gRPC exporter gets a one-worker
+                // runtime of its own; the HTTP exporter's reqwest blocking
+                // client brings its own thread and needs none.
+                let runtime = (protocol == Protocol::Grpc).then(|| {
+                    tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(1)
+                        .thread_name("reqwest-tracing-export")
+                        .enable_all()
+                        .build()
+                        .unwrap()
+                });
+                let entered = runtime.as_ref().map(|rt| rt.enter());
+                let exporter = match protocol {
+                    Protocol::Grpc => opentelemetry_otlp_032::SpanExporter::builder()
+                        .with_tonic()
+                        .with_endpoint(endpoint)
+                        .build(),
+                    // The 0.32 exporter takes the full URL of the signal
+                    // when the endpoint is set in code.
+                    Protocol::Http => opentelemetry_otlp_032::SpanExporter::builder()
+                        .with_http()
+                        .with_protocol(opentelemetry_otlp_032::Protocol::HttpBinary)
+                        .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
+                        .build(),
+                }
+                .expect("OTLP 0.32 exporter");
                 let mut batch = opentelemetry_sdk_032::trace::BatchConfigBuilder::default();
                 if let Some(n) = max_queue {
                     batch = batch.with_max_queue_size(n);
@@ -558,7 +764,7 @@ impl Pipeline {
                 Pipeline::ReqwestTracing {
                     provider,
                     dispatch,
-                    runtime: Some(runtime),
+                    runtime,
                 }
             }
         }
@@ -755,8 +961,10 @@ impl Run {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_variant(
     variant: Variant,
+    protocol: Protocol,
     concurrency: usize,
     plan: Plan,
     max_queue: Option<usize>,
@@ -776,7 +984,7 @@ fn run_variant(
                 .unwrap();
             // Built on this (pinned) thread: the pipeline's threads inherit
             // the pinning.
-            let pipeline = Pipeline::new(variant, &endpoint, max_queue);
+            let pipeline = Pipeline::new(variant, protocol, &endpoint, max_queue);
             let _dispatch = pipeline.dispatch().map(tracing::dispatcher::set_default);
             let client = Arc::new(pipeline.client(variant));
             // Warm-up: connections open, first-use initialisation done, then
@@ -841,6 +1049,7 @@ fn min_max(v: &[f64]) -> (f64, f64) {
 }
 
 struct Options {
+    protocol: Protocol,
     collector_down: bool,
     smoke: bool,
     rounds: usize,
@@ -881,7 +1090,9 @@ fn options() -> Options {
     });
     let max_queue = value("--max-queue").map(|n| n.parse().unwrap());
     let collector_down = args.iter().any(|a| a == "--collector-down");
+    let protocol = value("--protocol").map_or(Protocol::Http, |p| Protocol::parse(p));
     Options {
+        protocol,
         collector_down,
         smoke,
         rounds,
@@ -895,7 +1106,7 @@ fn options() -> Options {
 fn main() {
     let opts = options();
     let (server, server_clock, pinned) = start_server();
-    let (endpoint, received, receiver_clock) = start_receiver();
+    let (addrs, received, receiver_clock) = start_receiver();
     let endpoint: Arc<str> = if opts.collector_down {
         // A port that was just free: nothing listens there.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -903,7 +1114,11 @@ fn main() {
         drop(closed);
         format!("http://127.0.0.1:{port}").into()
     } else {
-        endpoint.into()
+        match opts.protocol {
+            Protocol::Grpc => format!("http://{}", addrs.grpc),
+            Protocol::Http => format!("http://{}", addrs.http),
+        }
+        .into()
     };
     let rss_at_start = status_kib("VmRSS");
     let env = Env {
@@ -913,7 +1128,14 @@ fn main() {
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "otel-pipeline bench: {} round(s), {}, span queue {}, {} cores; server and receiver {} core 1, clients on core 0",
+        "otel-pipeline bench: OTLP {} to {} ({}), {} round(s), {}, span queue {}, {} cores; server and receiver {} core 1, clients on core 0",
+        opts.protocol.name(),
+        endpoint,
+        if opts.collector_down {
+            "collector down: closed port"
+        } else {
+            "in-process receiver"
+        },
         opts.rounds,
         match opts.plan {
             Plan::For(d) => format!("{:.1} s per variant", d.as_secs_f64()),
@@ -939,6 +1161,7 @@ fn main() {
                 let variant = opts.variants[vi];
                 let run = run_variant(
                     variant,
+                    opts.protocol,
                     concurrency,
                     opts.plan,
                     opts.max_queue,
@@ -1002,9 +1225,9 @@ fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
     let mut invalid = false;
     println!();
     println!(
-        "| variant | in flight | req/s (median) | throughput vs plain [min, max] (counting the final flush) | client CPU µs/req, median [min, max] | allocs/req (request thread + other client threads) | reallocs/req | spans/req expected | spans/req got | receiver CPU µs/req | flush ms (median) |"
+        "| variant | OTLP | in flight | req/s (median) | throughput vs plain [min, max] (counting the final flush) | client CPU µs/req, median [min, max] | allocs/req (request thread + other client threads) | reallocs/req | spans/req expected | spans/req got | receiver CPU µs/req | flush ms (median) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (ci, &concurrency) in opts.concurrency.iter().enumerate() {
         for (vi, &variant) in opts.variants.iter().enumerate() {
             let rs = &runs[ci][vi];
@@ -1047,8 +1270,13 @@ fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
                 .collect();
             let (cpu_lo, cpu_hi) = min_max(&cpu);
             println!(
-                "| {} | {concurrency} | {:.0} | {ratio} | {:.1} [{cpu_lo:.1}, {cpu_hi:.1}] | {:.1} ({:.1} + {:.1}) | {:.1} | {} | {:.3} | {:.1} | {:.1} |",
+                "| {} | {} | {concurrency} | {:.0} | {ratio} | {:.1} [{cpu_lo:.1}, {cpu_hi:.1}] | {:.1} ({:.1} + {:.1}) | {:.1} | {} | {:.3} | {:.1} | {:.1} |",
                 variant.label(),
+                if variant.expected_spans() == 0 {
+                    "–"
+                } else {
+                    opts.protocol.name()
+                },
                 median(rs.iter().map(Run::rate).collect()),
                 median(cpu),
                 median(rs.iter().map(|r| r.per_req(r.allocs)).collect()),
@@ -1072,7 +1300,8 @@ fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
     }
     println!();
     println!(
-        "What the receiver got per request (median over rounds; OTLP bytes = encoded export requests, uncompressed):"
+        "What the receiver got per request over OTLP {} (median over rounds; OTLP bytes = encoded export requests, uncompressed):",
+        opts.protocol.name()
     );
     println!();
     println!(
