@@ -49,7 +49,8 @@
 //! # fn main() {}
 //! ```
 //!
-//! The core ([`ClientTrace`], [`Event`], [`Traces`]) knows no transport;
+//! The core ([`ClientTrace`], [`Event`], [`Traces`], and [`Phases`], the
+//! phase timings of a round trip computed from its events) knows no transport;
 //! [`reqwest`] (feature `reqwest`) is the transport for reqwest 0.13, and
 //! [`hyper`] (feature `hyper`) a full-fidelity transport for hyper-util's
 //! `Client`, whose sockets are ours to watch; both are on by default. Each
@@ -78,6 +79,7 @@
 pub mod event;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+mod phases;
 pub mod redirect;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
@@ -86,4 +88,5 @@ mod trace;
 mod transport;
 
 pub use event::*;
+pub use phases::{Interval, Phase, Phases};
 pub use trace::{ClientTrace, MakeTrace, RequestInfo, Scoped, Traces, UrlTemplate, system_time};
