@@ -76,6 +76,7 @@
 #![cfg_attr(not(feature = "hyper"), doc = "\n\n[`hyper`]: #cargo-features")]
 #![warn(missing_docs)]
 
+mod error;
 pub mod event;
 #[cfg(feature = "hyper")]
 pub mod hyper;
