@@ -1,5 +1,6 @@
 //! The failures hooks report: [`HookError`] and its [`ErrorKind`], the one
-//! classification shared by every transport.
+//! classification shared by every transport (with a transport's feature on,
+//! `ErrorKind::of` also classifies the errors the transports return).
 
 use std::fmt;
 use std::sync::Arc;
@@ -44,6 +45,10 @@ impl std::error::Error for HookError {}
 
 /// The kinds of failure hooks report. `as_str` gives a low-cardinality name
 /// suitable for OpenTelemetry's `error.type`.
+///
+/// They are also the kinds to match on for the errors the transports
+/// return, whatever their type: `ErrorKind::of(&error)` (with a transport's
+/// feature on) gives the kind the hooks reported for that error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {

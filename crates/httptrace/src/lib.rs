@@ -58,6 +58,18 @@
 //! only approximate. [`redirect`] holds the redirect rules the reqwest
 //! transport follows, for callers of a transport that does not.
 //!
+//! ## Errors
+//!
+//! Each transport returns its own error type, so that a traced request fails
+//! as an untraced one would: `reqwest::Error` from a client made with
+//! `instrument`, `httptrace::reqwest::Error` (reqwest's, or a redirect
+//! refused) from a `traced` client, hyper-util's `legacy::Error` from the
+//! hyper transport's requests and a boxed error from its builder. One
+//! classification covers them all: `ErrorKind::of(&error)` gives the
+//! [`ErrorKind`] (DNS, connect, TLS, timeout, reset or protocol error on the
+//! exchange or body, redirect, other) that the hooks reported for it, the
+//! same on both transports.
+//!
 //! ## Cargo features
 //!
 //! - `reqwest` (default): the reqwest 0.13 transport, `httptrace::reqwest`:
@@ -76,6 +88,8 @@
 #![cfg_attr(not(feature = "hyper"), doc = "\n\n[`hyper`]: #cargo-features")]
 #![warn(missing_docs)]
 
+#[cfg(feature = "__transport")]
+mod classify;
 mod error;
 pub mod event;
 #[cfg(feature = "hyper")]

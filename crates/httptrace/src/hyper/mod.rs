@@ -56,6 +56,11 @@
 //! three socket-level hooks come from the connection's latest write burst and
 //! the read after it: approximate.
 //!
+//! Errors: requests return hyper-util's own error (`legacy::Error`), the
+//! builder a boxed error; [`ErrorKind::of`](crate::ErrorKind::of) gives
+//! either's kind, the one its hooks reported and the same kinds the reqwest
+//! transport's errors have.
+//!
 //! Proxies: [`Builder::proxy`] (`http://` and `https://` proxies; none by
 //! default, as in hyper-util). Through one, DNS and connect hooks are the
 //! proxy's.

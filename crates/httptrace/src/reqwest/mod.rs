@@ -103,6 +103,7 @@ mod upload;
 pub use client::Client;
 pub use config::Config;
 pub use error::Error;
+pub(crate) use error::classify;
 pub use install::{ClientBuilderExt, execute};
 #[cfg(feature = "reqwest-middleware")]
 pub use middleware::TraceMiddleware;
