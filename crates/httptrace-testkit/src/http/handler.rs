@@ -22,7 +22,8 @@ pub type TestBody = UnsyncBoxBody<Bytes, BoxError>;
 /// Boxed future returned by a [`Handler`].
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Response<TestBody>> + Send>>;
 
-/// A custom request handler (see [`TestServer::http_with_handler`]).
+/// A custom request handler (see
+/// [`TestServer::http_with_handler`](super::TestServer::http_with_handler)).
 pub type Handler = Arc<dyn Fn(Request<Incoming>) -> HandlerFuture + Send + Sync>;
 
 /// A complete in-memory body.
