@@ -3,10 +3,10 @@
 //! (status, headers, body; the same kind of error), and the hooks report
 //! each failure at its phase.
 
-mod support;
-
+use crate::support;
 use std::time::Duration;
 
+use crate::support::Recorder;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use httptrace::hyper::Client;
@@ -15,7 +15,6 @@ use httptrace_testkit::http::{TestServer, refused_addr};
 use httptrace_testkit::tls::TestCa;
 use hyper_util::client::legacy;
 use hyper_util::rt::TokioExecutor;
-use support::Recorder;
 
 type Plain = legacy::Client<legacy::connect::HttpConnector, Empty<Bytes>>;
 
