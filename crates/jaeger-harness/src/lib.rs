@@ -10,6 +10,10 @@
 //! easy to assert on. Metrics received over OTLP are exposed by Jaeger's
 //! Prometheus exporter and read back with [`Jaeger::wait_for_metrics`].
 //!
+//! Inside: `process` (config, ports, the binary, start and stop), `query`
+//! (traces, services and metrics read back), `otlp` (OTLP JSON into
+//! [`Span`]s), `prometheus` (the text exposition into [`Sample`]s).
+//!
 //! The binary is `$JAEGER_BIN` when set, else
 //! `${HTTPTRACE_CACHE:-$HOME/.cache/httptrace}/jaeger/jaeger-v1.76.0`, built by
 //! `bash deploy/jaeger-build/install.sh` (needs Go). When it is missing,

@@ -15,6 +15,10 @@
 //! # }
 //! ```
 //!
+//! Inside: `server` ([`TestServer`] on hyper), `handler` (the types a custom
+//! handler sees), `routes` and `bodies` (the built-in routes below), `raw`
+//! (the raw-socket servers, [`refused_addr`], [`BlackHole`]).
+//!
 //! # Built-in routes (of [`TestServer::http`] / [`TestServer::https`])
 //!
 //! Every response carries `x-served-by-conn: <n>` where `n` is the 1-based sequence number of

@@ -56,6 +56,11 @@
 //! three socket-level hooks come from the connection's latest write burst and
 //! the read after it: approximate.
 //!
+//! Inside: `builder` (the settings), `client` (one round trip per request)
+//! and `pending` (a round trip dropped midway), `connect` (the connector:
+//! DNS, then `dial`'s Happy Eyeballs attempts, an optional `proxy` tunnel,
+//! TLS) and `io` (the socket-level hooks).
+//!
 //! Errors: requests return hyper-util's own error (`legacy::Error`), the
 //! builder a boxed error; [`ErrorKind::of`](crate::ErrorKind::of) gives
 //! either's kind, the one its hooks reported and the same kinds the reqwest

@@ -19,6 +19,13 @@
 //! `reqwest::Response`s; errors are reqwest's own ([`Client`] wraps them in
 //! [`Error`]), so a traced request returns what an untraced one would.
 //!
+//! Inside: `config` ([`Config`]), `install` (the hooks on a reqwest builder,
+//! [`execute`]), `client` and `request` ([`Client`], [`RequestBuilder`]),
+//! `round_trip` (one send reported from start to body end) with `hops` (the
+//! hops reqwest follows inside it), and the hooks reqwest lets us see:
+//! `connect` (the connector layer), `dns`, `tls`, `upload` (a streamed
+//! request body).
+//!
 //! Redirect hops that reqwest follows inside one send (with `instrument`)
 //! are reported as far as reqwest lets them be seen: the hop ends when the
 //! redirect policy is asked about its response (status and `Location`
