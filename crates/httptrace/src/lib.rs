@@ -49,13 +49,26 @@
 //! # fn main() {}
 //! ```
 //!
-//! The core ([`ClientTrace`], [`Event`], [`Traces`]) knows no transport;
+//! The core ([`ClientTrace`], [`Event`], [`Traces`], and [`Phases`], the
+//! phase timings of a round trip computed from its events) knows no transport;
 //! [`reqwest`] (feature `reqwest`) is the transport for reqwest 0.13, and
 //! [`hyper`] (feature `hyper`) a full-fidelity transport for hyper-util's
 //! `Client`, whose sockets are ours to watch; both are on by default. Each
 //! module has the table of which hooks it reports exactly and which it can
 //! only approximate. [`redirect`] holds the redirect rules the reqwest
 //! transport follows, for callers of a transport that does not.
+//!
+//! ## Errors
+//!
+//! Each transport returns its own error type, so that a traced request fails
+//! as an untraced one would: `reqwest::Error` from a client made with
+//! `instrument`, `httptrace::reqwest::Error` (reqwest's, or a redirect
+//! refused) from a `traced` client, hyper-util's `legacy::Error` from the
+//! hyper transport's requests and a boxed error from its builder. One
+//! classification covers them all: `ErrorKind::of(&error)` gives the
+//! [`ErrorKind`] (DNS, connect, TLS, timeout, reset or protocol error on the
+//! exchange or body, redirect, other) that the hooks reported for it, the
+//! same on both transports.
 //!
 //! ## Cargo features
 //!
@@ -75,9 +88,13 @@
 #![cfg_attr(not(feature = "hyper"), doc = "\n\n[`hyper`]: #cargo-features")]
 #![warn(missing_docs)]
 
+#[cfg(feature = "__transport")]
+mod classify;
+mod error;
 pub mod event;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+mod phases;
 pub mod redirect;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
@@ -86,4 +103,5 @@ mod trace;
 mod transport;
 
 pub use event::*;
+pub use phases::{Interval, Phase, Phases};
 pub use trace::{ClientTrace, MakeTrace, RequestInfo, Scoped, Traces, UrlTemplate, system_time};

@@ -121,48 +121,36 @@ impl SpanView {
             })
     }
 
-    fn event_time(&self, name: &str, not_before: SystemTime) -> Option<SystemTime> {
-        self.events
-            .iter()
-            .find(|e| e.name == name && e.at >= not_before)
-            .map(|e| e.at)
-    }
-
-    /// The phases of a hop span, from its hook events, in time order:
-    /// `dns` (dns_start → dns_done), `connect` (connect_start →
-    /// connect_done), `tls` (tls_handshake_start → tls_handshake_done),
+    /// The phases of a hop span, from its hook events
+    /// ([`httptrace::Phases`]), in time order: `dns`, `connect`, `tls`,
     /// `wait` (wrote_request → got_first_response_byte: the server's time)
-    /// and `transfer` (got_first_response_byte → body_done). A reused
-    /// connection needs no dns, connect or tls (plain HTTP has no tls);
-    /// when they show up on a hop that reused a connection they belong to a
-    /// spare dial the pool started while the idle connection was on its way
-    /// back, and are marked `spare`.
+    /// and `transfer` (the response body: `receive` in
+    /// [`httptrace::Phase`]); `send` is left out, a sliver next to `wait`. A
+    /// reused connection needs no dns, connect or tls (plain HTTP has no
+    /// tls); when they show up on a hop that reused a connection they belong
+    /// to a spare dial the pool started while the idle connection was on its
+    /// way back, and are marked `spare`. A phase that never ended is not
+    /// drawn.
     pub fn phases(&self) -> Vec<Phase> {
-        const PAIRS: [(&str, &str, &str); 5] = [
-            ("dns", "dns_start", "dns_done"),
-            ("connect", "connect_start", "connect_done"),
-            ("tls", "tls_handshake_start", "tls_handshake_done"),
-            ("wait", "wrote_request", "got_first_response_byte"),
-            ("transfer", "got_first_response_byte", "body_done"),
-        ];
-        let mut out: Vec<Phase> = PAIRS
+        let phases =
+            httptrace::Phases::from_names(self.events.iter().map(|e| (e.name.as_str(), e.at)));
+        let reused = self.reused() == Some(true);
+        let mut out: Vec<Phase> = phases
             .iter()
-            .filter_map(|(name, from, to)| {
-                let start = self.event_time(from, SystemTime::UNIX_EPOCH)?;
-                let end = self.event_time(to, start)?;
+            .filter_map(|(phase, interval)| {
+                let name = match phase {
+                    httptrace::Phase::Send => return None,
+                    httptrace::Phase::Receive => "transfer",
+                    other => other.as_str(),
+                };
                 Some(Phase {
                     name,
-                    start,
-                    end,
-                    spare: false,
+                    start: interval.start,
+                    end: interval.end?,
+                    spare: reused && phase <= httptrace::Phase::Tls,
                 })
             })
             .collect();
-        if self.reused() == Some(true) {
-            for p in &mut out {
-                p.spare = matches!(p.name, "dns" | "connect" | "tls");
-            }
-        }
         out.sort_by_key(|p| p.start);
         out
     }

@@ -11,39 +11,15 @@ use std::time::Instant;
 
 use hyper_util::client::legacy::connect::{Connection, HttpInfo};
 
-use super::round_trip::{DialedConn, Hops};
+use super::hops::{DialedConn, RoundTripCtx};
 use crate::Traces;
 use crate::event::*;
 use crate::transport::errors::classify_chain;
 use crate::transport::registry::{ConnRecord, ConnRegistry};
 
 tokio::task_local! {
-    /// The send in flight, set around reqwest's future by the round-trip
-    /// driver.
-    pub(crate) static ROUND_TRIP: RoundTripCtx;
     /// The dial in progress, set around the connector's future.
     static DIAL: Arc<Dial>;
-}
-
-/// What the connector and the redirect hook need to know about the send
-/// that asked for a connection.
-#[derive(Clone)]
-pub(crate) struct RoundTripCtx {
-    pub(crate) traces: Traces,
-    /// The hop in flight, when a driver reports round trips (not when a
-    /// plain `execute` runs inside a [`ClientTrace::scope`](crate::ClientTrace::scope)).
-    pub(crate) hops: Option<Arc<Hops>>,
-}
-
-impl RoundTripCtx {
-    /// The send in flight in this task: the driver's, else the traces of the
-    /// enclosing scopes (connection hooks only: nothing marks round trips).
-    fn current() -> Option<RoundTripCtx> {
-        ROUND_TRIP.try_with(RoundTripCtx::clone).ok().or_else(|| {
-            let traces = Traces::current();
-            (!traces.is_empty()).then_some(RoundTripCtx { traces, hops: None })
-        })
-    }
 }
 
 /// One dial: shared by the connector, the resolver and the TLS observers,

@@ -107,7 +107,8 @@ impl Error {
         self.as_reqwest().and_then(reqwest::Error::status)
     }
 
-    /// The phase-level kind hooks reported for this error.
+    /// The phase-level kind hooks reported for this error (as
+    /// [`ErrorKind::of`], which also takes a plain `reqwest::Error`).
     pub fn kind(&self) -> ErrorKind {
         match &self.inner {
             Inner::Reqwest(e) => classify(e).kind(),

@@ -1,6 +1,11 @@
-//! How a transport error maps to the phase-level [`ErrorKind`] hooks report.
+//! How a transport error maps to the phase-level [`ErrorKind`] hooks report,
+//! and the transport errors of our own that it recognises.
 
 use crate::event::{ErrorKind, HookError};
+
+/// The boxed error transports pass around.
+#[cfg(feature = "hyper")]
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Walks an error's source chain for the most telling cause. The message is
 /// the whole chain, so nothing the transport said is lost.
@@ -57,7 +62,7 @@ fn kind_of(e: &(dyn std::error::Error + 'static)) -> ErrorKind {
         }
     }
     #[cfg(feature = "hyper")]
-    if e.is::<crate::hyper::ProxyError>() {
+    if e.is::<ProxyError>() {
         return ErrorKind::Connect;
     }
     if e.to_string().contains("timed out") {
@@ -72,3 +77,19 @@ fn tls_kind(e: Option<&rustls::Error>) -> ErrorKind {
         _ => ErrorKind::Tls,
     }
 }
+
+/// A proxy that would not open a tunnel, or answered it with something
+/// other than HTTP.
+#[cfg(feature = "hyper")]
+#[derive(Debug)]
+pub(crate) struct ProxyError(pub(crate) String);
+
+#[cfg(feature = "hyper")]
+impl std::fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(feature = "hyper")]
+impl std::error::Error for ProxyError {}

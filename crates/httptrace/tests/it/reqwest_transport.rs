@@ -2,18 +2,16 @@
 //! with HTTP/2 by ALPN, a real DNS server with an injected delay, keep-alive,
 //! redirects, and per-request attribution under concurrency.
 
-mod support;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use crate::support::{Recorder, phases};
 use httptrace::reqwest::{ClientBuilderExt, Config, RedirectPolicy};
 use httptrace::{BodyOutcome, ClientTrace, ErrorKind, Event};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
 use httptrace_testkit::hooks::HTTPS_NEW_CONNECTION;
 use httptrace_testkit::http::TestServer;
 use httptrace_testkit::tls::TestCa;
-use support::{Recorder, phases};
 
 const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 

@@ -2,17 +2,15 @@
 //! reqwest does (same error kind), and the hooks report the failure at the
 //! phase where it happened.
 
-mod support;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use crate::support::{Recorder, kind_of};
 use httptrace::reqwest::{ClientBuilderExt, Config};
 use httptrace::{BodyOutcome, ErrorKind, Event};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
 use httptrace_testkit::http::{TestServer, refused_addr};
 use httptrace_testkit::tls::TestCa;
-use support::{Recorder, kind_of};
 
 fn traced_kind(e: &httptrace::reqwest::Error) -> [bool; 7] {
     [

@@ -4,13 +4,12 @@
 //! reqwest-middleware stack (retries included) as round trips. The traced
 //! `Client`, which follows redirects itself, keeps one deadline too.
 
-mod support;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::support::{Recorder, kind_of, phases};
 use httptrace::reqwest::{ClientBuilderExt as _, Config, RedirectPolicy, TraceMiddleware};
 use httptrace::{ClientTrace, ErrorKind, Event};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
@@ -19,7 +18,6 @@ use httptrace_testkit::tls::TestCa;
 use reqwest_middleware::ClientWithMiddleware;
 use reqwest_retry::RetryTransientMiddleware;
 use reqwest_retry::policies::ExponentialBackoff;
-use support::{Recorder, kind_of, phases};
 
 /// Sends a GET on an instrumented client through `httptrace::reqwest::execute`
 /// with `rec` attached.

@@ -1,17 +1,15 @@
 //! 200 concurrent requests on one shared client, to several hosts: every trace
 //! receives exactly its own request's events.
 
-mod support;
-
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use crate::support::Recorder;
 use httptrace::Event;
 use httptrace::reqwest::{ClientBuilderExt, Config};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
 use httptrace_testkit::http::TestServer;
-use support::Recorder;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_requests_each_see_only_their_own_events() {

@@ -3,10 +3,10 @@
 //! (status, headers, body; the same kind of error), and the hooks report
 //! each failure at its phase.
 
-mod support;
-
+use crate::support;
 use std::time::Duration;
 
+use crate::support::Recorder;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use httptrace::hyper::Client;
@@ -15,7 +15,6 @@ use httptrace_testkit::http::{TestServer, refused_addr};
 use httptrace_testkit::tls::TestCa;
 use hyper_util::client::legacy;
 use hyper_util::rt::TokioExecutor;
-use support::Recorder;
 
 type Plain = legacy::Client<legacy::connect::HttpConnector, Empty<Bytes>>;
 
@@ -108,6 +107,7 @@ async fn traced_responses_match_plain_hyper_util() {
 async fn refused_connection_fails_like_plain_hyper_util() {
     let (b, rec) = fails_alike(&format!("http://{}/", refused_addr())).await;
     assert!(b.is_connect());
+    assert_eq!(ErrorKind::of(&b), ErrorKind::ConnectionRefused, "{b:?}");
     assert_eq!(error_on(&rec, "connect_done"), ErrorKind::ConnectionRefused);
     assert_eq!(
         error_on(&rec, "round_trip_done"),
@@ -121,6 +121,7 @@ async fn garbage_from_the_server_fails_like_plain_hyper_util_without_panicking()
     let (b, rec) = fails_alike(&server.url("/")).await;
     assert_eq!(kind_of(&b).1.map(|k| k[0]), Some(true), "a parse error");
     assert_eq!(error_on(&rec, "round_trip_done"), ErrorKind::Protocol);
+    assert_eq!(ErrorKind::of(&b), ErrorKind::Protocol);
 }
 
 #[tokio::test]

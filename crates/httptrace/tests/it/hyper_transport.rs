@@ -2,11 +2,10 @@
 //! attempts, socket-level write/read hooks, 1xx responses, TLS with HTTP/2,
 //! reuse, and failures at their phase.
 
-mod support;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
+use crate::support::{Recorder, phases};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use httptrace::hyper::Client;
@@ -14,7 +13,6 @@ use httptrace::{BodyOutcome, ErrorKind, Event};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
 use httptrace_testkit::http::{BlackHole, TestServer, refused_addr};
 use httptrace_testkit::tls::TestCa;
-use support::{Recorder, phases};
 
 fn get(url: &str) -> http::Request<Empty<Bytes>> {
     http::Request::get(url).body(Empty::new()).unwrap()

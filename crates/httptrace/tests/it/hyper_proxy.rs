@@ -2,10 +2,9 @@
 //! proxy's, TLS is the origin's through a `CONNECT` tunnel, plain HTTP goes
 //! in absolute form, and the proxy's credentials never reach a hook.
 
-mod support;
-
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::support::{Recorder, phases};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use httptrace::hyper::{Client, ProxyMatcher};
@@ -15,7 +14,6 @@ use httptrace_testkit::hooks::HTTPS_NEW_CONNECTION;
 use httptrace_testkit::http::TestServer;
 use httptrace_testkit::proxy::ForwardProxy;
 use httptrace_testkit::tls::TestCa;
-use support::{Recorder, phases};
 
 fn get(url: &str) -> http::Request<Empty<Bytes>> {
     http::Request::get(url).body(Empty::new()).unwrap()
