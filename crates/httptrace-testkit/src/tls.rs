@@ -152,6 +152,28 @@ impl TestCa {
             names: names.iter().map(|s| s.to_string()).collect(),
         }
     }
+
+    /// Issues a client certificate (extended key usage `clientAuth`) for
+    /// mutual TLS, subject common name `name`.
+    pub fn client_identity(&self, name: &str) -> ServerIdentity {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("no SAN");
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.use_authority_key_identifier_extension = true;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate().expect("generate client key");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("sign client certificate");
+        ServerIdentity {
+            cert_chain: vec![cert.der().clone()],
+            cert_pem: cert.pem(),
+            key_der: key.serialize_der(),
+            key_pem: key.serialize_pem(),
+            names: vec![name.to_string()],
+        }
+    }
 }
 
 /// A leaf certificate chain plus its private key, as issued by [`TestCa::server_identity`].
@@ -216,6 +238,30 @@ pub fn rustls_server_config(
         .with_safe_default_protocol_versions()
         .expect("aws-lc-rs supports the default protocol versions")
         .with_no_client_auth()
+        .with_single_cert(identity.cert_chain(), identity.key_der())
+        .expect("generated certificate and key match");
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
+/// Like [`rustls_server_config`], but the server requires a client
+/// certificate issued by `clients` (mutual TLS): a handshake without one
+/// fails.
+pub fn rustls_server_config_with_client_auth(
+    identity: &ServerIdentity,
+    alpn: &[&[u8]],
+    clients: &TestCa,
+) -> Arc<rustls::ServerConfig> {
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(clients.root_store()),
+        crypto_provider(),
+    )
+    .build()
+    .expect("client verifier");
+    let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
+        .with_safe_default_protocol_versions()
+        .expect("aws-lc-rs supports the default protocol versions")
+        .with_client_cert_verifier(verifier)
         .with_single_cert(identity.cert_chain(), identity.key_der())
         .expect("generated certificate and key match");
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();

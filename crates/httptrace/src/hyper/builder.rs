@@ -12,6 +12,7 @@ use super::client::Client;
 use super::connect::Connector;
 use super::proxy::Proxies;
 use crate::MakeTrace;
+use crate::transport::certs::Identity;
 use crate::transport::dns::{DnsServers, TracingResolver};
 use crate::transport::errors::BoxError;
 use crate::transport::registry::ConnRegistry;
@@ -24,6 +25,7 @@ pub struct Builder {
     no_built_in_roots: bool,
     accept_invalid_certs: bool,
     http1_only: bool,
+    identity: Identity,
     dns: DnsServers,
     connect_timeout: Option<Duration>,
     happy_eyeballs_delay: Option<Duration>,
@@ -36,6 +38,7 @@ impl std::fmt::Debug for Builder {
             .field("make_trace", &self.make_trace.is_some())
             .field("extra_roots", &self.extra_roots.len())
             .field("http1_only", &self.http1_only)
+            .field("client_auth", &self.identity.client_auth.is_some())
             .field("dns", &self.dns)
             .field("connect_timeout", &self.connect_timeout)
             .field("happy_eyeballs_delay", &self.happy_eyeballs_delay)
@@ -52,6 +55,7 @@ impl Default for Builder {
             no_built_in_roots: false,
             accept_invalid_certs: false,
             http1_only: false,
+            identity: Identity::default(),
             dns: DnsServers::default(),
             connect_timeout: None,
             happy_eyeballs_delay: Some(DEFAULT_HAPPY_EYEBALLS_DELAY),
@@ -96,6 +100,17 @@ impl Builder {
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
         self.accept_invalid_certs = accept;
         self
+    }
+
+    /// Presents this client certificate to servers that ask for one
+    /// (mutual TLS): the chain in PEM (leaf first) and its private key in
+    /// PEM (PKCS#8, PKCS#1 or SEC1, not encrypted; may be the same input as
+    /// the chain).
+    pub fn client_auth_pem(mut self, chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, BoxError> {
+        self.identity.client_auth = Some(crate::transport::certs::client_auth_pem(
+            chain_pem, key_pem,
+        )?);
+        Ok(self)
     }
 
     /// Speaks only HTTP/1.1 (ALPN offers only `http/1.1`).
@@ -175,6 +190,7 @@ impl Builder {
                         !self.no_built_in_roots,
                         self.accept_invalid_certs,
                         true,
+                        &self.identity,
                         |verifier| verifier,
                     )?,
                 )),
@@ -186,6 +202,7 @@ impl Builder {
             !self.no_built_in_roots,
             self.accept_invalid_certs,
             self.http1_only,
+            &self.identity,
             |verifier| verifier,
         )?;
         let registry = Arc::new(ConnRegistry::observed(self.make_trace.clone()));

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{Error, RedirectPolicy};
 use crate::MakeTrace;
+use crate::transport::certs::Identity;
 use crate::transport::dns::DnsServers;
 
 /// What the traced client owns: DNS, TLS roots, redirects, and the trace
@@ -17,6 +18,7 @@ pub struct Config {
     pub(super) no_built_in_roots: bool,
     pub(super) accept_invalid_certs: bool,
     pub(super) http1_only: bool,
+    pub(super) identity: Identity,
     pub(super) dns: DnsServers,
     pub(super) no_referer: bool,
 }
@@ -69,6 +71,18 @@ impl Config {
         self
     }
 
+    /// Presents this client certificate to servers that ask for one
+    /// (mutual TLS): the chain in PEM (leaf first) and its private key in
+    /// PEM (PKCS#8, PKCS#1 or SEC1, not encrypted; may be the same input as
+    /// the chain). reqwest's own `ClientBuilder::identity` is not seen by
+    /// the traced transport (it owns the TLS configuration): set it here.
+    pub fn client_auth_pem(mut self, chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        let auth =
+            crate::transport::certs::client_auth_pem(chain_pem, key_pem).map_err(Error::config)?;
+        self.identity.client_auth = Some(auth);
+        Ok(self)
+    }
+
     /// Offers only HTTP/1.1 in ALPN. Use together with reqwest's
     /// `http1_only()`.
     pub fn http1_only(mut self) -> Self {
@@ -105,6 +119,7 @@ impl std::fmt::Debug for Config {
             .field("built_in_roots", &!self.no_built_in_roots)
             .field("accept_invalid_certs", &self.accept_invalid_certs)
             .field("http1_only", &self.http1_only)
+            .field("client_auth", &self.identity.client_auth.is_some())
             .field("dns", &self.dns)
             .finish()
     }

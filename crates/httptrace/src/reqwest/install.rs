@@ -12,6 +12,7 @@ use super::{Config, Error, hops, round_trip, tls};
 #[cfg(doc)]
 use crate::ClientTrace;
 use crate::Traces;
+use crate::transport::certs::Versions;
 use crate::transport::dns::TracingResolver;
 
 /// Installs the hooks on a `reqwest::ClientBuilder`.
@@ -28,9 +29,16 @@ use crate::transport::dns::TracingResolver;
 /// proxies, HTTP/2 prior knowledge and HTTP/2 options, pool settings,
 /// reqwest's own retries. Replaced, because the transport must own them to
 /// observe them and reqwest cannot hand them back: the DNS resolver and the
-/// TLS configuration (`add_root_certificate`, `tls_built_in_root_certs`,
-/// `danger_accept_invalid_certs` and other `tls_*` settings on the reqwest
-/// builder have no effect: set them on [`Config`] instead). The redirect
+/// TLS configuration. Of the builder's TLS settings, those its Debug form
+/// shows are carried over (tested): `tls_version_min` / `tls_version_max`
+/// (rustls speaks 1.2 and 1.3; an older minimum is met, a maximum below 1.2
+/// is a configuration error), `tls_danger_accept_invalid_certs`, `tls_sni`;
+/// `tls_danger_accept_invalid_hostnames` is refused (rustls would have to
+/// accept any certificate instead). Roots and client identities do not
+/// show, so `add_root_certificate`, `tls_built_in_root_certs` and
+/// `identity` on the reqwest builder have no effect: set them on [`Config`]
+/// ([`Config::root_certificates_pem`], [`Config::built_in_roots`],
+/// [`Config::client_auth_pem`]). The redirect
 /// policy is [`Config::redirect`]; with `instrument`, a policy already set
 /// on the reqwest builder is kept untouched instead, unobserved (a send is
 /// then reported as one round trip however many hops reqwest follows).
@@ -159,6 +167,62 @@ fn parse_duration_debug(text: &str) -> Option<Duration> {
     Duration::try_from_secs_f64(seconds).ok()
 }
 
+/// The TLS settings of a reqwest builder that its Debug form shows (reqwest
+/// cannot hand them back, and the transport replaces its TLS
+/// configuration): carried over, so instrumenting never makes a client
+/// weaker, nor stricter, than its builder said. What rustls cannot do is a
+/// configuration error rather than silently something else. Roots and
+/// identities added on the builder do not show: set them on [`Config`].
+#[derive(Debug, Default, PartialEq, Eq)]
+struct BuilderTls {
+    versions: Versions,
+    accept_invalid_certs: bool,
+    no_sni: bool,
+}
+
+impl BuilderTls {
+    fn read(debug: &str) -> Result<Self, Error> {
+        let field = |name: &str| {
+            // The last one: the TLS fields come after the default headers.
+            let at = debug.rfind(&format!("{name}: "))? + name.len() + 2;
+            let rest = &debug[at..];
+            Some(&rest[..rest.find([',', '}']).unwrap_or(rest.len())])
+        };
+        let version = |name: &str| field(name).map(|v| v.trim().trim_end_matches(')'));
+        let min = version("tls_version_min");
+        let max = version("tls_version_max");
+        let unsupported = |v: &str| v.ends_with("Tls1_0") || v.ends_with("Tls1_1");
+        if max.is_some_and(unsupported) {
+            return Err(Error::config(
+                "TLS configuration: a maximum TLS version below 1.2 (rustls speaks 1.2 and 1.3)",
+            ));
+        }
+        let versions = match (min, max) {
+            (Some(min), Some(max)) if min.ends_with("Tls1_3") && max.ends_with("Tls1_2") => {
+                return Err(Error::config(
+                    "TLS configuration: minimum TLS version above the maximum",
+                ));
+            }
+            (Some(min), _) if min.ends_with("Tls1_3") => Versions::Tls13,
+            (_, Some(max)) if max.ends_with("Tls1_2") => Versions::Tls12,
+            _ => Versions::Both,
+        };
+        if field("tls_danger_accept_invalid_hostnames").is_some_and(|v| v.trim() == "true") {
+            return Err(Error::config(
+                "TLS configuration: danger_accept_invalid_hostnames on the reqwest builder \
+                 cannot be carried over (the traced transport would have to accept any \
+                 certificate instead); use Config::danger_accept_invalid_certs if that is meant",
+            ));
+        }
+        Ok(BuilderTls {
+            versions,
+            accept_invalid_certs: field("tls_danger_accept_invalid_certs")
+                .is_some_and(|v| v.trim() == "true"),
+            no_sni: field("tls_sni").is_some_and(|v| v.trim() == "false"),
+        })
+    }
+}
+
 /// Installs what every client with hooks needs: the resolver, the connector
 /// layer and the observed TLS configuration.
 fn install(
@@ -167,11 +231,16 @@ fn install(
 ) -> Result<reqwest::ClientBuilder, Error> {
     let resolver = TracingResolver::new(&config.dns)
         .map_err(|e| Error::config(format!("DNS configuration: {e}")))?;
+    let builder_tls = BuilderTls::read(&format!("{builder:?}"))?;
+    let mut identity = config.identity.clone();
+    identity.versions = builder_tls.versions;
+    identity.no_sni |= builder_tls.no_sni;
     let tls = tls::client_config(
         config.extra_roots.clone(),
         !config.no_built_in_roots,
-        config.accept_invalid_certs,
+        config.accept_invalid_certs || builder_tls.accept_invalid_certs,
         config.http1_only,
+        &identity,
     )
     .map_err(|e| Error::config(format!("TLS configuration: {e}")))?;
     Ok(builder
@@ -186,6 +255,59 @@ fn install(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_builder_tls_settings_are_carried_over_or_refused() {
+        use reqwest::tls::Version;
+        let read = |b: reqwest::ClientBuilder| BuilderTls::read(&format!("{b:?}"));
+        let builder = reqwest::Client::builder;
+        assert_eq!(read(builder()).unwrap(), BuilderTls::default());
+        assert_eq!(
+            read(builder().tls_version_min(Version::TLS_1_3))
+                .unwrap()
+                .versions,
+            Versions::Tls13
+        );
+        assert_eq!(
+            read(builder().tls_version_max(Version::TLS_1_2))
+                .unwrap()
+                .versions,
+            Versions::Tls12
+        );
+        // An older minimum is met by what rustls offers: never weaker.
+        assert_eq!(
+            read(builder().tls_version_min(Version::TLS_1_0))
+                .unwrap()
+                .versions,
+            Versions::Both
+        );
+        assert!(read(builder().tls_version_max(Version::TLS_1_1)).is_err());
+        assert!(
+            read(
+                builder()
+                    .tls_version_min(Version::TLS_1_3)
+                    .tls_version_max(Version::TLS_1_2)
+            )
+            .is_err()
+        );
+        assert!(
+            read(builder().tls_danger_accept_invalid_certs(true))
+                .unwrap()
+                .accept_invalid_certs
+        );
+        assert!(read(builder().tls_sni(false)).unwrap().no_sni);
+        assert!(read(builder().tls_danger_accept_invalid_hostnames(true)).is_err());
+        // A default header's value cannot pass for a setting.
+        let tricky = builder().default_headers(
+            [(
+                reqwest::header::HeaderName::from_static("x-note"),
+                reqwest::header::HeaderValue::from_static("tls_sni: false"),
+            )]
+            .into_iter()
+            .collect(),
+        );
+        assert!(!read(tricky).unwrap().no_sni);
+    }
 
     #[test]
     fn the_builder_timeout_is_read_from_its_debug_form() {

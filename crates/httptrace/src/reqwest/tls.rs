@@ -24,12 +24,14 @@ pub(crate) fn client_config(
     built_in_roots: bool,
     accept_invalid_certs: bool,
     http1_only: bool,
+    identity: &certs::Identity,
 ) -> Result<ClientConfig, rustls::Error> {
     let mut config = certs::client_config(
         extra_roots,
         built_in_roots,
         accept_invalid_certs,
         http1_only,
+        identity,
         |inner| Arc::new(ObservingVerifier { inner }),
     )?;
     config.resumption = Resumption::store(Arc::new(ObservingSessionStore {

@@ -20,8 +20,8 @@ fn seed_random(provider: &rustls::crypto::CryptoProvider) {
     let _ = provider.secure_random.fill(&mut [0u8; 1]);
 }
 
-/// The TLS client configuration both transports use: aws-lc, safe default
-/// versions, the verifier for these roots (passed through `observe`, which
+/// The TLS client configuration both transports use: aws-lc, the TLS
+/// versions and client certificate of `identity`, the verifier for these roots (passed through `observe`, which
 /// may wrap it but must delegate every decision), and ALPN for HTTP/2 and
 /// HTTP/1.1, or HTTP/1.1 only.
 pub(crate) fn client_config(
@@ -29,16 +29,21 @@ pub(crate) fn client_config(
     built_in_roots: bool,
     accept_invalid: bool,
     http1_only: bool,
+    identity: &Identity,
     observe: impl FnOnce(Arc<dyn ServerCertVerifier>) -> Arc<dyn ServerCertVerifier>,
 ) -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     seed_random(&provider);
     let verifier = verifier(extra_roots, built_in_roots, accept_invalid, &provider)?;
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(identity.versions.protocols())?
         .dangerous()
-        .with_custom_certificate_verifier(observe(verifier))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(observe(verifier));
+    let mut config = match &identity.client_auth {
+        Some(auth) => builder.with_client_auth_cert(auth.chain.clone(), auth.key.clone_key())?,
+        None => builder.with_no_client_auth(),
+    };
+    config.enable_sni = !identity.no_sni;
     config.alpn_protocols = if http1_only {
         vec![b"http/1.1".to_vec()]
     } else {
@@ -163,6 +168,91 @@ pub(crate) fn summarize(der: &[u8]) -> CertificateSummary {
         }
     }
     summary
+}
+
+/// What the client itself brings to a handshake, beyond what it trusts:
+/// a certificate for servers that ask for one (mutual TLS), the versions
+/// it speaks, whether it sends SNI.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Identity {
+    pub(crate) client_auth: Option<ClientAuth>,
+    pub(crate) versions: Versions,
+    pub(crate) no_sni: bool,
+}
+
+/// The TLS versions offered. rustls speaks 1.2 and 1.3 only; an older
+/// minimum is met by offering these (never weaker than asked).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Versions {
+    /// TLS 1.2 and 1.3.
+    #[default]
+    Both,
+    /// TLS 1.3 only (a minimum of 1.3).
+    Tls13,
+    /// TLS 1.2 only (a maximum of 1.2).
+    Tls12,
+}
+
+impl Versions {
+    fn protocols(self) -> &'static [&'static rustls::SupportedProtocolVersion] {
+        static TLS13: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+        static TLS12: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS12];
+        match self {
+            Versions::Both => rustls::DEFAULT_VERSIONS,
+            Versions::Tls13 => &TLS13,
+            Versions::Tls12 => &TLS12,
+        }
+    }
+}
+
+/// A client certificate chain and its private key (mutual TLS). Its Debug
+/// form never shows the key.
+pub(crate) struct ClientAuth {
+    chain: Vec<CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+}
+
+impl Clone for ClientAuth {
+    fn clone(&self) -> Self {
+        ClientAuth {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientAuth")
+            .field("chain", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A client certificate from PEM: the chain (leaf first) and its private
+/// key (PKCS#8, PKCS#1 or SEC1; not encrypted), which may be in the same
+/// input. Errors name what is missing, never the key's bytes.
+pub(crate) fn client_auth_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<ClientAuth, String> {
+    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::pem::PemObject;
+    let chain = CertificateDer::pem_slice_iter(chain_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("bad PEM certificate: {e}"))?;
+    if chain.is_empty() {
+        return Err("no certificate found in the client certificate PEM".to_string());
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            if String::from_utf8_lossy(key_pem).contains("ENCRYPTED PRIVATE KEY") {
+                "the private key is encrypted; decrypt it first (encrypted keys are not supported)"
+                    .to_string()
+            } else {
+                "no private key found in the key PEM".to_string()
+            }
+        }
+        other => format!("bad PEM private key: {other}"),
+    })?;
+    Ok(ClientAuth { chain, key })
 }
 
 /// Every certificate of a PEM bundle, for trusting as roots; an unreadable

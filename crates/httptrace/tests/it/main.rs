@@ -20,3 +20,5 @@ mod reqwest_errors;
 mod reqwest_instrument;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
+#[cfg(any(feature = "reqwest", feature = "hyper"))]
+mod tls_identity;
