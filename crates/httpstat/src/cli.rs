@@ -38,6 +38,18 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 
+    /// Present this client certificate (PEM, leaf first) to servers that
+    /// ask for one (mutual TLS); the file may hold the private key too.
+    /// PASSWORD is for an encrypted key, which is refused (decrypt it
+    /// first); it is never printed
+    #[arg(short = 'E', long = "cert", value_name = "FILE[:PASSWORD]", value_parser = parse_cert)]
+    pub cert: Option<CertArg>,
+
+    /// The private key (PEM, not encrypted) of --cert's certificate, when
+    /// the certificate file does not hold it
+    #[arg(long = "key", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
     /// Send the requests through this proxy (http://HOST:PORT or https://..,
     /// with USER:PASSWORD@ if it wants them) instead of the
     /// HTTP_PROXY/HTTPS_PROXY variables; HTTPS goes through a CONNECT tunnel.
@@ -354,6 +366,19 @@ fn parse_url(s: &str) -> Result<url::Url, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cert_splits_at_the_first_unescaped_colon() {
+        let c = super::parse_cert("me.pem").unwrap();
+        assert_eq!((c.path.to_str(), c.password), (Some("me.pem"), None));
+        let c = super::parse_cert("me.pem:pw:with:colons").unwrap();
+        assert_eq!(c.path.to_str(), Some("me.pem"));
+        assert_eq!(c.password.as_deref(), Some("pw:with:colons"));
+        let c = super::parse_cert(r"dir\:x/me.pem:pw").unwrap();
+        assert_eq!(c.path.to_str(), Some("dir:x/me.pem"));
+        assert!(!format!("{c:?}").contains("pw\""), "{c:?}");
+        assert!(super::parse_cert(":pw").is_err());
+    }
+
     use super::*;
     use clap::CommandFactory;
 
@@ -421,4 +446,54 @@ mod tests {
         assert_eq!(parse_dns_server("127.0.0.1:5353").unwrap().port(), 5353);
         assert!(parse_dns_server("nope").is_err());
     }
+}
+
+/// `--cert FILE[:PASSWORD]`. Its Debug form never shows the password.
+#[derive(Clone)]
+pub struct CertArg {
+    /// The certificate's PEM file.
+    pub path: PathBuf,
+    /// The key's password, if one was given.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for CertArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertArg")
+            .field("path", &self.path)
+            .field("password", &self.password.as_ref().map(|_| "REDACTED"))
+            .finish()
+    }
+}
+
+/// Splits `FILE[:PASSWORD]` at the first colon not escaped with `\`, as
+/// curl does.
+fn parse_cert(value: &str) -> Result<CertArg, String> {
+    let mut path = String::new();
+    let mut chars = value.chars();
+    let mut password = None;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(':') => path.push(':'),
+                Some(other) => {
+                    path.push('\\');
+                    path.push(other);
+                }
+                None => path.push('\\'),
+            },
+            ':' => {
+                password = Some(chars.collect::<String>());
+                break;
+            }
+            c => path.push(c),
+        }
+    }
+    if path.is_empty() {
+        return Err("expected FILE[:PASSWORD]".to_string());
+    }
+    Ok(CertArg {
+        path: PathBuf::from(path),
+        password,
+    })
 }

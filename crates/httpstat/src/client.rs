@@ -25,14 +25,59 @@ pub fn client(args: &Args) -> Result<Client, (u8, String)> {
         Some(path) => cacert(path)?,
         None => Vec::new(),
     };
+    let identity = client_identity(args)?;
     crate::pin::check(&args.urls, &args.resolve, &args.connect_to, args.family())
         .map_err(|e| (EXIT_USAGE, e))?;
     match args.transport {
-        Transport::Reqwest => reqwest_client(args, roots).map(Client::Reqwest),
+        Transport::Reqwest => reqwest_client(args, roots, identity).map(Client::Reqwest),
         Transport::Hyper => {
-            crate::via_hyper::client(args, roots).map(|c| Client::Hyper(Box::new(c)))
+            crate::via_hyper::client(args, roots, identity).map(|c| Client::Hyper(Box::new(c)))
         }
     }
+}
+
+/// The client certificate of `--cert` / `--key`: the certificate chain's
+/// PEM and the key's PEM (the certificate file's when `--key` is absent).
+/// Unreadable files, `--key` without `--cert` and encrypted keys are usage
+/// errors that name the flag and never the password.
+pub fn client_identity(args: &Args) -> Result<Option<(Vec<u8>, Vec<u8>)>, (u8, String)> {
+    let Some(cert) = &args.cert else {
+        return match &args.key {
+            Some(_) => Err((EXIT_USAGE, "--key needs --cert".to_string())),
+            None => Ok(None),
+        };
+    };
+    let read = |flag: &str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| (EXIT_USAGE, format!("{flag} {}: {e}", path.display())))
+    };
+    let chain = read("--cert", &cert.path)?;
+    let (key, key_flag, key_path) = match &args.key {
+        Some(path) => (read("--key", path)?, "--key", path.as_path()),
+        None => (chain.clone(), "--cert", cert.path.as_path()),
+    };
+    if String::from_utf8_lossy(&key).contains("ENCRYPTED") {
+        let why = if cert.password.is_some() {
+            "the private key is encrypted and encrypted keys are not supported \
+             (the password was not used); decrypt it first, e.g. openssl pkey -in KEY -out PLAIN"
+        } else {
+            "the private key is encrypted; decrypt it first, e.g. openssl pkey -in KEY -out PLAIN"
+        };
+        return Err((
+            EXIT_USAGE,
+            format!("{key_flag} {}: {why}", key_path.display()),
+        ));
+    }
+    Ok(Some((chain, key)))
+}
+
+/// A `--cert`/`--key` that the transport refused, naming the flag and file.
+pub fn cert_error(args: &Args, why: &str) -> String {
+    let (flag, path) = match (&args.key, &args.cert) {
+        (Some(key), _) if why.contains("private key") => ("--key", key.display().to_string()),
+        (_, Some(cert)) => ("--cert", cert.path.display().to_string()),
+        _ => ("--cert", String::new()),
+    };
+    format!("{flag} {path}: {why}")
 }
 
 /// The DER certificates of a `--cacert` PEM file; a missing, unreadable or
@@ -63,6 +108,7 @@ pub fn cacert(path: &std::path::Path) -> Result<Vec<Vec<u8>>, (u8, String)> {
 fn reqwest_client(
     args: &Args,
     roots: Vec<Vec<u8>>,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
 ) -> Result<httptrace::reqwest::Client, (u8, String)> {
     let mut config = Config::new()
         .redirect(if args.follow {
@@ -73,6 +119,11 @@ fn reqwest_client(
         .danger_accept_invalid_certs(args.insecure);
     for der in roots {
         config = config.root_certificate_der(der);
+    }
+    if let Some((chain, key)) = identity {
+        config = config
+            .client_auth_pem(&chain, &key)
+            .map_err(|e| (EXIT_USAGE, cert_error(args, &e.to_string())))?;
     }
     if let Some(server) = args.dns_server {
         config = config.dns_server(server);

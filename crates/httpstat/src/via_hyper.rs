@@ -44,7 +44,11 @@ impl std::fmt::Debug for Client {
 /// the OTLP export map to the hyper builder's own options; proxies come from
 /// `-x`, else `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, as on the reqwest path
 /// and in curl.
-pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> {
+pub fn client(
+    args: &Args,
+    roots: Vec<Vec<u8>>,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+) -> Result<Client, (u8, String)> {
     if args.http_version() == HttpVersion::Http2PriorKnowledge {
         return Err((
             EXIT_USAGE,
@@ -73,6 +77,14 @@ pub fn client(args: &Args, roots: Vec<Vec<u8>>) -> Result<Client, (u8, String)> 
     }
     for der in roots {
         builder = builder.root_certificate_der(der);
+    }
+    if let Some((chain, key)) = identity {
+        builder = builder.client_auth_pem(&chain, &key).map_err(|e| {
+            (
+                crate::shared::EXIT_USAGE,
+                crate::client::cert_error(args, &e.to_string()),
+            )
+        })?;
     }
     // hickory answers localhost and the hosts file's names itself: the
     // responder could neither pin nor filter them.

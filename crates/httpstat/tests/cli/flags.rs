@@ -760,3 +760,98 @@ async fn hyper_refuses_what_its_builder_cannot_do() {
     }
     assert_eq!(server.requests_served(), 0);
 }
+
+// --- client certificates ---
+
+on_each_transport! {
+    check_client_certificate:
+        cert_presents_a_client_certificate_on_reqwest,
+        cert_presents_a_client_certificate_on_hyper;
+}
+
+async fn check_client_certificate(transport: Transport) {
+    let ca = TestCa::new();
+    let clients = TestCa::new();
+    let server = TestServer::https_with_config(
+        httptrace_testkit::tls::rustls_server_config_with_client_auth(
+            &ca.server_identity(&["mtls.test"]),
+            &[b"http/1.1"],
+            &clients,
+        ),
+    );
+    let dir = temp_dir();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let cacert = write("ca.pem", &ca.cert_pem());
+    let me = clients.client_identity("me");
+    let cert = write("me.pem", &me.cert_pem());
+    let key = write("me.key", &me.key_pem());
+    let both = write("both.pem", &format!("{}{}", me.cert_pem(), me.key_pem()));
+    let url = server.url_with_host("mtls.test", "/");
+    let resolve = format!("mtls.test:{}:127.0.0.1", server.port());
+    let base = ["--json", "--cacert", &cacert, "--resolve", &resolve];
+    let with = |extra: &[&str]| {
+        let mut a: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a.push(url.clone());
+        a
+    };
+    let run_with = |extra: &[&str]| {
+        let args = with(extra);
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(transport, &args).await
+        }
+    };
+
+    // Without a certificate the server refuses: a failure, not a usage error.
+    let out = run_with(&[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+
+    // With one, separate files or one file holding both.
+    for extra in [&["--cert", &cert, "--key", &key][..], &["-E", &both][..]] {
+        let out = run_with(extra).await;
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", stderr(&out));
+        assert_eq!(json_lines(&out)[0]["status"], 200);
+    }
+
+    // Bad input: one line naming the flag, nothing sent, no password shown.
+    let encrypted = write(
+        "enc.key",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    );
+    let cert_with_password = format!("{cert}:s3cr3t-pw");
+    let missing = dir.path().join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--cert", missing], "--cert"),
+        (vec!["--cert", &cert, "--key", missing], "--key"),
+        (vec!["--key", &key], "--key"),
+        (vec!["--cert", &cert], "--cert"),
+        (vec!["--cert", &cert, "--key", &cert], "--key"),
+        (
+            vec!["-E", &cert_with_password, "--key", &encrypted],
+            "--key",
+        ),
+    ];
+    let served = server.requests_served();
+    for (extra, flag) in cases {
+        let out = run_with(&extra).await;
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        let line = one_stderr_line(&out);
+        assert!(
+            line.contains(flag),
+            "{extra:?}: {line} does not name {flag}"
+        );
+        assert!(!line.contains("s3cr3t-pw"), "{line}");
+        assert!(!line.contains(&me.key_pem()[40..70]), "{line}");
+    }
+    assert_eq!(
+        server.requests_served(),
+        served,
+        "nothing is sent on a usage error"
+    );
+}
