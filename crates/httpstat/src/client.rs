@@ -36,11 +36,14 @@ pub fn client(args: &Args) -> Result<Client, (u8, String)> {
     }
 }
 
+/// A client certificate chain's PEM and its key's PEM.
+pub type ClientPem = (Vec<u8>, Vec<u8>);
+
 /// The client certificate of `--cert` / `--key`: the certificate chain's
 /// PEM and the key's PEM (the certificate file's when `--key` is absent).
 /// Unreadable files, `--key` without `--cert` and encrypted keys are usage
 /// errors that name the flag and never the password.
-pub fn client_identity(args: &Args) -> Result<Option<(Vec<u8>, Vec<u8>)>, (u8, String)> {
+pub fn client_identity(args: &Args) -> Result<Option<ClientPem>, (u8, String)> {
     let Some(cert) = &args.cert else {
         return match &args.key {
             Some(_) => Err((EXIT_USAGE, "--key needs --cert".to_string())),
@@ -108,7 +111,7 @@ pub fn cacert(path: &std::path::Path) -> Result<Vec<Vec<u8>>, (u8, String)> {
 fn reqwest_client(
     args: &Args,
     roots: Vec<Vec<u8>>,
-    identity: Option<(Vec<u8>, Vec<u8>)>,
+    identity: Option<ClientPem>,
 ) -> Result<httptrace::reqwest::Client, (u8, String)> {
     let mut config = Config::new()
         .redirect(if args.follow {

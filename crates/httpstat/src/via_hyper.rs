@@ -47,7 +47,7 @@ impl std::fmt::Debug for Client {
 pub fn client(
     args: &Args,
     roots: Vec<Vec<u8>>,
-    identity: Option<(Vec<u8>, Vec<u8>)>,
+    identity: Option<crate::client::ClientPem>,
 ) -> Result<Client, (u8, String)> {
     if args.http_version() == HttpVersion::Http2PriorKnowledge {
         return Err((
