@@ -200,7 +200,6 @@ impl Hop {
         // From the first handshake's start to the last one's end: through an
         // https:// proxy, the proxy's, the CONNECT and the origin's.
         let mut tls_start = None;
-        let mut tls_done = None;
         let mut tls_open = 0u32;
         let mut got_conn = None;
         let mut wrote_headers = None;
@@ -262,7 +261,6 @@ impl Hop {
                 }
                 Event::TlsHandshakeDone(e) => {
                     if tls_start.is_some() {
-                        tls_done = Some(e.at);
                         tls_open = tls_open.saturating_sub(1);
                     }
                     if let Some(err) = &e.error {
@@ -310,19 +308,24 @@ impl Hop {
             }
         }
 
+        // The phase intervals as the core computes them for every consumer
+        // (a phase cut short by the round trip's failure ends there: the
+        // time it took until then shows).
+        let phases = httptrace::Phases::from_events(&events);
         let connect_done = connect_done.map(|(at, _)| at);
-        let span = |a: Option<Instant>, b: Option<Instant>| Some(since(a?, b?));
-        hop.dns = span(dns_start, dns_done);
-        hop.tcp = span(connect_start, connect_done);
-        hop.tls = span(tls_start, tls_done);
-        hop.ttfb = span(wrote_request, first_byte);
-        hop.transfer = span(first_byte, body_done);
+        let duration = |i: &Option<httptrace::Interval>| i.as_ref().and_then(|i| i.duration());
+        let end = |i: &Option<httptrace::Interval>| i.as_ref().and_then(|i| i.end);
+        hop.dns = duration(&phases.dns);
+        hop.tcp = duration(&phases.connect);
+        hop.tls = duration(&phases.tls);
+        hop.ttfb = duration(&phases.wait);
+        hop.transfer = duration(&phases.receive);
         hop.start = start;
         let offset = |t: Option<Instant>| Some(since(start?, t?));
         hop.ends = [
-            offset(dns_done),
-            offset(connect_done),
-            offset(tls_done),
+            offset(end(&phases.dns)),
+            offset(end(&phases.connect)),
+            offset(end(&phases.tls)),
             offset(first_byte),
         ];
         hop.request_start = offset(wrote_headers.or(got_conn));
