@@ -140,6 +140,11 @@ impl TestCa {
             KeyUsagePurpose::KeyEncipherment,
         ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        self.issue(params, names.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Signs a leaf certificate with a fresh key.
+    fn issue(&self, params: CertificateParams, names: Vec<String>) -> ServerIdentity {
         let key = KeyPair::generate().expect("generate leaf key");
         let cert = params
             .signed_by(&key, &self.issuer)
@@ -149,7 +154,7 @@ impl TestCa {
             cert_pem: cert.pem(),
             key_der: key.serialize_der(),
             key_pem: key.serialize_pem(),
-            names: names.iter().map(|s| s.to_string()).collect(),
+            names,
         }
     }
 
@@ -162,17 +167,7 @@ impl TestCa {
         params.use_authority_key_identifier_extension = true;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let key = KeyPair::generate().expect("generate client key");
-        let cert = params
-            .signed_by(&key, &self.issuer)
-            .expect("sign client certificate");
-        ServerIdentity {
-            cert_chain: vec![cert.der().clone()],
-            cert_pem: cert.pem(),
-            key_der: key.serialize_der(),
-            key_pem: key.serialize_pem(),
-            names: vec![name.to_string()],
-        }
+        self.issue(params, vec![name.to_string()])
     }
 }
 
