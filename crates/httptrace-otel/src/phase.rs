@@ -2,6 +2,14 @@
 //! in the making, what the transport hooks say about them, and taking
 //! credentials out of the messages they carry. Shared by the hop's state
 //! ([`crate::hop`]) and dials that outlive their hop ([`crate::late`]).
+//!
+//! Why not `httptrace::Phases`, which httpstat and the demo use: that type
+//! summarises a finished round trip (one `connect` interval however many
+//! addresses were tried). The spans here are paired as the hooks arrive,
+//! one `connect` span per address tried (Happy Eyeballs), each with its
+//! peer address, and a dial that outlives its round trip keeps its open
+//! phases for a later `dial` span: both need the pairing kept per attempt
+//! and across the hop's end.
 
 use std::time::Instant;
 
