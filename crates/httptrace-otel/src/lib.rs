@@ -136,7 +136,8 @@
 //! | `hop` | one round trip's span in the making: what each hook does to it |
 //! | `phase` | phase sub-spans and scrubbing credentials from messages |
 //! | `late` | dials that outlive their round trip |
-//! | [`attrs`] | event and span attributes, URL and header redaction |
+//! | [`attrs`] | event and span attributes (re-exporting `redact`'s items) |
+//! | `redact` | `url.full` and header redaction, which headers may be recorded |
 //! | `metrics` | the instruments |
 //! | `setup`, `guard` | the pipeline and its guard (feature `setup`) |
 //! | [`export_errors`], `export_status` | what became of the exports (feature `setup`) |
@@ -153,6 +154,7 @@ mod hop;
 mod late;
 mod metrics;
 mod phase;
+mod redact;
 mod request;
 mod settings;
 #[cfg(feature = "setup")]

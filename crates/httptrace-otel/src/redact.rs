@@ -1,0 +1,236 @@
+//! Keeping credentials out of what is recorded: `url.full` and URL-valued
+//! headers with userinfo and signed query values redacted, and which
+//! headers may be recorded at all ([`HeaderPolicy`]). Re-exported from
+//! [`crate::attrs`].
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+
+/// Query parameters whose values `url.full` never shows (semantic conventions
+/// v1.3x list, compared case-insensitively).
+pub const DEFAULT_REDACTED_QUERY_PARAMS: &[&str] = &[
+    "AWSAccessKeyId",
+    "Signature",
+    "sig",
+    "X-Goog-Signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+];
+
+/// Request/response headers never recorded, whatever the configuration says.
+pub const NEVER_RECORDED_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
+
+/// `url.full` with credentials removed: userinfo becomes
+/// `REDACTED:REDACTED`, and the values of the listed query parameters
+/// (matched case-insensitively after percent-decoding the name) become
+/// `REDACTED`. The rest of the URL is kept byte for byte.
+pub fn redact_url(url: &url::Url, redacted_params: &HashSet<String>) -> String {
+    let userinfo = !url.username().is_empty() || url.password().is_some();
+    let query = url.query().and_then(|q| redact_query(q, redacted_params));
+    if !userinfo && query.is_none() {
+        return url.as_str().to_owned(); // nothing to hide: no copy to edit
+    }
+    let mut u = url.clone();
+    if userinfo {
+        // Only fails for URLs that cannot have credentials (then there are none).
+        let _ = u.set_username("REDACTED");
+        let _ = u.set_password(Some("REDACTED"));
+    }
+    if let Some(query) = query {
+        u.set_query(Some(&query));
+    }
+    u.to_string()
+}
+
+/// The query with the listed parameters' values replaced by `REDACTED`, or
+/// `None` when nothing had to change.
+fn redact_query(query: &str, redacted_params: &HashSet<String>) -> Option<String> {
+    let mut out = String::with_capacity(query.len());
+    let mut changed = false;
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let (name, value) = match pair.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (pair, None),
+        };
+        let decoded: String = url::form_urlencoded::parse(name.as_bytes())
+            .next()
+            .map(|(k, _)| k.into_owned())
+            .unwrap_or_default();
+        if value.is_some() && redacted_params.contains(&decoded.to_ascii_lowercase()) {
+            let _ = write!(out, "{name}=REDACTED");
+            changed = true;
+        } else {
+            out.push_str(pair);
+        }
+    }
+    changed.then_some(out)
+}
+
+/// Headers whose values are URLs (absolute or relative references): when
+/// recorded, they get exactly `url.full`'s redaction, so opting one in never
+/// shows what `url.full` hides.
+pub const URL_VALUED_HEADERS: &[&str] = &["location", "content-location", "referer", "origin"];
+
+/// A header value that is a URL or a relative reference, redacted as
+/// [`redact_url`] redacts `url.full`: userinfo of absolute and
+/// scheme-relative (`//user:pass@host/`) references, and the listed query
+/// parameters of any reference.
+pub fn redact_url_value(value: &str, redacted_params: &HashSet<String>) -> String {
+    if let Ok(url) = url::Url::parse(value) {
+        return redact_url(&url, redacted_params);
+    }
+    if let Some(rest) = value.strip_prefix("//") {
+        // Scheme-relative: it has an authority, so it may carry userinfo.
+        if let Ok(url) = url::Url::parse(&format!("http://{rest}")) {
+            let redacted = redact_url(&url, redacted_params);
+            return redacted
+                .strip_prefix("http:")
+                .unwrap_or(&redacted)
+                .to_string();
+        }
+    }
+    // A path-relative reference: only its query can carry secrets.
+    let (before_fragment, fragment) = match value.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (value, None),
+    };
+    let Some((path, query)) = before_fragment.split_once('?') else {
+        return value.to_string();
+    };
+    let Some(query) = redact_query(query, redacted_params) else {
+        return value.to_string();
+    };
+    let mut out = format!("{path}?{query}");
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+/// Lowercased set of the default redacted query parameters plus `extra`.
+pub fn redacted_params(extra: &[String]) -> HashSet<String> {
+    DEFAULT_REDACTED_QUERY_PARAMS
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .chain(extra.iter().map(|s| s.to_ascii_lowercase()))
+        .collect()
+}
+
+/// Which headers may be recorded: the opted-in names minus the never-recorded
+/// ones and the user's sensitive list.
+#[derive(Clone, Debug, Default)]
+pub struct HeaderPolicy {
+    record: HashSet<String>,
+    sensitive: HashSet<String>,
+    /// Query parameters redacted in URL-valued headers, as in `url.full`.
+    redacted_params: HashSet<String>,
+}
+
+impl HeaderPolicy {
+    /// A policy recording `record` (lowercased), never `sensitive`.
+    pub fn new(record: &[String], sensitive: &[String]) -> Self {
+        let sensitive: HashSet<String> = NEVER_RECORDED_HEADERS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(sensitive.iter().map(|s| s.to_ascii_lowercase()))
+            .collect();
+        let record = record
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .filter(|s| !sensitive.contains(s))
+            .collect();
+        HeaderPolicy {
+            record,
+            sensitive,
+            redacted_params: redacted_params(&[]),
+        }
+    }
+
+    /// Redacts these (lowercased) query parameters in URL-valued headers
+    /// ([`URL_VALUED_HEADERS`]), as `url.full` does; the default is
+    /// [`DEFAULT_REDACTED_QUERY_PARAMS`].
+    pub fn with_redacted_params(mut self, params: HashSet<String>) -> Self {
+        self.redacted_params = params;
+        self
+    }
+
+    /// A recorded value of header `name` as it may be shown: URL-valued
+    /// headers get `url.full`'s redaction.
+    pub fn shown_value(&self, name: &str, value: &str) -> String {
+        if URL_VALUED_HEADERS
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+        {
+            redact_url_value(value, &self.redacted_params)
+        } else {
+            value.to_string()
+        }
+    }
+
+    /// True when this header's values may be recorded.
+    pub fn allows(&self, name: &str) -> bool {
+        if self.record.is_empty() {
+            return false; // nothing opted in: no lowercased copy to make
+        }
+        let lower = name.to_ascii_lowercase();
+        self.record.contains(&lower) && !self.sensitive.contains(&lower)
+    }
+
+    /// True when nothing is opted in.
+    pub fn is_empty(&self) -> bool {
+        self.record.is_empty()
+    }
+
+    /// `http.request.header.<name>` attributes (string arrays) for the
+    /// allowed headers of `headers`. Values marked sensitive are skipped.
+    pub fn request_attributes(&self, headers: &http::HeaderMap) -> Vec<KeyValue> {
+        self.attributes("http.request.header", headers)
+    }
+
+    /// `http.response.header.<name>` attributes, as [`Self::request_attributes`].
+    pub fn response_attributes(&self, headers: &http::HeaderMap) -> Vec<KeyValue> {
+        self.attributes("http.response.header", headers)
+    }
+
+    fn attributes(&self, prefix: &str, headers: &http::HeaderMap) -> Vec<KeyValue> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for name in headers.keys() {
+            if !self.allows(name.as_str()) {
+                continue;
+            }
+            let values: Vec<StringValue> = headers
+                .get_all(name)
+                .iter()
+                .filter(|v| !v.is_sensitive())
+                .map(|v| {
+                    let shown =
+                        self.shown_value(name.as_str(), &String::from_utf8_lossy(v.as_bytes()));
+                    shown.into()
+                })
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            out.push(KeyValue::new(
+                format!("{prefix}.{}", name.as_str()),
+                Value::Array(Array::String(values)),
+            ));
+        }
+        out
+    }
+}
