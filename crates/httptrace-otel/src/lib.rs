@@ -139,7 +139,7 @@
 //! | [`attrs`] | event and span attributes (re-exporting `redact`'s items) |
 //! | `redact` | `url.full` and header redaction, which headers may be recorded |
 //! | `metrics` | the instruments |
-//! | `setup`, `guard` | the pipeline and its guard (feature `setup`) |
+//! | `setup`, `setup/exporters`, `guard` | the pipeline, its OTLP exporters and its guard (feature `setup`) |
 //! | [`export_errors`], `export_status` | what became of the exports (feature `setup`) |
 #![warn(missing_docs)]
 

@@ -8,54 +8,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
-use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 
-use crate::export_errors::{self, Signal};
-use crate::export_status::{self, ExportStatus};
+use crate::export_errors::Signal;
+use crate::export_status;
 use crate::guard::{DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, OtelGuard};
 
-/// Builds an OTLP exporter of either signal: the span and metric exporter
-/// builders share their methods but no trait, hence a macro.
-macro_rules! otlp_exporter {
-    ($setup:expr, $protocol:expr, $exporter:ident, $path:literal, $what:literal, $status:expr) => {{
-        let endpoint = $setup.endpoint_for($protocol, $path);
-        let built = match $protocol {
-            Protocol::Grpc => {
-                let mut b = opentelemetry_otlp::$exporter::builder().with_tonic();
-                if let Some(e) = endpoint {
-                    b = b.with_endpoint(e);
-                }
-                if let Some(t) = $setup.export_timeout {
-                    b = b.with_timeout(t);
-                }
-                b.build()
-            }
-            Protocol::HttpProtobuf => {
-                let mut b = opentelemetry_otlp::$exporter::builder()
-                    .with_http()
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
-                // Our client: it tells refused, timeout and 404 apart.
-                let timeout =
-                    export_status::export_timeout($status.signal(), $setup.export_timeout);
-                let client = export_status::RecordingHttpClient::new(timeout, $status.clone())
-                    .map_err(|e| InitError(format!(concat!($what, ": {}"), e)))?;
-                b = opentelemetry_otlp::WithHttpConfig::with_http_client(b, client);
-                if let Some(e) = endpoint {
-                    b = b.with_endpoint(e);
-                }
-                if let Some(t) = $setup.export_timeout {
-                    b = b.with_timeout(t);
-                }
-                b.build()
-            }
-        };
-        built.map_err(|e| InitError(format!(concat!($what, ": {}"), e)))
-    }};
-}
+// The OTLP exporters `build` makes (gRPC or HTTP/protobuf).
+mod exporters;
 
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -432,58 +395,6 @@ impl Setup {
         })
     }
 
-    fn export_status(&self, signal: Signal, protocol: Protocol) -> Arc<ExportStatus> {
-        let path = match signal {
-            Signal::Traces => "/v1/traces",
-            Signal::Metrics => "/v1/metrics",
-        };
-        let endpoint = export_errors::display_endpoint(
-            signal,
-            protocol == Protocol::Grpc,
-            self.endpoint_for(protocol, path).as_deref(),
-        );
-        let timeout = export_status::export_timeout(signal, self.export_timeout);
-        ExportStatus::new(signal, endpoint, timeout)
-    }
-
-    fn endpoint_for(&self, protocol: Protocol, path: &str) -> Option<String> {
-        let base = self.endpoint.as_deref()?.trim_end_matches('/');
-        Some(match protocol {
-            Protocol::Grpc => base.to_string(),
-            Protocol::HttpProtobuf => format!("{base}{path}"),
-        })
-    }
-
-    fn span_exporter(
-        &self,
-        protocol: Protocol,
-        status: &Arc<ExportStatus>,
-    ) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
-        otlp_exporter!(
-            self,
-            protocol,
-            SpanExporter,
-            "/v1/traces",
-            "OTLP span exporter",
-            status
-        )
-    }
-
-    fn metric_exporter(
-        &self,
-        protocol: Protocol,
-        status: &Arc<ExportStatus>,
-    ) -> Result<opentelemetry_otlp::MetricExporter, InitError> {
-        otlp_exporter!(
-            self,
-            protocol,
-            MetricExporter,
-            "/v1/metrics",
-            "OTLP metric exporter",
-            status
-        )
-    }
-
     /// Builds the pipeline and installs it: global propagator, tracer and
     /// meter providers, and (unless turned off) a global `tracing`
     /// subscriber with the OpenTelemetry layer. Fails only when an exporter
@@ -523,7 +434,7 @@ impl Setup {
 /// processor's background thread, spans are dropped (not waited for) when its
 /// queue is full, and a failed export is reported through `tracing` at
 /// warn level in one plain line per signal (which endpoint, what failed),
-/// at most once per signal per [`export_errors::WARN_INTERVAL`]; the
+/// at most once per signal per [`export_errors::WARN_INTERVAL`](crate::export_errors::WARN_INTERVAL); the
 /// guard's drop reports what did not reach the collector the same way.
 /// A command-line tool gets the same lines from [`OtelGuard::finish`].
 pub fn init() -> OtelGuard {

@@ -1,0 +1,103 @@
+//! The OTLP exporters [`Setup`] builds: gRPC or HTTP/protobuf, per signal,
+//! their endpoints, and the export status each one records to.
+
+use std::sync::Arc;
+
+use opentelemetry_otlp::WithExportConfig;
+
+use super::{InitError, Protocol, Setup};
+use crate::export_errors::{self, Signal};
+use crate::export_status::{self, ExportStatus};
+
+/// Builds an OTLP exporter of either signal: the span and metric exporter
+/// builders share their methods but no trait, hence a macro.
+macro_rules! otlp_exporter {
+    ($setup:expr, $protocol:expr, $exporter:ident, $path:literal, $what:literal, $status:expr) => {{
+        let endpoint = $setup.endpoint_for($protocol, $path);
+        let built = match $protocol {
+            Protocol::Grpc => {
+                let mut b = opentelemetry_otlp::$exporter::builder().with_tonic();
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                if let Some(t) = $setup.export_timeout {
+                    b = b.with_timeout(t);
+                }
+                b.build()
+            }
+            Protocol::HttpProtobuf => {
+                let mut b = opentelemetry_otlp::$exporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
+                // Our client: it tells refused, timeout and 404 apart.
+                let timeout =
+                    export_status::export_timeout($status.signal(), $setup.export_timeout);
+                let client = export_status::RecordingHttpClient::new(timeout, $status.clone())
+                    .map_err(|e| InitError(format!(concat!($what, ": {}"), e)))?;
+                b = opentelemetry_otlp::WithHttpConfig::with_http_client(b, client);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                if let Some(t) = $setup.export_timeout {
+                    b = b.with_timeout(t);
+                }
+                b.build()
+            }
+        };
+        built.map_err(|e| InitError(format!(concat!($what, ": {}"), e)))
+    }};
+}
+
+impl Setup {
+    pub(super) fn export_status(&self, signal: Signal, protocol: Protocol) -> Arc<ExportStatus> {
+        let path = match signal {
+            Signal::Traces => "/v1/traces",
+            Signal::Metrics => "/v1/metrics",
+        };
+        let endpoint = export_errors::display_endpoint(
+            signal,
+            protocol == Protocol::Grpc,
+            self.endpoint_for(protocol, path).as_deref(),
+        );
+        let timeout = export_status::export_timeout(signal, self.export_timeout);
+        ExportStatus::new(signal, endpoint, timeout)
+    }
+
+    pub(super) fn endpoint_for(&self, protocol: Protocol, path: &str) -> Option<String> {
+        let base = self.endpoint.as_deref()?.trim_end_matches('/');
+        Some(match protocol {
+            Protocol::Grpc => base.to_string(),
+            Protocol::HttpProtobuf => format!("{base}{path}"),
+        })
+    }
+
+    pub(super) fn span_exporter(
+        &self,
+        protocol: Protocol,
+        status: &Arc<ExportStatus>,
+    ) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
+        otlp_exporter!(
+            self,
+            protocol,
+            SpanExporter,
+            "/v1/traces",
+            "OTLP span exporter",
+            status
+        )
+    }
+
+    pub(super) fn metric_exporter(
+        &self,
+        protocol: Protocol,
+        status: &Arc<ExportStatus>,
+    ) -> Result<opentelemetry_otlp::MetricExporter, InitError> {
+        otlp_exporter!(
+            self,
+            protocol,
+            MetricExporter,
+            "/v1/metrics",
+            "OTLP metric exporter",
+            status
+        )
+    }
+}
