@@ -183,6 +183,8 @@ pub(crate) struct Identity {
 /// The TLS versions offered. rustls speaks 1.2 and 1.3 only; an older
 /// minimum is met by offering these (never weaker than asked).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+// Only the reqwest transport reads versions from its builder so far.
+#[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
 pub(crate) enum Versions {
     /// TLS 1.2 and 1.3.
     #[default]
