@@ -4,14 +4,14 @@
 use std::borrow::Cow;
 use std::time::Instant;
 
-use httptrace::{BodyOutcome, ErrorKind, Event, HookError, system_time};
+use httptrace::{BodyOutcome, ErrorKind, Event, HookError};
 use opentelemetry::global::{BoxedSpan, BoxedTracer};
-use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer};
+use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::attrs;
 use crate::metrics::{Instruments, base_attributes};
-use crate::phase::{Phase, open_phase, scrub_message};
+use crate::phase::{self, Phase, open_phase, scrub_message};
 use crate::settings::Settings;
 
 pub(crate) struct Hop {
@@ -146,26 +146,15 @@ impl Hop {
         let (Some(start), Some(end)) = (p.start, p.end) else {
             return;
         };
-        let mut span = tracer
-            .span_builder(p.name)
-            .with_kind(SpanKind::Internal)
-            .with_start_time(system_time(start))
-            .with_attributes(p.attrs)
-            .start_with_context(tracer, &self.cx);
-        if let Some(err) = &p.error {
-            span.set_attribute(KeyValue::new("error.type", err.kind().as_str()));
-            span.set_status(Status::error(scrub_message(
-                err.message(),
-                &self.url,
-                self.url_full.as_str(),
-            )));
-        } else if let Some(t) = hop_error {
-            span.set_attribute(KeyValue::new("error.type", t));
-            span.set_status(Status::error(
-                self.error_message.clone().unwrap_or_default(),
-            ));
-        }
-        span.end_with_timestamp(system_time(end.max(start)));
+        let cut_short = hop_error.map(|t| (t, self.error_message.clone().unwrap_or_default()));
+        phase::emit_phase(
+            tracer,
+            &self.cx,
+            p,
+            (start, end),
+            &|m| scrub_message(m, &self.url, self.url_full.as_str()),
+            cut_short,
+        );
     }
 
     /// What one of the hop's own events does to it: phases, attributes,

@@ -11,6 +11,7 @@
 //! phases for a later `dial` span: both need the pairing kept per attempt
 //! and across the hop's end.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use httptrace::{Event, HookError, system_time};
@@ -98,16 +99,35 @@ pub(crate) fn emit_phases(
 ) {
     for p in phases {
         let Some(start) = p.start else { continue };
-        let mut span = tracer
-            .span_builder(p.name)
-            .with_kind(SpanKind::Internal)
-            .with_start_time(system_time(start))
-            .with_attributes(p.attrs)
-            .start_with_context(tracer, parent);
-        if let Some(e) = &p.error {
-            span.set_attribute(KeyValue::new("error.type", e.kind().as_str()));
-            span.set_status(Status::error(scrub(e.message())));
-        }
-        span.end_with_timestamp(system_time(p.end.unwrap_or(end).max(start)));
+        let until = p.end.unwrap_or(end);
+        emit_phase(tracer, parent, p, (start, until), scrub, None);
     }
+}
+
+/// One phase span under `parent`, from `start` to `end` (never before its
+/// start). A phase that failed carries its own error, its message
+/// scrubbed; else `cut_short` (an `error.type` and message) marks a phase
+/// the hop's failure ended.
+pub(crate) fn emit_phase(
+    tracer: &BoxedTracer,
+    parent: &Context,
+    p: Phase,
+    (start, end): (Instant, Instant),
+    scrub: &dyn Fn(&str) -> String,
+    cut_short: Option<(Cow<'static, str>, String)>,
+) {
+    let mut span = tracer
+        .span_builder(p.name)
+        .with_kind(SpanKind::Internal)
+        .with_start_time(system_time(start))
+        .with_attributes(p.attrs)
+        .start_with_context(tracer, parent);
+    if let Some(e) = &p.error {
+        span.set_attribute(KeyValue::new("error.type", e.kind().as_str()));
+        span.set_status(Status::error(scrub(e.message())));
+    } else if let Some((error_type, message)) = cut_short {
+        span.set_attribute(KeyValue::new("error.type", error_type));
+        span.set_status(Status::error(message));
+    }
+    span.end_with_timestamp(system_time(end.max(start)));
 }
