@@ -79,34 +79,20 @@ impl HopError {
         } else {
             phase_of_kind(error.kind()).unwrap_or(Phase::Request)
         };
-        let mut message = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(e) = source {
-            message.push_str(": ");
-            message.push_str(&e.to_string());
-            source = e.source();
-        }
         Self {
             phase,
             kind: error.kind().as_str(),
-            message: one_line(&message),
+            message: one_line(&chain(error)),
         }
     }
 
     /// An error attributed to `phase` from any error (one that no hook
     /// reported), with its sources joined into the message.
     pub fn from_error(phase: Phase, error: &(dyn std::error::Error + 'static)) -> Self {
-        let mut message = error.to_string();
-        let mut source = error.source();
-        while let Some(e) = source {
-            message.push_str(": ");
-            message.push_str(&e.to_string());
-            source = e.source();
-        }
         Self {
             phase,
             kind: ErrorKind::Other.as_str(),
-            message: one_line(&message),
+            message: one_line(&chain(error)),
         }
     }
 
@@ -135,6 +121,18 @@ pub(crate) fn phase_of_kind(kind: ErrorKind) -> Option<Phase> {
         ErrorKind::InvalidRequest => Phase::Request,
         _ => return None,
     })
+}
+
+/// An error and its sources, joined with `: `.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        message.push_str(": ");
+        message.push_str(&e.to_string());
+        source = e.source();
+    }
+    message
 }
 
 #[cfg(test)]
