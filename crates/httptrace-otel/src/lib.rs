@@ -153,6 +153,8 @@ mod guard;
 mod hop;
 mod late;
 mod metrics;
+#[cfg(feature = "setup")]
+mod otlp_body;
 mod phase;
 mod redact;
 mod request;

@@ -337,10 +337,7 @@ impl Setup {
         let tracer_provider = if traces {
             let status = self.export_status(Signal::Traces, traces_protocol);
             exports.push(status.clone());
-            let exporter = export_status::RecordingSpanExporter::new(
-                self.span_exporter(traces_protocol, &status)?,
-                status,
-            );
+            let exporter = self.span_exporter(traces_protocol, status)?;
             let mut batch = BatchConfigBuilder::default();
             if let Some(n) = self.max_queue_size {
                 batch = batch.with_max_queue_size(n);

@@ -7,12 +7,13 @@ use opentelemetry_otlp::WithExportConfig;
 
 use super::{InitError, Protocol, Setup};
 use crate::export_errors::{self, Signal};
-use crate::export_status::{self, ExportStatus};
+use crate::export_status::{self, ExportStatus, RecordingSpanExporter};
+use crate::otlp_body::PreEncodedBody;
 
 /// Builds an OTLP exporter of either signal: the span and metric exporter
 /// builders share their methods but no trait, hence a macro.
 macro_rules! otlp_exporter {
-    ($setup:expr, $protocol:expr, $exporter:ident, $path:literal, $what:literal, $status:expr) => {{
+    ($setup:expr, $protocol:expr, $exporter:ident, $path:literal, $what:literal, $status:expr, $body:expr) => {{
         let endpoint = $setup.endpoint_for($protocol, $path);
         let built = match $protocol {
             Protocol::Grpc => {
@@ -32,8 +33,11 @@ macro_rules! otlp_exporter {
                 // Our client: it tells refused, timeout and 404 apart.
                 let timeout =
                     export_status::export_timeout($status.signal(), $setup.export_timeout);
-                let client = export_status::RecordingHttpClient::new(timeout, $status.clone())
+                let mut client = export_status::RecordingHttpClient::new(timeout, $status.clone())
                     .map_err(|e| InitError(format!(concat!($what, ": {}"), e)))?;
+                if let Some(body) = $body {
+                    client = client.with_pre_encoded_body(body);
+                }
                 b = opentelemetry_otlp::WithHttpConfig::with_http_client(b, client);
                 if let Some(e) = endpoint {
                     b = b.with_endpoint(e);
@@ -71,19 +75,28 @@ impl Setup {
         })
     }
 
+    /// The span exporter, wrapped to record its outcomes; over HTTP it
+    /// sends the body it encodes itself (`otlp_body.rs`).
     pub(super) fn span_exporter(
         &self,
         protocol: Protocol,
-        status: &Arc<ExportStatus>,
-    ) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
-        otlp_exporter!(
+        status: Arc<ExportStatus>,
+    ) -> Result<RecordingSpanExporter<opentelemetry_otlp::SpanExporter>, InitError> {
+        let body = (protocol == Protocol::HttpProtobuf).then(Arc::<PreEncodedBody>::default);
+        let inner = otlp_exporter!(
             self,
             protocol,
             SpanExporter,
             "/v1/traces",
             "OTLP span exporter",
-            status
-        )
+            status,
+            body.clone()
+        )?;
+        let exporter = RecordingSpanExporter::new(inner, status);
+        Ok(match body {
+            Some(body) => exporter.with_pre_encoded_body(body),
+            None => exporter,
+        })
     }
 
     pub(super) fn metric_exporter(
@@ -97,7 +110,8 @@ impl Setup {
             MetricExporter,
             "/v1/metrics",
             "OTLP metric exporter",
-            status
+            status,
+            None::<Arc<PreEncodedBody>>
         )
     }
 }
