@@ -198,7 +198,10 @@ impl Hop {
             Event::ConnectStart(e) => {
                 let mut a = vec![KeyValue::new("network.transport", e.network)];
                 if let Some(addr) = e.addr {
-                    a.push(KeyValue::new("network.peer.address", addr.ip().to_string()));
+                    a.push(KeyValue::new(
+                        "network.peer.address",
+                        attrs::ip_value(addr.ip()),
+                    ));
                     a.push(KeyValue::new("network.peer.port", i64::from(addr.port())));
                 }
                 hop.phase_start("connect", at, a);
@@ -223,8 +226,10 @@ impl Hop {
                         .iter()
                         .any(|kv| kv.key.as_str() == "network.peer.address")
                 {
-                    p.attrs
-                        .push(KeyValue::new("network.peer.address", addr.ip().to_string()));
+                    p.attrs.push(KeyValue::new(
+                        "network.peer.address",
+                        attrs::ip_value(addr.ip()),
+                    ));
                     p.attrs
                         .push(KeyValue::new("network.peer.port", i64::from(addr.port())));
                 }
@@ -241,7 +246,7 @@ impl Hop {
                 if let Some(remote) = e.remote_addr {
                     hop.span.set_attribute(KeyValue::new(
                         "network.peer.address",
-                        remote.ip().to_string(),
+                        attrs::ip_value(remote.ip()),
                     ));
                     hop.span.set_attribute(KeyValue::new(
                         "network.peer.port",

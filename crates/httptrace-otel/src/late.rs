@@ -13,6 +13,7 @@ use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue, StringValue};
 
+use crate::attrs;
 use crate::phase::{Phase, done_phase, emit_phases, open_phase, scrub_message};
 
 /// What is left of one hop's unfinished dial.
@@ -90,7 +91,7 @@ impl LateDial {
                                 .any(|kv| kv.key.as_str() == "network.peer.address")
                         {
                             phase.attrs.extend([
-                                KeyValue::new("network.peer.address", addr.ip().to_string()),
+                                KeyValue::new("network.peer.address", attrs::ip_value(addr.ip())),
                                 KeyValue::new("network.peer.port", i64::from(addr.port())),
                             ]);
                         }

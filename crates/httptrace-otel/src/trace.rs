@@ -322,7 +322,10 @@ impl MakeTrace for OtelTrace {
         let mut a = vec![
             KeyValue::new("server.address", event.server_address.clone()),
             KeyValue::new("server.port", i64::from(event.server_port)),
-            KeyValue::new("network.peer.address", event.remote_addr.ip().to_string()),
+            KeyValue::new(
+                "network.peer.address",
+                attrs::ip_value(event.remote_addr.ip()),
+            ),
             KeyValue::new("url.scheme", event.scheme),
         ];
         if let Some(v) = attrs::protocol_version(event.protocol) {
