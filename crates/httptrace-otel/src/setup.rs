@@ -26,7 +26,10 @@ pub enum Protocol {
     /// OTLP over gRPC (tonic); default port 4317.
     Grpc,
     /// OTLP over HTTP with protobuf bodies; default port 4318. The
-    /// specification's default.
+    /// specification's default, and the cheaper one here: the traces body
+    /// is encoded in one pass from the SDK's spans (the same bytes as
+    /// opentelemetry-otlp's, a third of its cost; see BENCHMARKS.md) and
+    /// sent by opentelemetry-otlp's HTTP exporter.
     HttpProtobuf,
 }
 
