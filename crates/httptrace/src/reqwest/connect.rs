@@ -199,34 +199,51 @@ impl<S> tower_layer::Layer<S> for TraceConnectLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         TraceConnect {
-            inner,
+            inner: Arc::new(inner),
             registry: self.registry.clone(),
         }
     }
 }
 
 /// The connector service: see [`TraceConnectLayer`].
-#[derive(Clone)]
+///
+/// reqwest boxes a layered connector, and the client under it clones the
+/// connector for every request (about six times), pooled connection or
+/// not: a clone of the service below us is a chain of boxes. Holding it in
+/// an `Arc` and cloning it only for a dial makes our clone an `Arc`
+/// increment (measured: 6 allocations per request fewer).
 pub(crate) struct TraceConnect<S> {
-    inner: S,
+    inner: Arc<S>,
     registry: Arc<ConnRegistry>,
+}
+
+impl<S> Clone for TraceConnect<S> {
+    fn clone(&self) -> Self {
+        TraceConnect {
+            inner: self.inner.clone(),
+            registry: self.registry.clone(),
+        }
+    }
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl<S, Req> tower_service::Service<Req> for TraceConnect<S>
 where
-    S: tower_service::Service<Req>,
+    S: tower_service::Service<Req> + Clone + Send + Sync + 'static,
     S::Response: Connection + Send + 'static,
     S::Error: Into<BoxError> + Send + 'static,
     S::Future: Send + 'static,
+    Req: Send + 'static,
 {
     type Response = S::Response;
     type Error = BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
+    /// Ready: the clone of the inner service that makes the dial is polled
+    /// for readiness before its call (in the returned future).
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
@@ -235,7 +252,11 @@ where
         // the dial may later finish in a background task.
         let round_trip = RoundTripCtx::current();
         let registry = self.registry.clone();
-        let future = self.inner.call(req);
+        let mut inner = S::clone(&self.inner);
+        let future = async move {
+            std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+            inner.call(req).await
+        };
         let Some(round_trip) = round_trip.filter(|rt| !rt.traces.is_empty()) else {
             return Box::pin(async move {
                 let conn = future.await.map_err(Into::into)?;
