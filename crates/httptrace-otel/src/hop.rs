@@ -53,12 +53,12 @@ impl Hop {
         base_attributes(self.method, self.server_address.as_ref(), self.server_port)
     }
 
+    /// The protocol the hop used; the span gets `network.protocol.version`
+    /// once, when it ends (`got_conn` and `round_trip_done` both report the
+    /// version, and the SDK appends every attribute it is given: setting it
+    /// at each would export the key twice).
     pub(crate) fn set_protocol(&mut self, v: http::Version) {
         self.protocol = Some(v);
-        if let Some(s) = attrs::protocol_version(v) {
-            self.span
-                .set_attribute(KeyValue::new("network.protocol.version", s));
-        }
     }
 
     pub(crate) fn set_error(&mut self, err: &HookError) {

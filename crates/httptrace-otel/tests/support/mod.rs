@@ -63,9 +63,18 @@ impl Capture {
             .propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new())
     }
 
+    /// The finished spans, by start time. Every span's (and event's)
+    /// attribute keys are checked to be unique: the SDK appends whatever it
+    /// is given, and a key set twice is exported twice.
     pub fn spans(&self) -> Vec<SpanData> {
         let mut s = self.exporter.get_finished_spans().unwrap();
         s.sort_by_key(|s| s.start_time);
+        for span in &s {
+            assert_unique_keys(&span.name, &span.attributes);
+            for e in span.events.iter() {
+                assert_unique_keys(&e.name, &e.attributes);
+            }
+        }
         s
     }
 
@@ -120,6 +129,18 @@ impl Capture {
         self.metric_exporter.reset();
         out
     }
+}
+
+fn assert_unique_keys(owner: &str, attrs: &[KeyValue]) {
+    let mut keys: Vec<&str> = attrs.iter().map(|kv| kv.key.as_str()).collect();
+    keys.sort_unstable();
+    let before = keys.len();
+    keys.dedup();
+    assert_eq!(
+        before,
+        keys.len(),
+        "{owner}: an attribute key set twice: {attrs:?}"
+    );
 }
 
 pub fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a Value> {
