@@ -123,6 +123,32 @@ pub fn ip_value(ip: std::net::IpAddr) -> StringValue {
     }
 }
 
+/// A header name as an attribute value: the names requests usually carry
+/// without a copy (one `wrote_header_field` event per header, every hop).
+fn header_name(name: &http::HeaderName) -> StringValue {
+    const COMMON: &[&str] = &[
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "authorization",
+        "baggage",
+        "cache-control",
+        "connection",
+        "content-length",
+        "content-type",
+        "cookie",
+        "host",
+        "traceparent",
+        "tracestate",
+        "user-agent",
+    ];
+    let s = name.as_str();
+    match COMMON.iter().find(|c| **c == s) {
+        Some(c) => StringValue::from(*c),
+        None => StringValue::from(s.to_string()),
+    }
+}
+
 fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -266,10 +292,7 @@ pub fn event_attributes(
             }
         }
         Event::WroteHeaderField(e) => {
-            a.push(KeyValue::new(
-                "httptrace.header.name",
-                e.name.as_str().to_string(),
-            ));
+            a.push(KeyValue::new("httptrace.header.name", header_name(&e.name)));
             if headers.allows(e.name.as_str()) {
                 // The transport already replaced sensitive values by REDACTED.
                 let name = e.name.as_str();

@@ -160,12 +160,12 @@ impl Traces {
 
     /// These traces with `trace` added in front.
     pub fn with(&self, trace: ClientTrace) -> Self {
-        let mut all = Vec::with_capacity(1 + self.len());
-        all.push(trace);
-        if let Some(old) = &self.0 {
-            all.extend(old.iter().cloned());
-        }
-        Traces(Some(all.into()))
+        // One allocation (an exact-size iterator into `Arc<[_]>`), once
+        // per request.
+        let old = self.0.as_deref().unwrap_or_default();
+        Traces(Some(
+            std::iter::once(trace).chain(old.iter().cloned()).collect(),
+        ))
     }
 
     /// How many traces are attached.
@@ -180,9 +180,14 @@ impl Traces {
 
     /// Delivers `event` to every attached trace, newest first.
     pub fn emit(&self, event: Event) {
+        self.emit_ref(&event);
+    }
+
+    /// [`emit`](Self::emit) for an event the transport keeps using.
+    pub(crate) fn emit_ref(&self, event: &Event) {
         if let Some(traces) = &self.0 {
             for trace in traces.iter() {
-                trace.emit(&event);
+                trace.emit(event);
             }
         }
     }

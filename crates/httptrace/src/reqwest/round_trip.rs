@@ -78,24 +78,32 @@ where
     traces.request_headers(&start, request.headers_mut());
     let started = start.at;
     let host_port = host_port(request.url());
-    traces.emit(Event::RoundTripStart(start));
+    // The event's URL goes on to the hop's state: one copy, not two.
+    let start = Event::RoundTripStart(start);
+    traces.emit_ref(&start);
+    let Event::RoundTripStart(RoundTripStart { url, .. }) = start else {
+        unreachable!("built as a round_trip_start above")
+    };
     let get_conn_at = Instant::now();
     traces.emit(Event::GetConn(GetConn {
         at: get_conn_at,
         host_port,
     }));
-    let upload = Arc::new(Mutex::new(Upload::default()));
     let body_len = request
         .body()
         .map(|b| b.as_bytes().map(|bytes| bytes.len() as u64))
         .unwrap_or(Some(0));
+    // Only a streamed body is probed (and needs somewhere to note when).
+    let mut upload = None;
     if body_len.is_none()
         && let Some(body) = request.body_mut().take()
     {
+        let noted = Arc::new(Mutex::new(Upload::default()));
         *request.body_mut() = Some(reqwest::Body::wrap(RequestBodyProbe::new(
             body,
-            upload.clone(),
+            noted.clone(),
         )));
+        upload = Some(noted);
     }
     let hops = Arc::new(Hops {
         state: Mutex::new(HopState {
@@ -103,7 +111,7 @@ where
                 started,
                 get_conn_at,
                 method: request.method().clone(),
-                url: request.url().clone(),
+                url,
                 resend_count,
                 headers: request.headers().clone(),
                 body_len,
@@ -122,7 +130,9 @@ where
     let result = ROUND_TRIP.scope(ctx, send(request)).await;
     pending.0 = None;
     let headers_at = Instant::now();
-    let upload = std::mem::take(&mut *upload.lock().unwrap_or_else(|e| e.into_inner()));
+    let upload = upload
+        .map(|u| std::mem::take(&mut *u.lock().unwrap_or_else(|e| e.into_inner())))
+        .unwrap_or_default();
     let state = hops.lock();
     let count = state.count;
     let redirect_status = state.redirect_status;
