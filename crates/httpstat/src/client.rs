@@ -41,8 +41,9 @@ pub type ClientPem = (Vec<u8>, Vec<u8>);
 
 /// The client certificate of `--cert` / `--key`: the certificate chain's
 /// PEM and the key's PEM (the certificate file's when `--key` is absent).
-/// Unreadable files, `--key` without `--cert` and encrypted keys are usage
-/// errors that name the flag and never the password.
+/// Unreadable files and `--key` without `--cert` are usage errors that
+/// name the flag and never the password; a key the transport refuses
+/// (encrypted, not a key) is one too, through [`cert_error`].
 pub fn client_identity(args: &Args) -> Result<Option<ClientPem>, (u8, String)> {
     let Some(cert) = &args.cert else {
         return match &args.key {
@@ -54,33 +55,32 @@ pub fn client_identity(args: &Args) -> Result<Option<ClientPem>, (u8, String)> {
         std::fs::read(path).map_err(|e| (EXIT_USAGE, format!("{flag} {}: {e}", path.display())))
     };
     let chain = read("--cert", &cert.path)?;
-    let (key, key_flag, key_path) = match &args.key {
-        Some(path) => (read("--key", path)?, "--key", path.as_path()),
-        None => (chain.clone(), "--cert", cert.path.as_path()),
+    let key = match &args.key {
+        Some(path) => read("--key", path)?,
+        None => chain.clone(),
     };
-    if String::from_utf8_lossy(&key).contains("ENCRYPTED") {
-        let why = if cert.password.is_some() {
-            "the private key is encrypted and encrypted keys are not supported \
-             (the password was not used); decrypt it first, e.g. openssl pkey -in KEY -out PLAIN"
-        } else {
-            "the private key is encrypted; decrypt it first, e.g. openssl pkey -in KEY -out PLAIN"
-        };
-        return Err((
-            EXIT_USAGE,
-            format!("{key_flag} {}: {why}", key_path.display()),
-        ));
-    }
+    // An encrypted key is refused by the transport (`cert_error` names the
+    // flag and says the password went unused).
     Ok(Some((chain, key)))
 }
 
-/// A `--cert`/`--key` that the transport refused, naming the flag and file.
+/// A `--cert`/`--key` that the transport refused, naming the flag and file
+/// (and, for an encrypted key, that a `--cert FILE:PASSWORD` password was
+/// not used).
 pub fn cert_error(args: &Args, why: &str) -> String {
     let (flag, path) = match (&args.key, &args.cert) {
         (Some(key), _) if why.contains("private key") => ("--key", key.display().to_string()),
         (_, Some(cert)) => ("--cert", cert.path.display().to_string()),
         _ => ("--cert", String::new()),
     };
-    format!("{flag} {path}: {why}")
+    let password_unused =
+        args.cert.as_ref().is_some_and(|c| c.password.is_some()) && why.contains("encrypted");
+    let note = if password_unused {
+        " (the password was not used)"
+    } else {
+        ""
+    };
+    format!("{flag} {path}: {why}{note}")
 }
 
 /// The DER certificates of a `--cacert` PEM file; a missing, unreadable or

@@ -243,18 +243,29 @@ pub(crate) fn client_auth_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Client
     if chain.is_empty() {
         return Err("no certificate found in the client certificate PEM".to_string());
     }
+    if is_encrypted_key(key_pem) {
+        return Err(
+            "the private key is encrypted and encrypted keys are not supported; \
+                    decrypt it first, e.g. openssl pkey -in KEY -out PLAIN"
+                .to_string(),
+        );
+    }
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
         rustls::pki_types::pem::Error::NoItemsFound => {
-            if String::from_utf8_lossy(key_pem).contains("ENCRYPTED PRIVATE KEY") {
-                "the private key is encrypted; decrypt it first (encrypted keys are not supported)"
-                    .to_string()
-            } else {
-                "no private key found in the key PEM".to_string()
-            }
+            "no private key found in the key PEM".to_string()
         }
         other => format!("bad PEM private key: {other}"),
     })?;
     Ok(ClientAuth { chain, key })
+}
+
+/// An encrypted key in either PEM form: PKCS#8 (`ENCRYPTED PRIVATE KEY`)
+/// or the legacy OpenSSL one (`Proc-Type: 4,ENCRYPTED` headers), which
+/// would otherwise read as no key or as bad base64.
+fn is_encrypted_key(pem: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(pem);
+    text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        || text.contains("Proc-Type: 4,ENCRYPTED")
 }
 
 /// Every certificate of a PEM bundle, for trusting as roots; an unreadable

@@ -106,6 +106,19 @@ async fn reqwest_presents_the_client_certificate_the_config_names() {
         .to_string();
     assert!(err.contains("certificate"), "{err}");
     assert!(!err.contains(&me.key_pem()[40..80]));
+    // Encrypted keys, in both PEM forms, say so (not "no key", not base64).
+    for encrypted in [
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\
+         DEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\nMIIB\n\
+         -----END RSA PRIVATE KEY-----\n",
+    ] {
+        let err = Config::new()
+            .client_auth_pem(me.cert_pem().as_bytes(), encrypted.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("private key is encrypted"), "{err}");
+    }
 }
 
 #[cfg(feature = "hyper")]
