@@ -75,8 +75,9 @@ pub trait ClientBuilderExt: Sized {
 
 impl ClientBuilderExt for reqwest::ClientBuilder {
     fn traced_with(self, config: Config) -> Result<Client, Error> {
-        let timeout = builder_timeout(&format!("{self:?}"));
-        let inner = install(self, &config)?
+        let debug = format!("{self:?}");
+        let timeout = builder_timeout(&debug);
+        let inner = install(self, &debug, &config)?
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Client {
@@ -95,8 +96,9 @@ impl ClientBuilderExt for reqwest::ClientBuilder {
         // form names one that is not the default. Such a policy is kept as
         // it is (unobserved: a send is then one round trip however many
         // hops reqwest follows), rather than replaced.
-        let own_policy = format!("{self:?}").contains("redirect_policy");
-        let builder = install(self, config)?;
+        let debug = format!("{self:?}");
+        let own_policy = debug.contains("redirect_policy");
+        let builder = install(self, &debug, config)?;
         let builder = if own_policy {
             builder
         } else {
@@ -224,14 +226,16 @@ impl BuilderTls {
 }
 
 /// Installs what every client with hooks needs: the resolver, the connector
-/// layer and the observed TLS configuration.
+/// layer and the observed TLS configuration. `debug` is the builder's Debug
+/// form (what it shows of its TLS settings is carried over).
 fn install(
     builder: reqwest::ClientBuilder,
+    debug: &str,
     config: &Config,
 ) -> Result<reqwest::ClientBuilder, Error> {
     let resolver = TracingResolver::new(&config.dns)
         .map_err(|e| Error::config(format!("DNS configuration: {e}")))?;
-    let builder_tls = BuilderTls::read(&format!("{builder:?}"))?;
+    let builder_tls = BuilderTls::read(debug)?;
     let mut identity = config.identity.clone();
     identity.versions = builder_tls.versions;
     identity.no_sni |= builder_tls.no_sni;
