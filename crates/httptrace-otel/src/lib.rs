@@ -141,7 +141,7 @@
 //! | `metrics` | the instruments |
 //! | `setup`, `setup/exporters`, `guard` | the pipeline, its OTLP exporters and its guard (feature `setup`) |
 //! | [`export_errors`], `export_status` | what became of the exports (feature `setup`) |
-//! | `otlp_body` | the OTLP/HTTP traces body, encoded in one pass from the SDK's spans (feature `setup`) |
+//! | `otlp_body` | the OTLP/HTTP traces body, encoded straight from the SDK's spans (feature `setup`) |
 #![warn(missing_docs)]
 
 pub mod attrs;

@@ -1,5 +1,5 @@
-//! The OTLP/HTTP traces request body, encoded in one pass straight from the
-//! SDK's spans.
+//! The OTLP/HTTP traces request body, encoded straight from the SDK's
+//! spans: a pass that measures each span, then one that writes.
 //!
 //! Why not opentelemetry-otlp's own encoding: it converts every span into
 //! owned protobuf structs first (a `String` per key, value and event name,

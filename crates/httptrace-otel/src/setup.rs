@@ -27,7 +27,7 @@ pub enum Protocol {
     Grpc,
     /// OTLP over HTTP with protobuf bodies; default port 4318. The
     /// specification's default, and the cheaper one here: the traces body
-    /// is encoded in one pass from the SDK's spans (the same bytes as
+    /// is encoded straight from the SDK's spans (the same bytes as
     /// opentelemetry-otlp's, a third of its cost; see BENCHMARKS.md) and
     /// sent by opentelemetry-otlp's HTTP exporter.
     HttpProtobuf,
