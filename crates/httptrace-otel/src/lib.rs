@@ -142,6 +142,7 @@
 //! | `setup`, `setup/exporters`, `guard` | the pipeline, its OTLP exporters and its guard (feature `setup`) |
 //! | [`export_errors`], `export_status` | what became of the exports (feature `setup`) |
 //! | `otlp_body` | the OTLP/HTTP traces body, encoded straight from the SDK's spans (feature `setup`) |
+//! | `propagation` | the W3C Trace Context propagator `Setup` installs: `traceparent` without `core::fmt` (feature `setup`) |
 #![warn(missing_docs)]
 
 pub mod attrs;
@@ -157,6 +158,8 @@ mod metrics;
 #[cfg(feature = "setup")]
 mod otlp_body;
 mod phase;
+#[cfg(feature = "setup")]
+mod propagation;
 mod redact;
 mod request;
 mod settings;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::propagation::BaggagePropagator;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 
 use crate::export_errors::Signal;
@@ -272,7 +272,7 @@ impl Setup {
         let mut props: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
         for name in list.split(',').map(|s| s.trim().to_ascii_lowercase()) {
             match name.as_str() {
-                "tracecontext" => props.push(Box::new(TraceContextPropagator::new())),
+                "tracecontext" => props.push(Box::new(crate::propagation::TraceContext::new())),
                 "baggage" => props.push(Box::new(BaggagePropagator::new())),
                 "none" | "" => {}
                 other => notes.push(format!(
