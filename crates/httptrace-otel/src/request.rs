@@ -62,6 +62,9 @@ impl RequestState {
                 .collect()
         };
         let caller_propagation_keys = match &settings.propagation {
+            // Most requests carry no header of their own at this point
+            // (reqwest adds its defaults later): nothing to look up.
+            _ if request.headers.is_empty() => Vec::new(),
             Propagation::Global => global::get_text_map_propagator(|p| caller_set(&mut p.fields())),
             Propagation::Fixed(p) => caller_set(&mut p.fields()),
             Propagation::Off => Vec::new(),
