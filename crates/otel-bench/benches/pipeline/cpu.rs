@@ -31,3 +31,11 @@ pub(crate) fn pin_to(core: usize) -> bool {
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
     }
 }
+
+/// Gives the calling thread the scheduler's idle class (`SCHED_IDLE`): it
+/// runs only when its core has nothing else to run. False when refused.
+pub(crate) fn idle_priority() -> bool {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: 0 is the calling thread; `param` outlives the call.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0 }
+}

@@ -15,7 +15,15 @@
 //!   response; a compressed body is refused, as neither exporter compresses
 //!   by default). Both paths decode every export request and count it with
 //!   the same function, and both run on the one thread whose CPU clock is
-//!   the receiver's column.
+//!   the receiver's column. The receiver runs in the idle scheduling class
+//!   (`SCHED_IDLE`; `--receiver-priority normal` for the default class):
+//!   a collector runs on another machine, but here it shares core 1 with
+//!   the server, and in the normal class each export's decoding (several
+//!   milliseconds per batch of 512 spans) delayed the server's replies and
+//!   so the client, more for the variant whose spans take longer to decode.
+//!   Idle, it runs only when the server has nothing to do (core 1 is about
+//!   half idle at these rates), its CPU is still counted, and a receiver
+//!   that fell behind would show as dropped spans.
 //! - Both OpenTelemetry variants export over the same transport, chosen by
 //!   `--protocol`: `http` (OTLP/HTTP with protobuf bodies, the default:
 //!   it is `Setup`'s default and the OpenTelemetry specification's) or
@@ -125,6 +133,8 @@
 //! `--variant NAME[,NAME]` (`plain`, `traced`, `httptrace-otel`,
 //! `reqwest-tracing`), `--concurrency N[,N]`, e.g. for a profile:
 //! `-- --variant httptrace-otel --concurrency 64 --rounds 1 --secs 20`.
+//! `--receiver-priority idle|normal` (the receiver's scheduling class,
+//! default `idle`, see above);
 //! `--collector-down` points the exporters at a closed port instead of the
 //! receiver, with either protocol (every span is then lost, as expected,
 //! and the rows say so);
@@ -189,6 +199,8 @@ struct Options {
     max_queue: Option<usize>,
     variants: Vec<Variant>,
     concurrency: Vec<usize>,
+    /// The receiver in the idle scheduling class (the default) or normal.
+    receiver_idle: bool,
 }
 
 fn options() -> Options {
@@ -223,6 +235,11 @@ fn options() -> Options {
     let max_queue = value("--max-queue").map(|n| n.parse().unwrap());
     let collector_down = args.iter().any(|a| a == "--collector-down");
     let protocol = value("--protocol").map_or(Protocol::Http, |p| Protocol::parse(p));
+    let receiver_idle = match value("--receiver-priority").map(String::as_str) {
+        None | Some("idle") => true,
+        Some("normal") => false,
+        Some(other) => panic!("unknown receiver priority {other} (idle, normal)"),
+    };
     Options {
         protocol,
         collector_down,
@@ -232,13 +249,14 @@ fn options() -> Options {
         max_queue,
         variants,
         concurrency,
+        receiver_idle,
     }
 }
 
 fn main() {
     let opts = options();
     let (server, server_clock, pinned) = start_server();
-    let (addrs, received, receiver_clock) = start_receiver();
+    let (addrs, received, receiver_clock, receiver_idle) = start_receiver(opts.receiver_idle);
     let endpoint: Arc<str> = if opts.collector_down {
         // A port that was just free: nothing listens there.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -260,7 +278,7 @@ fn main() {
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "otel-pipeline bench: OTLP {} to {} ({}), {} round(s), {}, span queue {}, {} cores; server and receiver {} core 1, clients on core 0",
+        "otel-pipeline bench: OTLP {} to {} ({}), {} round(s), {}, span queue {}, {} cores; server and receiver {} core 1 (receiver priority {}), clients on core 0",
         opts.protocol.name(),
         endpoint,
         if opts.collector_down {
@@ -281,6 +299,7 @@ fn main() {
         } else {
             "NOT pinned (no core 1):"
         },
+        if receiver_idle { "idle" } else { "normal" },
     );
     // runs[concurrency index][variant index] = one Run per round
     let mut runs = vec![vec![Vec::new(); opts.variants.len()]; opts.concurrency.len()];

@@ -201,9 +201,11 @@ pub(crate) struct ReceiverAddrs {
 
 /// Starts the receiver on its own thread: the gRPC server and the OTLP/HTTP
 /// server (hyper, HTTP/1.1, keep-alive) on one current-thread runtime, so
-/// both are measured by the same thread CPU clock. Returns their addresses,
-/// the counters and that clock.
-pub(crate) fn start_receiver() -> (ReceiverAddrs, Arc<Received>, libc::clockid_t) {
+/// both are measured by the same thread CPU clock. With `idle`, the thread
+/// runs in the idle scheduling class: it shares core 1 with the server but
+/// never delays it (see `main.rs`). Returns their addresses, the counters,
+/// that clock and whether the idle class was granted.
+pub(crate) fn start_receiver(idle: bool) -> (ReceiverAddrs, Arc<Received>, libc::clockid_t, bool) {
     let (tx, rx) = std::sync::mpsc::channel();
     let received = Arc::new(Received::default());
     let counts = received.clone();
@@ -212,6 +214,7 @@ pub(crate) fn start_receiver() -> (ReceiverAddrs, Arc<Received>, libc::clockid_t
         .spawn(move || {
             ROLE.with(|r| r.set(ROLE_RECEIVER));
             pin_to(1);
+            let idle = idle && idle_priority();
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -223,7 +226,7 @@ pub(crate) fn start_receiver() -> (ReceiverAddrs, Arc<Received>, libc::clockid_t
                     grpc: grpc.local_addr().unwrap(),
                     http: http.local_addr().unwrap(),
                 };
-                tx.send((addrs, this_thread_cpu_clock())).unwrap();
+                tx.send((addrs, this_thread_cpu_clock(), idle)).unwrap();
                 let http_counts = counts.clone();
                 tokio::spawn(async move {
                     loop {
@@ -259,6 +262,6 @@ pub(crate) fn start_receiver() -> (ReceiverAddrs, Arc<Received>, libc::clockid_t
             });
         })
         .unwrap();
-    let (addrs, clock) = rx.recv().unwrap();
-    (addrs, received, clock)
+    let (addrs, clock, idle) = rx.recv().unwrap();
+    (addrs, received, clock, idle)
 }
