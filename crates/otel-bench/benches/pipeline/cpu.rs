@@ -32,10 +32,50 @@ pub(crate) fn pin_to(core: usize) -> bool {
     }
 }
 
-/// Gives the calling thread the scheduler's idle class (`SCHED_IDLE`): it
-/// runs only when its core has nothing else to run. False when refused.
-pub(crate) fn idle_priority() -> bool {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: 0 is the calling thread; `param` outlives the call.
-    unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0 }
+/// How the receiver's thread is scheduled against the server's on core 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Priority {
+    /// The default class at the default nice value.
+    Normal,
+    /// The default class at nice 10: the server, at nice 0, weighs about
+    /// nine times as much and preempts it on wake-up.
+    Low,
+    /// `SCHED_IDLE`: runs only when core 1 has nothing else to run.
+    Idle,
+}
+
+impl Priority {
+    pub(crate) fn parse(s: &str) -> Priority {
+        match s {
+            "normal" => Priority::Normal,
+            "low" => Priority::Low,
+            "idle" => Priority::Idle,
+            other => panic!("unknown receiver priority {other} (normal, low, idle)"),
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Priority::Normal => "normal",
+            Priority::Low => "low (nice 10)",
+            Priority::Idle => "idle (SCHED_IDLE)",
+        }
+    }
+
+    /// Applies this priority to the calling thread; false when refused.
+    pub(crate) fn apply(self) -> bool {
+        match self {
+            Priority::Normal => true,
+            // SAFETY: plain syscalls on the calling thread (tid = gettid()).
+            Priority::Low => unsafe {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::setpriority(libc::PRIO_PROCESS, tid, 10) == 0
+            },
+            // SAFETY: 0 is the calling thread; `param` outlives the call.
+            Priority::Idle => unsafe {
+                let param = libc::sched_param { sched_priority: 0 };
+                libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0
+            },
+        }
+    }
 }

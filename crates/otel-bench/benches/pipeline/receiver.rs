@@ -201,11 +201,12 @@ pub(crate) struct ReceiverAddrs {
 
 /// Starts the receiver on its own thread: the gRPC server and the OTLP/HTTP
 /// server (hyper, HTTP/1.1, keep-alive) on one current-thread runtime, so
-/// both are measured by the same thread CPU clock. With `idle`, the thread
-/// runs in the idle scheduling class: it shares core 1 with the server but
-/// never delays it (see `main.rs`). Returns their addresses, the counters,
-/// that clock and whether the idle class was granted.
-pub(crate) fn start_receiver(idle: bool) -> (ReceiverAddrs, Arc<Received>, libc::clockid_t, bool) {
+/// both are measured by the same thread CPU clock, scheduled at `priority`
+/// against the server it shares core 1 with (see `main.rs`). Returns their
+/// addresses, the counters, that clock and whether the priority was granted.
+pub(crate) fn start_receiver(
+    priority: Priority,
+) -> (ReceiverAddrs, Arc<Received>, libc::clockid_t, bool) {
     let (tx, rx) = std::sync::mpsc::channel();
     let received = Arc::new(Received::default());
     let counts = received.clone();
@@ -214,7 +215,7 @@ pub(crate) fn start_receiver(idle: bool) -> (ReceiverAddrs, Arc<Received>, libc:
         .spawn(move || {
             ROLE.with(|r| r.set(ROLE_RECEIVER));
             pin_to(1);
-            let idle = idle && idle_priority();
+            let granted = priority.apply();
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -226,7 +227,7 @@ pub(crate) fn start_receiver(idle: bool) -> (ReceiverAddrs, Arc<Received>, libc:
                     grpc: grpc.local_addr().unwrap(),
                     http: http.local_addr().unwrap(),
                 };
-                tx.send((addrs, this_thread_cpu_clock(), idle)).unwrap();
+                tx.send((addrs, this_thread_cpu_clock(), granted)).unwrap();
                 let http_counts = counts.clone();
                 tokio::spawn(async move {
                     loop {
@@ -262,6 +263,6 @@ pub(crate) fn start_receiver(idle: bool) -> (ReceiverAddrs, Arc<Received>, libc:
             });
         })
         .unwrap();
-    let (addrs, clock, idle) = rx.recv().unwrap();
-    (addrs, received, clock, idle)
+    let (addrs, clock, granted) = rx.recv().unwrap();
+    (addrs, received, clock, granted)
 }
