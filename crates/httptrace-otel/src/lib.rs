@@ -25,7 +25,8 @@
 //! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` and `_ARG`,
 //! `OTEL_PROPAGATORS`, `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER` =
 //! `none`, `OTEL_SDK_DISABLED`, `OTEL_BSP_*`, ...), installs the global
-//! tracer and meter providers, the TraceContext + Baggage propagator and a
+//! tracer and meter providers, the TraceContext + Baggage propagator (W3C
+//! `traceparent`, and `tracestate` when the context carries one) and a
 //! `tracing` subscriber with the `tracing-opentelemetry` layer, and returns a
 //! guard whose drop flushes (bounded). Requests made inside a `tracing` span
 //! get their hop spans under it. See [`Setup`] for options, and

@@ -8,7 +8,7 @@
 //! message's length once per enclosing level. Measured with callgrind on
 //! the pipeline bench (2 spans and 11 span events per request), that was
 //! about 73 000 instructions and 85 allocations per request on the batch
-//! thread, more than the request itself; this takes about 28 000 and one
+//! thread, more than the request itself; this takes about 15 000 and one
 //! allocation per batch (the output buffer). It writes the same
 //! `ExportTraceServiceRequest`, byte for byte (the tests compare with
 //! opentelemetry-proto's).
