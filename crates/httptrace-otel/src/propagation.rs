@@ -6,9 +6,10 @@
 //! instructions per hop, the largest single item of the request path after
 //! the allocator (callgrind, pipeline bench). This writes the same 55 bytes
 //! from a table in about a hundred. It also leaves out an empty
-//! `tracestate` header, which the SDK's sends with every request: an empty
-//! list is the same as none (W3C Trace Context, 3.3.1.1). Extraction and
-//! the field list are the SDK's own.
+//! `tracestate` header, which the SDK's sends with every request. Go's
+//! OpenTelemetry propagator (`go.opentelemetry.io/otel/propagation`) does
+//! both the same way: no empty `tracestate`, and `traceparent` written
+//! without `fmt`. Extraction and the field list are the SDK's own.
 
 use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator, text_map_propagator};
