@@ -282,17 +282,11 @@ fn key_value_len(k: &str, v: &Value) -> usize {
 }
 
 fn key_value(buf: &mut Vec<u8>, tag: u32, k: &str, v: &Value) {
-    // The common case (one scalar) classified and measured once.
-    let Some(s) = scalar_of(v) else {
-        key(buf, tag, LEN);
-        encode_varint(key_value_len(k, v) as u64, buf);
-        string_field(buf, 1, k);
-        key(buf, 2, LEN);
-        encode_varint(any_value_len(v) as u64, buf);
-        any_value(buf, v);
-        return;
-    };
-    let value_len = scalar_len(&s);
+    // A scalar (nearly every attribute) is classified and measured once.
+    let scalar_value = scalar_of(v);
+    let value_len = scalar_value
+        .as_ref()
+        .map_or_else(|| any_value_len(v), scalar_len);
     key(buf, tag, LEN);
     encode_varint(
         (string_field_len(1, k) + message_field_len(2, value_len)) as u64,
@@ -301,7 +295,10 @@ fn key_value(buf: &mut Vec<u8>, tag: u32, k: &str, v: &Value) {
     string_field(buf, 1, k);
     key(buf, 2, LEN);
     encode_varint(value_len as u64, buf);
-    scalar(buf, &s);
+    match &scalar_value {
+        Some(s) => scalar(buf, s),
+        None => any_value(buf, v),
+    }
 }
 
 /// One element of an array, as an `AnyValue`.
