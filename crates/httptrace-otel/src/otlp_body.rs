@@ -375,15 +375,12 @@ fn scalar_of(v: &Value) -> Option<Scalar<'_>> {
     }
 }
 
-/// The value as one scalar, or its array elements; unknown kinds as text.
-fn classify(v: &Value) -> Result<Scalar<'_>, Result<Vec<Scalar<'_>>, String>> {
+/// A value that is not one scalar: its array elements, or, for a kind this
+/// encoder does not know, its text.
+fn composite(v: &Value) -> Result<Vec<Scalar<'_>>, String> {
     match v {
-        Value::Bool(b) => Ok(Scalar::Bool(*b)),
-        Value::I64(i) => Ok(Scalar::Int(*i)),
-        Value::F64(f) => Ok(Scalar::Double(*f)),
-        Value::String(s) => Ok(Scalar::Str(s.as_str())),
-        Value::Array(a) => Err(array_items(a).ok_or_else(|| a.to_string())),
-        other => Err(Err(other.to_string())),
+        Value::Array(a) => array_items(a).ok_or_else(|| a.to_string()),
+        other => Err(other.to_string()),
     }
 }
 
@@ -391,10 +388,9 @@ fn any_value_len(v: &Value) -> usize {
     if let Some(s) = scalar_of(v) {
         return scalar_len(&s);
     }
-    match classify(v) {
-        Ok(s) => scalar_len(&s),
-        Err(Ok(items)) => message_field_len(5, array_len(&items)),
-        Err(Err(text)) => scalar_len(&Scalar::Str(&text)),
+    match composite(v) {
+        Ok(items) => message_field_len(5, array_len(&items)),
+        Err(text) => scalar_len(&Scalar::Str(&text)),
     }
 }
 
@@ -402,9 +398,8 @@ fn any_value(buf: &mut Vec<u8>, v: &Value) {
     if let Some(s) = scalar_of(v) {
         return scalar(buf, &s);
     }
-    match classify(v) {
-        Ok(s) => scalar(buf, &s),
-        Err(Ok(items)) => {
+    match composite(v) {
+        Ok(items) => {
             key(buf, 5, LEN);
             encode_varint(array_len(&items) as u64, buf);
             for s in &items {
@@ -413,7 +408,7 @@ fn any_value(buf: &mut Vec<u8>, v: &Value) {
                 scalar(buf, s);
             }
         }
-        Err(Err(text)) => scalar(buf, &Scalar::Str(&text)),
+        Err(text) => scalar(buf, &Scalar::Str(&text)),
     }
 }
 
