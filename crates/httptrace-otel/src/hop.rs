@@ -43,6 +43,9 @@ pub(crate) struct Hop {
     /// when a `put_idle_conn` stamped at the same instant may still follow.
     pub(crate) ended_at: Option<Instant>,
     pub(crate) phases: Vec<Phase>,
+    /// Without hook events: each finished phase's first start and last
+    /// end, for the span's duration attributes at its end.
+    pub(crate) phase_totals: Option<Vec<(&'static str, Instant, Instant)>>,
     pub(crate) dns_starts: Vec<(String, Instant)>,
     pub(crate) active_counted: bool,
     pub(crate) duration_recorded: bool,
@@ -82,6 +85,9 @@ impl Hop {
         {
             p.start = Some(at);
             p.attrs.extend(attrs);
+            if let Some(end) = p.end {
+                add_phase_time(&mut self.phase_totals, name, at, end);
+            }
             return;
         }
         self.phases.push(Phase {
@@ -101,6 +107,9 @@ impl Hop {
         {
             p.end = Some(at);
             p.error = error;
+            if let Some(start) = p.start {
+                add_phase_time(&mut self.phase_totals, name, start, at);
+            }
             return;
         }
         self.phases.push(Phase {
@@ -216,6 +225,9 @@ impl Hop {
                     Some(p) => {
                         p.end = Some(at);
                         p.error = e.error.clone();
+                        if let Some(start) = p.start {
+                            add_phase_time(&mut hop.phase_totals, "connect", start, at);
+                        }
                     }
                     None => hop.phase_end("connect", at, e.error.clone()),
                 }
@@ -254,17 +266,22 @@ impl Hop {
                     ));
                 }
                 hop.set_protocol(e.protocol);
-                // send, wait and receive exist only as phase spans (dns,
-                // connect and tls are also what a late dial continues).
-                if settings.phase_spans {
+                if !settings.hook_events {
+                    hop.span
+                        .set_attribute(KeyValue::new("httptrace.conn.reused", e.reused));
+                }
+                // send, wait and receive are followed only for phase spans
+                // or their durations (dns, connect and tls are also what a
+                // late dial continues).
+                if settings.phase_spans || !settings.hook_events {
                     hop.phase_start("send", at, Vec::new());
                 }
             }
-            Event::WroteRequest(e) if settings.phase_spans => {
+            Event::WroteRequest(e) if settings.phase_spans || !settings.hook_events => {
                 hop.phase_end("send", at, e.error.clone());
                 hop.phase_start("wait", at, Vec::new());
             }
-            Event::GotFirstResponseByte(_) if settings.phase_spans => {
+            Event::GotFirstResponseByte(_) if settings.phase_spans || !settings.hook_events => {
                 hop.phase_end("wait", at, None);
                 hop.phase_start("receive", at, Vec::new());
             }
@@ -307,7 +324,7 @@ impl Hop {
                     BodyOutcome::Failed(err) => Some(err.clone()),
                     _ => None,
                 };
-                if settings.phase_spans {
+                if settings.phase_spans || !settings.hook_events {
                     hop.phase_end("receive", at, error.clone());
                 }
                 if let Some(err) = &error
@@ -327,6 +344,43 @@ impl Hop {
         }
         finish_now
     }
+}
+
+/// Notes a finished phase for the duration attributes kept without hook
+/// events: a phase that happened more than once (connection attempts to
+/// several addresses, in parallel or one after another) spans from its
+/// first start to its last end.
+fn add_phase_time(
+    totals: &mut Option<Vec<(&'static str, Instant, Instant)>>,
+    name: &'static str,
+    start: Instant,
+    end: Instant,
+) {
+    let Some(totals) = totals else { return };
+    match totals.iter_mut().find(|(n, _, _)| *n == name) {
+        Some((_, first, last)) => {
+            *first = (*first).min(start);
+            *last = (*last).max(end);
+        }
+        None => totals.push((name, start, end)),
+    }
+}
+
+/// A phase's duration attribute without hook events.
+pub(crate) fn phase_duration(name: &'static str, start: Instant, end: Instant) -> Option<KeyValue> {
+    let key = match name {
+        "dns" => "httptrace.dns.duration",
+        "connect" => "httptrace.connect.duration",
+        "tls" => "httptrace.tls.duration",
+        "send" => "httptrace.send.duration",
+        "wait" => "httptrace.wait.duration",
+        "receive" => "httptrace.receive.duration",
+        _ => return None,
+    };
+    Some(KeyValue::new(
+        key,
+        end.saturating_duration_since(start).as_secs_f64(),
+    ))
 }
 
 pub(crate) fn hop_status_is_error(status: Option<u16>) -> bool {

@@ -80,6 +80,12 @@
 //! Optional phase sub-spans ([`OtelTrace::phase_spans`]): `dns`, `connect`,
 //! `tls`, `send`, `wait`, `receive`, children of the hop span.
 //!
+//! Without hook events ([`OtelTrace::hook_events`]`(false)`), the hop span
+//! carries those phases' durations as attributes
+//! (`httptrace.<phase>.duration`, seconds) and `httptrace.conn.reused`
+//! instead of one event per hook: smaller spans, for services that want
+//! the phases and not every hook's details.
+//!
 //! A dial can outlive its round trip: when the pool hands the waiting
 //! request a connection another request freed, the request's own dial goes
 //! on in the background and its last hooks come after the hop's span ended.

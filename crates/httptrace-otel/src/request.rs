@@ -13,7 +13,7 @@ use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer}
 use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::attrs;
-use crate::hop::{Hop, hop_status_is_error};
+use crate::hop::{self, Hop, hop_status_is_error};
 use crate::late::LateDial;
 use crate::metrics::Instruments;
 use crate::phase::{Phase, done_phase, is_dial_event, open_phase, scrub_message};
@@ -209,6 +209,7 @@ impl RequestState {
             phase_error: None,
             ended_at: None,
             phases: Vec::new(),
+            phase_totals: (recording && !self.settings.hook_events).then(Vec::new),
             dns_starts: Vec::new(),
             active_counted: false,
             duration_recorded: false,
@@ -277,7 +278,7 @@ impl RequestState {
     }
 
     fn record_event(&self, hop: &mut Hop, event: &Event) {
-        if !hop.recording {
+        if !hop.recording || !self.settings.hook_events {
             return;
         }
         let a = self.event_attributes(event, &hop.url, &hop.url_full);
@@ -421,6 +422,13 @@ impl RequestState {
             // Status codes need no description; transport errors get theirs.
             hop.span
                 .set_status(Status::error(hop.error_message.clone().unwrap_or_default()));
+        }
+        if let Some(totals) = hop.phase_totals.take() {
+            for (name, start, end) in totals {
+                if let Some(kv) = hop::phase_duration(name, start, end) {
+                    hop.span.set_attribute(kv);
+                }
+            }
         }
         if hop.recording {
             let mut events = std::mem::take(&mut hop.events);

@@ -42,6 +42,9 @@ pub(crate) struct Settings {
     pub(crate) global_tracer: Arc<OnceLock<Arc<BoxedTracer>>>,
     pub(crate) propagation: Propagation,
     pub(crate) phase_spans: bool,
+    /// Each hook a span event (the default); off: phase durations as hop
+    /// span attributes instead.
+    pub(crate) hook_events: bool,
     pub(crate) record_headers: Vec<String>,
     pub(crate) record_response_headers: Vec<String>,
     pub(crate) sensitive_headers: Vec<String>,

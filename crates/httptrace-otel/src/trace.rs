@@ -75,6 +75,7 @@ impl fmt::Debug for OtelTrace {
                     .unwrap_or("global"),
             )
             .field("phase_spans", &s.phase_spans)
+            .field("hook_events", &s.hook_events)
             .field("record_headers", &s.record_headers)
             .field("sensitive_headers", &s.sensitive_headers)
             .field("extra_redacted_params", &s.extra_redacted_params)
@@ -101,6 +102,7 @@ impl OtelTrace {
                 global_tracer: Arc::new(OnceLock::new()),
                 propagation: Propagation::Global,
                 phase_spans: false,
+                hook_events: true,
                 record_headers: Vec::new(),
                 record_response_headers: Vec::new(),
                 sensitive_headers: Vec::new(),
@@ -193,6 +195,27 @@ impl OtelTrace {
     /// `receive` (first byte → body done).
     pub fn phase_spans(self, enabled: bool) -> Self {
         self.edit(|s| s.phase_spans = enabled)
+    }
+
+    /// Records every hook of a hop as an event on its span (on by default).
+    ///
+    /// Off, the hop span has no events and carries instead, when it ends,
+    /// how long each phase it went through took, in seconds (from its first
+    /// start to its last end when it happened more than once, as connection
+    /// attempts to several addresses do): `httptrace.dns.duration`,
+    /// `httptrace.connect.duration`, `httptrace.tls.duration`,
+    /// `httptrace.send.duration`, `httptrace.wait.duration` and
+    /// `httptrace.receive.duration` (the phases of
+    /// [`phase_spans`](Self::phase_spans)), and `httptrace.conn.reused`.
+    /// What only the events carry is not recorded: their timestamps, DNS
+    /// answers, local addresses, the TLS certificate, the names of the
+    /// headers written, body sizes. The spans are about a third of the
+    /// size, and the whole pipeline costs a service and its collector
+    /// about as much as reqwest-tracing's one span per request does
+    /// (BENCHMARKS.md). The `dial` span of a dial that outlived its round
+    /// trip keeps its events.
+    pub fn hook_events(self, enabled: bool) -> Self {
+        self.edit(|s| s.hook_events = enabled)
     }
 
     /// Records these request headers (case-insensitive names) as

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use httptrace_otel::{OtelTrace, Protocol, Setup};
+use httptrace_otel::{OtelTrace, Protocol};
 use jaeger_harness::{Jaeger, spans};
 use tracing::Instrument as _;
 
@@ -33,15 +33,11 @@ async fn export_resumes_when_the_collector_comes_back() {
         .local_addr()
         .unwrap()
         .port();
-    let guard = Setup::with_env(|_| None)
-        .service_name("collector-returns")
-        .endpoint(format!("http://127.0.0.1:{port}"))
-        .protocol(Protocol::HttpProtobuf)
-        .metrics(false)
-        .fmt(false)
-        .scheduled_delay(Duration::from_millis(100))
-        .try_install()
-        .expect("install the pipeline");
+    let guard = support::e2e::install(
+        "collector-returns",
+        format!("http://127.0.0.1:{port}"),
+        Protocol::HttpProtobuf,
+    );
     let net = Net::start();
     let client = net.client(OtelTrace::new());
     let url = format!("http://127.0.0.1:{}/", net.http.port());

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use httptrace_otel::{OtelTrace, Protocol, Setup};
+use httptrace_otel::{OtelTrace, Protocol};
 use httptrace_testkit::http::TestServer;
 use jaeger_harness::{Jaeger, spans};
 use tracing::Instrument as _;
@@ -21,15 +21,11 @@ async fn hyper_transport_hooks_reach_jaeger() {
     let Some(jaeger) = Jaeger::start().await.expect("start Jaeger") else {
         return;
     };
-    let guard = Setup::with_env(|_| None)
-        .service_name("httptrace-hyper-e2e")
-        .endpoint(jaeger.otlp_grpc_endpoint())
-        .protocol(Protocol::Grpc)
-        .metrics(false)
-        .fmt(false)
-        .scheduled_delay(Duration::from_millis(100))
-        .try_install()
-        .expect("install the pipeline");
+    let guard = support::e2e::install(
+        "httptrace-hyper-e2e",
+        jaeger.otlp_grpc_endpoint(),
+        Protocol::Grpc,
+    );
     let server = TestServer::http();
     let client = httptrace::hyper::Client::builder()
         .make_trace(OtelTrace::new())

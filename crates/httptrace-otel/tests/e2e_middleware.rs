@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use httptrace::reqwest::{ClientBuilderExt, Config, TraceMiddleware};
-use httptrace_otel::{OtelTrace, Protocol, Setup};
+use httptrace_otel::{OtelTrace, Protocol};
 use httptrace_testkit::http::{TestServer, full_body};
 use jaeger_harness::{Jaeger, spans};
 use reqwest_retry::RetryTransientMiddleware;
@@ -60,15 +60,7 @@ async fn retries_and_redirect_hops_are_spans_with_resend_counts_in_jaeger() {
         return;
     };
     let service = format!("httptrace-middleware-e2e-{}", std::process::id());
-    let guard = Setup::with_env(|_| None)
-        .service_name(&service)
-        .endpoint(jaeger.otlp_grpc_endpoint())
-        .protocol(Protocol::Grpc)
-        .metrics(false)
-        .fmt(false)
-        .scheduled_delay(Duration::from_millis(100))
-        .try_install()
-        .expect("install the pipeline");
+    let guard = support::e2e::install(&service, jaeger.otlp_grpc_endpoint(), Protocol::Grpc);
 
     let (server, traceparents) = flaky_server();
     let config = Config::new().make_trace(OtelTrace::new());

@@ -74,6 +74,20 @@ impl Span {
         })
     }
 
+    /// The attribute as a float (OTLP JSON `doubleValue`; an integer too).
+    pub fn attr_f64(&self, key: &str) -> Option<f64> {
+        self.attributes.get(key).and_then(|v| match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        })
+    }
+
+    /// The attribute as a boolean, if it is one.
+    pub fn attr_bool(&self, key: &str) -> Option<bool> {
+        self.attributes.get(key).and_then(Value::as_bool)
+    }
+
     /// True when the status is Error.
     pub fn is_error(&self) -> bool {
         self.status_code == "2" || self.status_code.eq_ignore_ascii_case("STATUS_CODE_ERROR")

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use httptrace_otel::{OtelTrace, Protocol, Setup};
+use httptrace_otel::{OtelGuard, OtelTrace, Protocol, Setup};
 use jaeger_harness::{Jaeger, Span, spans};
 use serde_json::Value;
 use tracing::Instrument as _;
@@ -55,6 +55,21 @@ fn expected_spans(all: &[Span], want: usize) -> usize {
     want + if raced_dial(all) { RACED_PHASES } else { 0 } + usize::from(late_dial(all))
 }
 
+/// The pipeline an end-to-end test installs: `service` exporting over
+/// `protocol` to `endpoint`, no metrics, no log output, a 100 ms batch delay,
+/// and none of the machine's `OTEL_*` settings.
+pub fn install(service: &str, endpoint: String, protocol: Protocol) -> OtelGuard {
+    Setup::with_env(|_| None)
+        .service_name(service)
+        .endpoint(endpoint)
+        .protocol(protocol)
+        .metrics(false)
+        .fmt(false)
+        .scheduled_delay(Duration::from_millis(100))
+        .try_install()
+        .expect("install the pipeline")
+}
+
 pub async fn run(protocol: Protocol) {
     let Some(jaeger) = Jaeger::start().await.expect("start Jaeger") else {
         return;
@@ -64,16 +79,7 @@ pub async fn run(protocol: Protocol) {
         Protocol::HttpProtobuf => jaeger.otlp_http_endpoint(),
     };
     let service = format!("httptrace-otel-e2e-{protocol:?}-{}", std::process::id()).to_lowercase();
-    // The test's own settings, not whatever OTEL_* the machine has.
-    let guard = Setup::with_env(|_| None)
-        .service_name(&service)
-        .endpoint(endpoint)
-        .protocol(protocol)
-        .metrics(false)
-        .fmt(false)
-        .scheduled_delay(Duration::from_millis(100))
-        .try_install()
-        .expect("install the pipeline");
+    let guard = install(&service, endpoint, protocol);
 
     let net = Net::start();
     let client = net.client(OtelTrace::new().phase_spans(true));

@@ -77,6 +77,10 @@
 //!     registry as this thread's default dispatcher. The filter adds
 //!     `reqwest_tracing=info`: `DEFAULT_OTEL_FILTER`'s `reqwest=off` is a
 //!     target prefix and would turn reqwest-tracing's own span off too.
+//!   - `httptrace-otel-no-events`: `httptrace-otel` with
+//!     `OtelTrace::new().hook_events(false)`: the same pipeline and spans,
+//!     the hop span without its hook events and with the phases' durations
+//!     as attributes instead.
 //!
 //! Every request runs inside `info_span!("parent")` (`.instrument`), at
 //! concurrency 1 and 64 (that many tasks sending on one client).
@@ -113,9 +117,9 @@
 //!   The counter runs in every variant, so it costs all of them alike.
 //! - Spans per request: what the receiver decoded in the window over the
 //!   measured requests, against what the variant must produce (the hop
-//!   span + the parent span for `httptrace-otel`, the parent + the request
-//!   span for `reqwest-tracing`). A round that lost a span marks its row
-//!   INVALID and prints no ratio for it.
+//!   span + the parent span for both `httptrace-otel` variants, the
+//!   parent + the request span for `reqwest-tracing`). A round that lost a
+//!   span marks its row INVALID and prints no ratio for it.
 //! - Receiver CPU µs per request: the receiver thread's CPU clock over the
 //!   window. A second table gives what the receiver decoded per request:
 //!   spans, span events, attributes and the encoded size of the exports.
@@ -133,7 +137,8 @@
 //! OpenTelemetry variants instead of the default 2048: with the default,
 //! both can drop spans at 64 in flight on one core, which marks them INVALID),
 //! `--variant NAME[,NAME]` (`plain`, `traced`, `httptrace-otel`,
-//! `reqwest-tracing`), `--concurrency N[,N]`, e.g. for a profile:
+//! `reqwest-tracing`, `httptrace-otel-no-events`), `--concurrency N[,N]`,
+//! e.g. for a profile:
 //! `-- --variant httptrace-otel --concurrency 64 --rounds 1 --secs 20`.
 //! `--receiver-priority low|normal|idle` (the receiver's scheduling
 //! against the server, default `low`, see above);

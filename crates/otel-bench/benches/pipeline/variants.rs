@@ -1,5 +1,6 @@
 //! The variants: plain reqwest, httptrace with no trace, the httptrace-otel
-//! pipeline, reqwest-tracing; their clients and pipelines.
+//! pipeline, reqwest-tracing, the httptrace-otel pipeline without hook
+//! events; their clients and pipelines.
 
 use super::*;
 
@@ -9,13 +10,16 @@ pub(crate) enum Variant {
     Traced,
     HttptraceOtel,
     ReqwestTracing,
+    /// (c) with `OtelTrace::hook_events(false)`.
+    HttptraceOtelNoEvents,
 }
 
-pub(crate) const VARIANTS: [Variant; 4] = [
+pub(crate) const VARIANTS: [Variant; 5] = [
     Variant::Plain,
     Variant::Traced,
     Variant::HttptraceOtel,
     Variant::ReqwestTracing,
+    Variant::HttptraceOtelNoEvents,
 ];
 
 impl Variant {
@@ -25,6 +29,7 @@ impl Variant {
             Variant::Traced => "traced",
             Variant::HttptraceOtel => "httptrace-otel",
             Variant::ReqwestTracing => "reqwest-tracing",
+            Variant::HttptraceOtelNoEvents => "httptrace-otel-no-events",
         }
     }
 
@@ -34,6 +39,7 @@ impl Variant {
             Variant::Traced => "(b) httptrace, no trace attached",
             Variant::HttptraceOtel => "(c) httptrace-otel pipeline",
             Variant::ReqwestTracing => "(d) reqwest-tracing 0.7 + OTel 0.32",
+            Variant::HttptraceOtelNoEvents => "(e) (c) with hook_events(false)",
         }
     }
 
@@ -42,7 +48,7 @@ impl Variant {
         match self {
             Variant::Plain | Variant::Traced => 0,
             // The hop span + the parent span (tracing-opentelemetry).
-            Variant::HttptraceOtel => 2,
+            Variant::HttptraceOtel | Variant::HttptraceOtelNoEvents => 2,
             // The parent span + reqwest-tracing's request span.
             Variant::ReqwestTracing => 2,
         }
@@ -108,7 +114,7 @@ impl Pipeline {
     ) -> Pipeline {
         match variant {
             Variant::Plain | Variant::Traced => Pipeline::None,
-            Variant::HttptraceOtel => {
+            Variant::HttptraceOtel | Variant::HttptraceOtelNoEvents => {
                 let mut setup = httptrace_otel::Setup::with_env(|_| None);
                 if let Some(n) = max_queue {
                     setup = setup.max_queue_size(n);
@@ -203,6 +209,9 @@ impl Pipeline {
             Variant::Traced => BenchClient::Traced(reqwest::Client::builder().traced().unwrap()),
             Variant::HttptraceOtel => BenchClient::Middleware(traced_otel_client(
                 &Config::new().make_trace(httptrace_otel::OtelTrace::new()),
+            )),
+            Variant::HttptraceOtelNoEvents => BenchClient::Middleware(traced_otel_client(
+                &Config::new().make_trace(httptrace_otel::OtelTrace::new().hook_events(false)),
             )),
             Variant::ReqwestTracing => BenchClient::Middleware(
                 reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
