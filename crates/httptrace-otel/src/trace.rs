@@ -209,9 +209,10 @@ impl OtelTrace {
     /// [`phase_spans`](Self::phase_spans)), and `httptrace.conn.reused`.
     /// What only the events carry is not recorded: their timestamps, DNS
     /// answers, local addresses, the TLS certificate, the names of the
-    /// headers written, body sizes. The spans are about a third of the
-    /// size, and the whole pipeline costs a service and its collector
-    /// about as much as reqwest-tracing's one span per request does
+    /// headers written, body sizes. In the project's pipeline benchmark
+    /// the export is half the size (804 against 1572 bytes per request),
+    /// and with 64 requests in flight the pipeline costs the service and
+    /// its collector less than reqwest-tracing's one span per request
     /// (BENCHMARKS.md). The `dial` span of a dial that outlived its round
     /// trip keeps its events.
     pub fn hook_events(self, enabled: bool) -> Self {
