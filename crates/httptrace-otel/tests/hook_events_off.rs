@@ -4,6 +4,7 @@
 
 mod support;
 
+use httptrace_testkit::http::refused_addr;
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 use support::*;
@@ -114,4 +115,36 @@ async fn with_phase_spans_both_spans_and_durations_are_recorded() {
     let wait = seconds(hop, "httptrace.wait.duration").expect("wait");
     assert!((wait - span_seconds(wait_span)).abs() < 1e-6, "{wait} s");
     assert!(wait >= 0.030, "wait {wait} s");
+}
+
+#[tokio::test]
+async fn a_refused_connection_keeps_its_error_and_its_connect_time() {
+    let cap = Capture::new();
+    let net = Net::start();
+    let client = net.client(cap.otel().hook_events(false));
+    let url = format!("http://127.0.0.1:{}/", refused_addr().port());
+    client
+        .get(&url)
+        .send()
+        .await
+        .expect_err("nothing listens there");
+
+    let hops = cap.hops();
+    assert_eq!(hops.len(), 1);
+    let hop = &hops[0];
+    assert!(hop.events.is_empty(), "{:?}", event_names(hop));
+    assert!(is_error(hop), "{:?}", hop.status);
+    assert_eq!(
+        attr_str(hop, "error.type").as_deref(),
+        Some("connection_refused")
+    );
+    // The attempt ended, in failure: its time is still the connect phase's.
+    let connect = seconds(hop, "httptrace.connect.duration").expect("connect");
+    assert!(connect <= span_seconds(hop) + 1e-6, "{connect} s");
+    // No connection: nothing was sent or waited for.
+    for k in ["send", "wait", "receive"] {
+        let key = format!("httptrace.{k}.duration");
+        assert_eq!(seconds(hop, &key), None, "{key}");
+    }
+    assert_eq!(reused(hop), None);
 }
