@@ -138,7 +138,7 @@ pub(crate) fn run_variant(
     protocol: Protocol,
     concurrency: usize,
     plan: Plan,
-    max_queue: Option<usize>,
+    tuning: Tuning,
     env: Env,
     endpoint: Arc<str>,
     received: Arc<Received>,
@@ -155,7 +155,7 @@ pub(crate) fn run_variant(
                 .unwrap();
             // Built on this (pinned) thread: the pipeline's threads inherit
             // the pinning.
-            let pipeline = Pipeline::new(variant, protocol, &endpoint, max_queue);
+            let pipeline = Pipeline::new(variant, protocol, &endpoint, tuning);
             let _dispatch = pipeline.dispatch().map(tracing::dispatcher::set_default);
             let client = Arc::new(pipeline.client(variant));
             // Warm-up: connections open, first-use initialisation done, then

@@ -142,6 +142,8 @@
 //! `-- --variant httptrace-otel --concurrency 64 --rounds 1 --secs 20`.
 //! `--receiver-priority low|normal|idle` (the receiver's scheduling
 //! against the server, default `low`, see above);
+//! `--otel-metrics on|off` (httptrace-otel's metrics, `Setup::metrics` and
+//! `OtelTrace::metrics`, default `on`; reqwest-tracing records none);
 //! `--collector-down` points the exporters at a closed port instead of the
 //! receiver, with either protocol (every span is then lost, as expected,
 //! and the rows say so);
@@ -203,7 +205,7 @@ struct Options {
     smoke: bool,
     rounds: usize,
     plan: Plan,
-    max_queue: Option<usize>,
+    tuning: Tuning,
     variants: Vec<Variant>,
     concurrency: Vec<usize>,
     /// The receiver's scheduling against the server (default low).
@@ -239,7 +241,14 @@ fn options() -> Options {
     let concurrency = value("--concurrency").map_or(vec![1, 64], |list| {
         list.split(',').map(|n| n.parse().unwrap()).collect()
     });
-    let max_queue = value("--max-queue").map(|n| n.parse().unwrap());
+    let tuning = Tuning {
+        max_queue: value("--max-queue").map(|n| n.parse().unwrap()),
+        otel_metrics: match value("--otel-metrics").map(String::as_str) {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => panic!("--otel-metrics on|off, not {other}"),
+        },
+    };
     let collector_down = args.iter().any(|a| a == "--collector-down");
     let protocol = value("--protocol").map_or(Protocol::Http, |p| Protocol::parse(p));
     let receiver_priority =
@@ -250,7 +259,7 @@ fn options() -> Options {
         smoke,
         rounds,
         plan,
-        max_queue,
+        tuning,
         variants,
         concurrency,
         receiver_priority,
@@ -283,7 +292,7 @@ fn main() {
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "otel-pipeline bench: OTLP {} to {} ({}), {} round(s), {}, span queue {}, {} cores; server and receiver {} core 1 (receiver priority {}), clients on core 0",
+        "otel-pipeline bench: OTLP {} to {} ({}), {} round(s), {}, span queue {}, httptrace-otel metrics {}, {} cores; server and receiver {} core 1 (receiver priority {}), clients on core 0",
         opts.protocol.name(),
         endpoint,
         if opts.collector_down {
@@ -296,8 +305,14 @@ fn main() {
             Plan::For(d) => format!("{:.1} s per variant", d.as_secs_f64()),
             Plan::Count(n) => format!("{n} requests per variant"),
         },
-        opts.max_queue
+        opts.tuning
+            .max_queue
             .map_or("2048 (default)".to_string(), |n| n.to_string()),
+        if opts.tuning.otel_metrics {
+            "on"
+        } else {
+            "off"
+        },
         cores,
         if pinned {
             "pinned to"
@@ -324,7 +339,7 @@ fn main() {
                     opts.protocol,
                     concurrency,
                     opts.plan,
-                    opts.max_queue,
+                    opts.tuning,
                     env,
                     endpoint.clone(),
                     received.clone(),

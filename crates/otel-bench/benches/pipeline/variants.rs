@@ -87,6 +87,17 @@ pub(crate) fn traced_otel_client(config: &Config) -> reqwest_middleware::ClientW
         .build()
 }
 
+/// The pipelines' settings the command line can change.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tuning {
+    /// The batch span processor's queue bound, `None` for the default
+    /// (2048), in both OpenTelemetry variants.
+    pub(crate) max_queue: Option<usize>,
+    /// httptrace-otel's metrics (`Setup::metrics`, `OtelTrace::metrics`);
+    /// reqwest-tracing records none.
+    pub(crate) otel_metrics: bool,
+}
+
 /// What a variant installs besides its client: the `tracing` dispatcher
 /// and the providers to flush.
 pub(crate) enum Pipeline {
@@ -94,6 +105,7 @@ pub(crate) enum Pipeline {
     HttptraceOtel {
         guard: httptrace_otel::OtelGuard,
         dispatch: tracing::Dispatch,
+        metrics: bool,
     },
     ReqwestTracing {
         provider: opentelemetry_sdk_032::trace::SdkTracerProvider,
@@ -103,15 +115,14 @@ pub(crate) enum Pipeline {
 }
 
 impl Pipeline {
-    /// `endpoint`: the receiver's base URL for `protocol` (no signal path);
-    /// `max_queue`: the batch span processor's queue bound, `None` for the
-    /// default (2048).
+    /// `endpoint`: the receiver's base URL for `protocol` (no signal path).
     pub(crate) fn new(
         variant: Variant,
         protocol: Protocol,
         endpoint: &str,
-        max_queue: Option<usize>,
+        tuning: Tuning,
     ) -> Pipeline {
+        let max_queue = tuning.max_queue;
         match variant {
             Variant::Plain | Variant::Traced => Pipeline::None,
             Variant::HttptraceOtel | Variant::HttptraceOtelNoEvents => {
@@ -129,7 +140,7 @@ impl Pipeline {
                     })
                     .endpoint(endpoint)
                     .traces(true)
-                    .metrics(true)
+                    .metrics(tuning.otel_metrics)
                     .fmt(false)
                     .install_subscriber(false)
                     .try_install()
@@ -137,7 +148,11 @@ impl Pipeline {
                 let dispatch = tracing::Dispatch::new(
                     tracing_subscriber::registry().with(guard.tracing_layer()),
                 );
-                Pipeline::HttptraceOtel { guard, dispatch }
+                Pipeline::HttptraceOtel {
+                    guard,
+                    dispatch,
+                    metrics: tuning.otel_metrics,
+                }
             }
             Variant::ReqwestTracing => {
                 use opentelemetry_032::trace::TracerProvider as _;
@@ -207,12 +222,13 @@ impl Pipeline {
         match variant {
             Variant::Plain => BenchClient::Plain(reqwest::Client::new()),
             Variant::Traced => BenchClient::Traced(reqwest::Client::builder().traced().unwrap()),
-            Variant::HttptraceOtel => BenchClient::Middleware(traced_otel_client(
-                &Config::new().make_trace(httptrace_otel::OtelTrace::new()),
-            )),
-            Variant::HttptraceOtelNoEvents => BenchClient::Middleware(traced_otel_client(
-                &Config::new().make_trace(httptrace_otel::OtelTrace::new().hook_events(false)),
-            )),
+            Variant::HttptraceOtel | Variant::HttptraceOtelNoEvents => {
+                let metrics = matches!(self, Pipeline::HttptraceOtel { metrics: true, .. });
+                let trace = httptrace_otel::OtelTrace::new()
+                    .hook_events(variant == Variant::HttptraceOtel)
+                    .metrics(metrics);
+                BenchClient::Middleware(traced_otel_client(&Config::new().make_trace(trace)))
+            }
             Variant::ReqwestTracing => BenchClient::Middleware(
                 reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
                     .with(reqwest_tracing::TracingMiddleware::default())
