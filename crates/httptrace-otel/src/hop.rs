@@ -100,16 +100,12 @@ impl Hop {
     }
 
     pub(crate) fn phase_end(&mut self, name: &'static str, at: Instant, error: Option<HookError>) {
-        if let Some(p) = self
+        if let Some(i) = self
             .phases
-            .iter_mut()
-            .find(|p| p.name == name && p.end.is_none() && p.start.is_some_and(|s| s <= at))
+            .iter()
+            .position(|p| p.name == name && p.end.is_none() && p.start.is_some_and(|s| s <= at))
         {
-            p.end = Some(at);
-            p.error = error;
-            if let Some(start) = p.start {
-                add_phase_time(&mut self.phase_totals, name, start, at);
-            }
+            self.end_phase(i, at, error);
             return;
         }
         self.phases.push(Phase {
@@ -119,6 +115,16 @@ impl Hop {
             error,
             attrs: Vec::new(),
         });
+    }
+
+    /// Ends the open phase at `i` (its start is known).
+    fn end_phase(&mut self, i: usize, at: Instant, error: Option<HookError>) {
+        let p = &mut self.phases[i];
+        p.end = Some(at);
+        p.error = error;
+        if let Some(start) = p.start {
+            add_phase_time(&mut self.phase_totals, p.name, start, at);
+        }
     }
 
     /// Makes the spans of the phases whose both ends are known.
@@ -219,16 +225,8 @@ impl Hop {
                 // Attempts to several addresses may overlap (Happy Eyeballs):
                 // each done ends the attempt to its own address.
                 let peer = e.addr.map(|a| a.ip().to_string());
-                let attempt = open_phase(&hop.phases, "connect", peer.as_deref(), at)
-                    .map(|i| &mut hop.phases[i]);
-                match attempt {
-                    Some(p) => {
-                        p.end = Some(at);
-                        p.error = e.error.clone();
-                        if let Some(start) = p.start {
-                            add_phase_time(&mut hop.phase_totals, "connect", start, at);
-                        }
-                    }
+                match open_phase(&hop.phases, "connect", peer.as_deref(), at) {
+                    Some(i) => hop.end_phase(i, at, e.error.clone()),
                     None => hop.phase_end("connect", at, e.error.clone()),
                 }
                 if let Some(addr) = e.addr
@@ -273,15 +271,15 @@ impl Hop {
                 // send, wait and receive are followed only for phase spans
                 // or their durations (dns, connect and tls are also what a
                 // late dial continues).
-                if settings.phase_spans || !settings.hook_events {
+                if settings.follows_exchange() {
                     hop.phase_start("send", at, Vec::new());
                 }
             }
-            Event::WroteRequest(e) if settings.phase_spans || !settings.hook_events => {
+            Event::WroteRequest(e) if settings.follows_exchange() => {
                 hop.phase_end("send", at, e.error.clone());
                 hop.phase_start("wait", at, Vec::new());
             }
-            Event::GotFirstResponseByte(_) if settings.phase_spans || !settings.hook_events => {
+            Event::GotFirstResponseByte(_) if settings.follows_exchange() => {
                 hop.phase_end("wait", at, None);
                 hop.phase_start("receive", at, Vec::new());
             }
@@ -324,7 +322,7 @@ impl Hop {
                     BodyOutcome::Failed(err) => Some(err.clone()),
                     _ => None,
                 };
-                if settings.phase_spans || !settings.hook_events {
+                if settings.follows_exchange() {
                     hop.phase_end("receive", at, error.clone());
                 }
                 if let Some(err) = &error

@@ -56,6 +56,12 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
+    /// Whether the `send`, `wait` and `receive` phases are followed: for
+    /// their spans, or for their durations without hook events.
+    pub(crate) fn follows_exchange(&self) -> bool {
+        self.phase_spans || !self.hook_events
+    }
+
     /// The recorded-header policies from the lists, redacting URL-valued
     /// headers with the same parameters as `url.full`.
     pub(crate) fn rebuild_header_policies(&mut self) {
