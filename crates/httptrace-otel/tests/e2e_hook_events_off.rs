@@ -5,12 +5,10 @@
 
 mod support;
 
-use std::time::Duration;
-
 use httptrace::reqwest::{ClientBuilderExt as _, Config};
 use httptrace_otel::{OtelTrace, Protocol};
 use httptrace_testkit::http::TestServer;
-use jaeger_harness::{Jaeger, spans};
+use jaeger_harness::Jaeger;
 use tracing::Instrument as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,13 +42,8 @@ async fn hop_spans_without_events_carry_phase_durations_in_jaeger() {
     drop(caller);
     guard.force_flush().expect("flush to Jaeger");
 
-    let trace = jaeger
-        .wait_for_trace(&trace_id, Duration::from_secs(30), |t| spans(t).len() >= 3)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n--- jaeger log ---\n{}", jaeger.log()));
-    let all = spans(&trace);
-    let mut hops: Vec<_> = all.iter().filter(|s| s.is_client()).collect();
-    hops.sort_by_key(|s| s.start_ns);
+    let all = support::e2e::read_back(&jaeger, &trace_id, 3).await;
+    let hops = support::e2e::hops(&all);
     assert_eq!(hops.len(), 2, "{all:#?}");
     for (i, hop) in hops.iter().enumerate() {
         assert!(hop.events.is_empty(), "hop {i}: {:?}", hop.events);

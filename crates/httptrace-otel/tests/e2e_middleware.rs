@@ -15,7 +15,7 @@ use std::time::Duration;
 use httptrace::reqwest::{ClientBuilderExt, Config, TraceMiddleware};
 use httptrace_otel::{OtelTrace, Protocol};
 use httptrace_testkit::http::{TestServer, full_body};
-use jaeger_harness::{Jaeger, spans};
+use jaeger_harness::Jaeger;
 use reqwest_retry::RetryTransientMiddleware;
 use reqwest_retry::policies::ExponentialBackoff;
 use tracing::Instrument as _;
@@ -93,14 +93,9 @@ async fn retries_and_redirect_hops_are_spans_with_resend_counts_in_jaeger() {
     drop(caller);
     guard.force_flush().expect("flush to Jaeger");
 
-    let trace = jaeger
-        .wait_for_trace(&trace_id, Duration::from_secs(30), |t| spans(t).len() >= 5)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n--- jaeger log ---\n{}", jaeger.log()));
-    let all = spans(&trace);
+    let all = support::e2e::read_back(&jaeger, &trace_id, 5).await;
     let caller = all.iter().find(|s| s.name == "checkout").expect("caller");
-    let mut hops: Vec<_> = all.iter().filter(|s| s.is_client()).collect();
-    hops.sort_by_key(|s| s.start_ns);
+    let hops = support::e2e::hops(&all);
     assert_eq!(
         hops.len(),
         4,

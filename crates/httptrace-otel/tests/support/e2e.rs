@@ -70,6 +70,25 @@ pub fn install(service: &str, endpoint: String, protocol: Protocol) -> OtelGuard
         .expect("install the pipeline")
 }
 
+/// The trace's spans, once Jaeger holds at least `at_least` of them (a
+/// timeout panics with Jaeger's log).
+pub async fn read_back(jaeger: &Jaeger, trace_id: &str, at_least: usize) -> Vec<Span> {
+    let trace = jaeger
+        .wait_for_trace(trace_id, Duration::from_secs(30), |t| {
+            spans(t).len() >= at_least
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n--- jaeger log ---\n{}", jaeger.log()));
+    spans(&trace)
+}
+
+/// The CLIENT (hop) spans among `all`, by start time.
+pub fn hops(all: &[Span]) -> Vec<&Span> {
+    let mut hops: Vec<&Span> = all.iter().filter(|s| s.is_client()).collect();
+    hops.sort_by_key(|s| s.start_ns);
+    hops
+}
+
 pub async fn run(protocol: Protocol) {
     let Some(jaeger) = Jaeger::start().await.expect("start Jaeger") else {
         return;
