@@ -685,7 +685,8 @@ async fn check_https_with_cacert(transport: Transport) {
 }
 
 async fn check_refused_connection(transport: Transport) {
-    let url = format!("http://{}/", refused_addr());
+    let refused = refused_addr();
+    let url = format!("http://{refused}/");
     let out = run(transport, &[&url]).await;
     assert_eq!(out.status.code(), Some(1));
     let line = one_stderr_line(&out);
@@ -817,7 +818,8 @@ async fn check_credentials_redacted(transport: Transport) {
     assert!(!stdout(&out).contains("s3cret"), "{}", stdout(&out));
     assert!(!stdout(&out).contains("alice"), "{}", stdout(&out));
 
-    let refused = format!("http://alice:s3cret-pw@{}/", refused_addr());
+    let refused_port = refused_addr();
+    let refused = format!("http://alice:s3cret-pw@{refused_port}/");
     for json in [true, false] {
         let mut args = vec![refused.as_str()];
         if json {
@@ -1154,7 +1156,8 @@ async fn bad_cacert_and_missing_url_are_usage_errors() {
 async fn credentials_in_a_redirect_location_are_redacted_in_events_and_errors() {
     // A redirect to a URL with credentials, on a port where nothing listens:
     // the hop's URL and the transport's messages quote it.
-    let target = format!("http://bob:hunter22@{}/", refused_addr());
+    let refused = refused_addr();
+    let target = format!("http://bob:hunter22@{refused}/");
     let server = TestServer::http_with_handler(move |_request| {
         let target = target.clone();
         async move {

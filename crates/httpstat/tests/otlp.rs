@@ -99,7 +99,8 @@ async fn a_dead_collector_is_one_plain_line_per_signal() {
     let server = TestServer::http();
     let ok = server.url("/");
     let dead = httptrace_testkit::http::refused_addr();
-    let failing = format!("http://{}/", httptrace_testkit::http::refused_addr());
+    let refused = httptrace_testkit::http::refused_addr();
+    let failing = format!("http://{refused}/");
     for (protocol, traces_url, metrics_url) in [
         (
             "http/protobuf",

@@ -28,11 +28,9 @@ async fn traced_call(client: &httptrace::reqwest::Client, url: &str) -> (String,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_resumes_when_the_collector_comes_back() {
     // A port with nothing behind it yet: the collector is down.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Kept bound (not listening) until the collector returns on it.
+    let down = httptrace_testkit::http::refused_addr();
+    let port = down.port();
     let guard = support::e2e::install(
         "collector-returns",
         format!("http://127.0.0.1:{port}"),
@@ -60,9 +58,7 @@ async fn export_resumes_when_the_collector_comes_back() {
         .otlp_http_endpoint()
         .trim_start_matches("http://")
         .to_string();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
+    let listener = down.listen().unwrap();
     tokio::spawn(async move {
         while let Ok((mut inbound, _)) = listener.accept().await {
             let upstream = upstream.clone();

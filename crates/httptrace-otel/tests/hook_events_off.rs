@@ -122,7 +122,8 @@ async fn a_refused_connection_keeps_its_error_and_its_connect_time() {
     let cap = Capture::new();
     let net = Net::start();
     let client = net.client(cap.otel().hook_events(false));
-    let url = format!("http://127.0.0.1:{}/", refused_addr().port());
+    let refused = refused_addr();
+    let url = format!("http://127.0.0.1:{}/", refused.port());
     client
         .get(&url)
         .send()

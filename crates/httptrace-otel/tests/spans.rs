@@ -509,10 +509,11 @@ async fn refused_connection_ends_the_span_with_error() {
     let cap = Capture::new();
     let net = Net::start();
     let client = net.client(cap.otel().phase_spans(true));
+    let refused = refused_addr();
     let hop = one_failing_hop(
         &cap,
         &client,
-        &format!("http://127.0.0.1:{}/", refused_addr().port()),
+        &format!("http://127.0.0.1:{}/", refused.port()),
     )
     .await;
     assert_eq!(
@@ -731,9 +732,10 @@ async fn url_credentials_and_signatures_never_reach_the_span() {
     );
     client.get(&url).send().await.unwrap().text().await.unwrap();
     // And a failing one, whose error message would quote the URL.
+    let refused_port = refused_addr();
     let refused = format!(
         "http://user:hunter2@127.0.0.1:{}/x?sig=SIGSECRET",
-        refused_addr().port()
+        refused_port.port()
     );
     client.get(&refused).send().await.unwrap_err();
     let hops = cap.hops();

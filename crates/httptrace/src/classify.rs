@@ -33,8 +33,10 @@ impl ErrorKind {
     /// use httptrace::ErrorKind;
     /// use httptrace::reqwest::ClientBuilderExt;
     ///
-    /// // Nothing listens on this port.
-    /// let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    /// // A port bound and not listening: connects to it are refused.
+    /// let reserved = tokio::net::TcpSocket::new_v4()?;
+    /// reserved.bind("127.0.0.1:0".parse()?)?;
+    /// let port = reserved.local_addr()?.port();
     /// let url = format!("http://127.0.0.1:{port}/");
     /// let client = reqwest::Client::builder().traced()?;
     /// let error = client.get(&url).send().await.unwrap_err();

@@ -142,7 +142,8 @@ async fn check_silent(transport: Transport) {
     assert_eq!(stdout(&out), "200\n");
 
     // Errors still show.
-    let url = format!("http://{}/", refused_addr());
+    let refused = refused_addr();
+    let url = format!("http://{refused}/");
     let out = run(transport, &["-s", &url]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
@@ -379,7 +380,8 @@ async fn check_write_out_variables(transport: Transport) {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
 
-    let refused = format!("http://{}/", refused_addr());
+    let refused_port = refused_addr();
+    let refused = format!("http://{refused_port}/");
     let out = run(
         transport,
         &["-s", "-w", "%{http_code} %{exitcode}", &refused],

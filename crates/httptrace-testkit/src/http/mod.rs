@@ -55,5 +55,5 @@ mod server;
 
 pub use handler::{BoxError, ConnInfo, Handler, HandlerFuture, TestBody, full_body};
 pub(crate) use raw::read_head;
-pub use raw::{BlackHole, refused_addr};
+pub use raw::{BlackHole, RefusedAddr, refused_addr};
 pub use server::TestServer;

@@ -15,15 +15,51 @@ use tokio::task::JoinSet;
 
 use super::server::{Counters, Kind, TestServer, bind_local};
 
-/// Returns an address on 127.0.0.1 with nothing listening (connecting to it is refused).
-///
-/// Implemented by binding an ephemeral port and releasing it, so in theory another process
-/// could grab the port in between; in practice this is reliable.
-pub fn refused_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let addr = l.local_addr().expect("local_addr");
-    drop(l);
-    addr
+/// A port on 127.0.0.1 that refuses connections for as long as this value
+/// lives: a TCP socket is bound to it and never listens, so a connect gets
+/// a reset, and no other socket can take the port meanwhile (it is bound
+/// without `SO_REUSEADDR`, which Linux requires of both sockets to share a
+/// port). Hold it in a variable for the whole test: a temporary is dropped
+/// at the end of its statement, and the port with it.
+#[derive(Debug)]
+pub struct RefusedAddr {
+    addr: SocketAddr,
+    socket: tokio::net::TcpSocket,
+}
+
+impl RefusedAddr {
+    /// The refusing address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The refusing port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Starts listening on the port after all (a service that comes back):
+    /// the same socket, so nothing else can have taken the port in between.
+    /// Needs a tokio runtime.
+    pub fn listen(self) -> io::Result<TcpListener> {
+        self.socket.listen(1024)
+    }
+}
+
+impl std::fmt::Display for RefusedAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.addr.fmt(f)
+    }
+}
+
+/// Reserves a port on 127.0.0.1 that refuses connections: see [`RefusedAddr`].
+pub fn refused_addr() -> RefusedAddr {
+    let socket = tokio::net::TcpSocket::new_v4().expect("TCP socket");
+    socket
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .expect("bind 127.0.0.1:0");
+    let addr = socket.local_addr().expect("local_addr");
+    RefusedAddr { addr, socket }
 }
 
 /// An address where TCP connects hang unanswered, like a blackholed route:

@@ -318,8 +318,9 @@ async fn abort_mid_body_on_h1_and_h2() {
 
 #[tokio::test]
 async fn refused_and_stall() {
+    let refused = refused_addr();
     let err = plain_client()
-        .get(format!("http://{}/", refused_addr()))
+        .get(format!("http://{refused}/"))
         .send()
         .await
         .unwrap_err();
@@ -402,4 +403,23 @@ async fn garbage_input_does_not_kill_servers() {
         .await
         .unwrap();
     assert_eq!(resp.text().await.unwrap(), "hello");
+}
+
+#[tokio::test]
+async fn a_refused_addr_keeps_its_port_until_dropped() {
+    let refused = refused_addr();
+    // Held: no listener can take the port, not even one asking for SO_REUSEADDR.
+    let taken = std::net::TcpListener::bind(refused.addr());
+    assert!(taken.is_err(), "another listener bound {refused}");
+    let err = tokio::net::TcpStream::connect(refused.addr())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    // A service that comes back on the same port.
+    let listener = refused.listen().unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (connected, accepted) =
+        tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
+    connected.unwrap();
+    accepted.unwrap();
 }

@@ -271,11 +271,12 @@ fn main() {
     let (server, server_clock, pinned) = start_server();
     let (addrs, received, receiver_clock, priority_granted) =
         start_receiver(opts.receiver_priority);
+    // Bound and never listening, for the whole run: connects are refused and
+    // no other socket can take the port.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
     let endpoint: Arc<str> = if opts.collector_down {
-        // A port that was just free: nothing listens there.
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        closed.bind(([127, 0, 0, 1], 0).into()).unwrap();
         let port = closed.local_addr().unwrap().port();
-        drop(closed);
         format!("http://127.0.0.1:{port}").into()
     } else {
         match opts.protocol {
