@@ -15,12 +15,12 @@
 //! [`Span`]s), `prometheus` (the text exposition into [`Sample`]s).
 //!
 //! The binary is `$JAEGER_BIN` when set, else
-//! `${HTTPTRACE_CACHE:-$HOME/.cache/httptrace}/jaeger/jaeger-v1.76.0`, built by
-//! `bash deploy/jaeger-build/install.sh` (needs Go). When it is missing,
-//! the first test to need it runs that script (once, under a file lock, so
-//! `cargo test` works on a fresh machine); if that fails (no Go) the start
-//! fails with a hint, unless `HTTPTRACE_SKIP_E2E=1`: then [`Jaeger::start`]
-//! prints a loud skip notice to stderr and returns `None`.
+//! `${HTTPTRACE_CACHE:-$HOME/.cache/httptrace}/jaeger/jaeger-v1.75.0` (Jaeger
+//! v2.12.0), built by `bash deploy/jaeger-build/install.sh` (needs Go). When
+//! it is missing, the first test to need it runs that script (once, under a
+//! file lock, so `cargo test` works on a fresh machine); if that fails (no Go)
+//! the start fails with a hint, unless `HTTPTRACE_SKIP_E2E=1`: then
+//! [`Jaeger::start`] prints a loud skip notice to stderr and returns `None`.
 //!
 //! ```no_run
 //! # async fn demo() {

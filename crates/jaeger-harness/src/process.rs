@@ -16,8 +16,9 @@ use crate::Error;
 /// The config template; `{{NAME}}` placeholders are filled with free ports.
 pub const CONFIG_TEMPLATE: &str = include_str!("jaeger-config.yaml");
 
-/// The Jaeger version the harness expects (the Go module tag; Jaeger v2.13).
-pub const JAEGER_VERSION: &str = "v1.76.0";
+/// The Jaeger version the harness expects: the Go module tag v1.75.0, which is
+/// Jaeger v2.12.0 (the approved release).
+pub const JAEGER_VERSION: &str = "v1.75.0";
 
 /// How long [`Jaeger::start`] waits for the binary to become healthy.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,7 +72,7 @@ impl Ports {
 }
 
 /// Where the Jaeger binary is looked for: `$JAEGER_BIN`, else
-/// `${HTTPTRACE_CACHE:-$HOME/.cache/httptrace}/jaeger/jaeger-v1.76.0`.
+/// `${HTTPTRACE_CACHE:-$HOME/.cache/httptrace}/jaeger/jaeger-v1.75.0`.
 pub fn binary_path() -> PathBuf {
     if let Some(bin) = std::env::var_os("JAEGER_BIN").filter(|v| !v.is_empty()) {
         return PathBuf::from(bin);
@@ -367,5 +368,7 @@ mod tests {
         assert!(!cfg.contains("{{"), "unfilled placeholder in {cfg}");
         assert!(cfg.contains(&format!("127.0.0.1:{}", p.otlp_grpc)));
         assert!(!cfg.contains("0.0.0.0"));
+        // Jaeger's own tracing stays off (its spans would be a `jaeger` service).
+        assert!(cfg.contains("enable_tracing: false"));
     }
 }

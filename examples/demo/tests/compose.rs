@@ -12,7 +12,7 @@ use std::process::Command;
 use serde_json::Value;
 
 /// The image docker-compose.yml pins; the same Jaeger as the tests' binary.
-const JAEGER_IMAGE: &str = "cr.jaegertracing.io/jaegertracing/jaeger:2.13.0";
+const JAEGER_IMAGE: &str = "cr.jaegertracing.io/jaegertracing/jaeger:2.12.0";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -105,8 +105,15 @@ fn root_compose_runs_the_demo_against_pinned_jaeger() {
 
     let jaeger = &c["services"]["jaeger"];
     assert_eq!(jaeger["image"], JAEGER_IMAGE);
-    // Jaeger 2.13.0 is the Go module tag v1.76.0: the binary the e2e tests run.
-    assert_eq!(jaeger_harness::JAEGER_VERSION, "v1.76.0");
+    // Jaeger 2.12.0 is the Go module tag v1.75.0: the binary the e2e tests run.
+    assert_eq!(jaeger_harness::JAEGER_VERSION, "v1.75.0");
+    // The built-in config (no --config), with Jaeger's self-tracing off.
+    let jaeger_cmd = strings(&jaeger["command"]);
+    assert_eq!(arg(&jaeger_cmd, "--config"), None);
+    assert!(
+        jaeger_cmd.contains(&"--set=extensions.jaeger_query.enable_tracing=false".to_string()),
+        "jaeger command {jaeger_cmd:?}"
+    );
     let ports = strings(&jaeger["ports"]);
     for p in ["16686:16686", "4317:4317", "4318:4318"] {
         assert!(
@@ -237,6 +244,9 @@ fn gateway_configs_have_the_expected_pipelines() {
         backend
     );
     assert!(store["extensions"]["jaeger_storage"]["backends"][backend].is_object());
+    // No self-tracing (Jaeger v2 has it on by default).
+    assert_eq!(store["extensions"]["jaeger_query"]["enable_tracing"], false);
+    assert_eq!(store["service"]["telemetry"]["traces"]["level"], "none");
     // The production swap is documented next to the memory backend.
     let text = std::fs::read_to_string(root().join("deploy/gateway/jaeger-store.yaml")).unwrap();
     for b in ["elasticsearch:", "opensearch:", "cassandra:"] {
