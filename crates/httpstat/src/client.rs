@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use httptrace::reqwest::{ClientBuilderExt, Config, RedirectPolicy};
+use httptrace::reqwest::{ClientBuilderExt, Config, Dns, RedirectPolicy, Tls};
 
 use crate::cli::{Args, HttpVersion, Transport};
 use crate::pin::Family;
@@ -113,24 +113,28 @@ fn reqwest_client(
     roots: Vec<Vec<u8>>,
     identity: Option<ClientPem>,
 ) -> Result<httptrace::reqwest::Client, (u8, String)> {
+    // httpstat times every phase apart: it hands TLS and DNS to the
+    // transport rather than keeping reqwest's own.
+    let mut tls = Tls::platform().danger_accept_invalid_certs(args.insecure);
+    for der in roots {
+        tls = tls.root_certificate_der(der);
+    }
+    if let Some((chain, key)) = identity {
+        tls = tls
+            .client_auth_pem(&chain, &key)
+            .map_err(|e| (EXIT_USAGE, cert_error(args, &e.to_string())))?;
+    }
     let mut config = Config::new()
         .redirect(if args.follow {
             RedirectPolicy::limited(crate::redirect::MAX_REDIRECTS as usize)
         } else {
             RedirectPolicy::none()
         })
-        .danger_accept_invalid_certs(args.insecure);
-    for der in roots {
-        config = config.root_certificate_der(der);
-    }
-    if let Some((chain, key)) = identity {
-        config = config
-            .client_auth_pem(&chain, &key)
-            .map_err(|e| (EXIT_USAGE, cert_error(args, &e.to_string())))?;
-    }
-    if let Some(server) = args.dns_server {
-        config = config.dns_server(server);
-    }
+        .tls(tls)
+        .dns(match args.dns_server {
+            Some(server) => Dns::servers([server]),
+            None => Dns::system(),
+        });
     if otel_enabled() {
         config = config.make_trace(httptrace_otel::OtelTrace::new());
     }
@@ -148,10 +152,8 @@ fn reqwest_client(
         None => {}
     }
     match args.http_version() {
-        HttpVersion::Http11 => {
-            builder = builder.http1_only();
-            config = config.http1_only();
-        }
+        // The builder's http1_only also limits ALPN to HTTP/1.1.
+        HttpVersion::Http11 => builder = builder.http1_only(),
         HttpVersion::Http2PriorKnowledge => builder = builder.http2_prior_knowledge(),
         HttpVersion::Negotiate => {}
     }

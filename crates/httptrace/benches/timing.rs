@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use httptrace::reqwest::{ClientBuilderExt, Config};
+use httptrace::reqwest::{ClientBuilderExt, Config, Tls};
 use httptrace::{ClientTrace, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -237,7 +237,9 @@ async fn accuracy(iterations: usize, https: bool, transport: Transport) {
     let scheme = if https { "https" } else { "http" };
     let url = format!("{scheme}://{host}/");
     let client = reqwest::Client::builder()
-        .traced_with(Config::new().root_certificate_der(ca.cert_der().to_vec()))
+        .traced_with(
+            Config::new().tls(Tls::platform().root_certificate_der(ca.cert_der().to_vec())),
+        )
         .unwrap();
     let hyper_client = httptrace::hyper::Client::builder()
         .root_certificate_der(ca.cert_der().to_vec())

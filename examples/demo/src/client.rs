@@ -2,7 +2,7 @@
 //! a GET through the traced reqwest client, whose `OtelTrace` makes one
 //! CLIENT span per round trip (the redirect and the final hop) under it.
 
-use httptrace::reqwest::{ClientBuilderExt as _, Config};
+use httptrace::reqwest::{ClientBuilderExt as _, Config, Dns, Tls};
 use httptrace_otel::OtelTrace;
 use opentelemetry::trace::TraceContextExt as _;
 use tracing::Instrument as _;
@@ -12,13 +12,19 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 pub const CALL_SPAN: &str = "demo-client call";
 
 /// A reqwest client traced by `otel` (every round trip a CLIENT span with
-/// the hooks as events, `traceparent` injected per hop).
+/// the hooks as events, `traceparent` injected per hop). DNS and TLS are
+/// handed to the transport, so the waterfall shows them apart from the
+/// TCP connect.
 pub fn traced_client(
     otel: OtelTrace,
 ) -> Result<httptrace::reqwest::Client, httptrace::reqwest::Error> {
+    let config = Config::new()
+        .make_trace(otel)
+        .dns(Dns::system())
+        .tls(Tls::platform());
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
-        .traced_with(Config::new().make_trace(otel))
+        .traced_with(config)
 }
 
 /// What one call brought back.

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use httptrace::reqwest::{ClientBuilderExt, Config};
+use httptrace::reqwest::{ClientBuilderExt, Config, Tls};
 use httptrace::{ClientTrace, Event};
 use httptrace_otel::OtelTrace;
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
@@ -255,7 +255,7 @@ impl Net {
     pub fn config(&self) -> Config {
         Config::new()
             .dns_server(self.dns.addr())
-            .root_certificate_der(self.ca.cert_der().to_vec())
+            .tls(Tls::platform().root_certificate_der(self.ca.cert_der().to_vec()))
     }
 
     /// A traced client making its traces with `make`.

@@ -14,6 +14,7 @@ use hyper_util::client::legacy::connect::{Connection, HttpInfo};
 use super::hops::{DialedConn, RoundTripCtx};
 use crate::Traces;
 use crate::event::*;
+use crate::transport::certs::summarize;
 use crate::transport::errors::classify_chain;
 use crate::transport::registry::{ConnRecord, ConnRegistry};
 
@@ -27,6 +28,9 @@ tokio::task_local! {
 pub(crate) struct Dial {
     pub(crate) traces: Traces,
     started: Instant,
+    /// The TLS verifier is ours: it reports the chain, and a handshake that
+    /// verified none was resumed.
+    verifier_observed: bool,
     state: Mutex<DialState>,
 }
 
@@ -142,12 +146,21 @@ impl Dial {
                 let verified = state.verified.take();
                 let (tls_state, error) = match (conn, error) {
                     (Some(conn), None) => {
-                        let chain = verified.map(|(chain, _)| chain).unwrap_or_default();
+                        let (chain, resumed) = if self.verifier_observed {
+                            let chain = verified.map(|(chain, _)| chain).unwrap_or_default();
+                            // No chain to verify: the server accepted our ticket.
+                            let resumed = state.resumable && chain.is_empty();
+                            (chain, resumed)
+                        } else {
+                            // The user's verifier: the leaf from reqwest's
+                            // TlsInfo; resumption is not seen.
+                            let leaf = conn.peer_certificate.as_deref().map(summarize);
+                            (leaf.into_iter().collect(), false)
+                        };
                         let state = TlsState {
                             version: conn.tls_version.clone(),
                             alpn: conn.h2.then(|| "h2".to_string()),
-                            // No chain to verify means the server accepted our ticket.
-                            resumed: state.resumable && chain.is_empty(),
+                            resumed,
                             peer_certificates: chain,
                         };
                         (Some(state), None)
@@ -186,12 +199,16 @@ pub(crate) struct ConnFacts {
     pub(crate) h2: bool,
     pub(crate) proxied: bool,
     pub(crate) tls_version: Option<String>,
+    /// The leaf certificate (DER), when the transport owns TLS.
+    pub(crate) peer_certificate: Option<Vec<u8>>,
 }
 
 /// The connector layer installed with `ClientBuilder::connector_layer`.
 #[derive(Clone)]
 pub(crate) struct TraceConnectLayer {
     pub(crate) registry: Arc<ConnRegistry>,
+    /// See [`Dial`]'s field of the same name.
+    pub(crate) verifier_observed: bool,
 }
 
 impl<S> tower_layer::Layer<S> for TraceConnectLayer {
@@ -201,6 +218,7 @@ impl<S> tower_layer::Layer<S> for TraceConnectLayer {
         TraceConnect {
             inner: Arc::new(inner),
             registry: self.registry.clone(),
+            verifier_observed: self.verifier_observed,
         }
     }
 }
@@ -215,6 +233,7 @@ impl<S> tower_layer::Layer<S> for TraceConnectLayer {
 pub(crate) struct TraceConnect<S> {
     inner: Arc<S>,
     registry: Arc<ConnRegistry>,
+    verifier_observed: bool,
 }
 
 impl<S> Clone for TraceConnect<S> {
@@ -222,6 +241,7 @@ impl<S> Clone for TraceConnect<S> {
         TraceConnect {
             inner: self.inner.clone(),
             registry: self.registry.clone(),
+            verifier_observed: self.verifier_observed,
         }
     }
 }
@@ -269,6 +289,7 @@ where
         let dial = Arc::new(Dial {
             traces: round_trip.traces.clone(),
             started,
+            verifier_observed: self.verifier_observed,
             state: Mutex::default(),
         });
         let guard = DialGuard(dial.clone());
@@ -319,16 +340,20 @@ fn facts<C: Connection>(conn: &C) -> Option<ConnFacts> {
     let mut extensions = http::Extensions::new();
     connected.get_extras(&mut extensions);
     let info = extensions.get::<HttpInfo>()?;
-    let tls_version = extensions
-        .get::<reqwest::tls::TlsInfo>()
+    let tls = extensions.get::<reqwest::tls::TlsInfo>();
+    let tls_version = tls
         .and_then(|tls| tls.version())
         .map(|v| tls_version_name(v).to_string());
+    let peer_certificate = tls
+        .and_then(|tls| tls.peer_certificate())
+        .map(<[u8]>::to_vec);
     Some(ConnFacts {
         local_addr: info.local_addr(),
         remote_addr: info.remote_addr(),
         h2: connected.is_negotiated_h2(),
         proxied: connected.is_proxied(),
         tls_version,
+        peer_certificate,
     })
 }
 

@@ -202,20 +202,21 @@ impl Hops {
     }
 }
 
-/// Wraps `policy` so that, inside a send driven by [`send`], every redirect
-/// reqwest follows ends one round trip and starts the next. The policy's
-/// answer is returned unchanged.
-pub(crate) fn observed_policy(policy: reqwest::redirect::Policy) -> reqwest::redirect::Policy {
+/// reqwest's policy for `policy`, wrapped so that, inside a send driven by
+/// [`send`], every redirect reqwest follows ends one round trip and starts
+/// the next. The answer is reqwest's own policy's, unchanged; whether it
+/// follows is known from `policy`'s limit (reqwest's `Action` is opaque).
+pub(crate) fn observed_policy(policy: super::RedirectPolicy) -> reqwest::redirect::Policy {
+    let answer = policy.to_reqwest();
     reqwest::redirect::Policy::custom(move |attempt| {
         let status = attempt.status();
         let next = attempt.url().clone();
-        let action = policy.redirect(attempt);
+        // `previous` holds the first URL and each one followed since.
+        let follows = policy.follows(attempt.previous().len().saturating_sub(1));
+        let action = answer.redirect(attempt);
         if let Ok(ctx) = ROUND_TRIP.try_with(RoundTripCtx::clone)
             && let Some(hops) = &ctx.hops
         {
-            // `Action` is opaque; its Debug form names what it decided
-            // (pinned by the redirect tests).
-            let follows = format!("{action:?}").contains("Follow");
             hops.redirected(&ctx.traces, status, &next, follows);
         }
         action

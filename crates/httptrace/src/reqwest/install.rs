@@ -3,12 +3,13 @@
 //! on with `instrument`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use super::builder_settings::{BuilderSettings, TlsVersion};
 use super::client::{Client, Shared};
+use super::config::{DnsSource, Tls, TlsSource};
 use super::connect::TraceConnectLayer;
 use super::dns::ResolveHook;
-use super::{Config, Error, hops, round_trip, tls};
+use super::{Config, Error, RedirectPolicy, hops, round_trip, tls};
 #[cfg(doc)]
 use crate::ClientTrace;
 use crate::Traces;
@@ -18,45 +19,47 @@ use crate::transport::dns::TracingResolver;
 /// Installs the hooks on a `reqwest::ClientBuilder`.
 ///
 /// [`instrument`](ClientBuilderExt::instrument) returns the plain
-/// `reqwest::Client` a service already passes around, with every builder
-/// setting kept but what the hooks must own (below); reqwest keeps following
-/// redirects itself. [`traced_with`](ClientBuilderExt::traced_with) returns
-/// a [`Client`], which follows redirects itself so that every hop carries
-/// its own `traceparent` and reports its own response headers.
+/// `reqwest::Client` a service already passes around; reqwest keeps
+/// following redirects itself. [`traced_with`](ClientBuilderExt::traced_with)
+/// returns a [`Client`], which follows redirects itself so that every hop
+/// carries its own `traceparent` and reports its own response headers.
 ///
-/// Kept from the builder (tested): timeouts (a total `timeout` bounds the
-/// whole redirect chain with `instrument`), default headers, user agent,
-/// proxies, HTTP/2 prior knowledge and HTTP/2 options, pool settings,
-/// reqwest's own retries. Replaced, because the transport must own them to
-/// observe them and reqwest cannot hand them back: the DNS resolver and the
-/// TLS configuration. Of the builder's TLS settings, those its Debug form
-/// shows are carried over (tested): `tls_version_min` / `tls_version_max`
-/// (rustls speaks 1.2 and 1.3; an older minimum is met, a maximum below 1.2
-/// is a configuration error), `tls_danger_accept_invalid_certs`, `tls_sni`;
-/// `tls_danger_accept_invalid_hostnames` is refused (rustls would have to
-/// accept any certificate instead). Roots and client identities do not
-/// show, so `add_root_certificate`, `tls_built_in_root_certs` and
-/// `identity` on the reqwest builder have no effect: set them on [`Config`]
-/// ([`Config::root_certificates_pem`], [`Config::built_in_roots`],
-/// [`Config::client_auth_pem`]). The redirect
-/// policy is [`Config::redirect`]; with `instrument`, a policy already set
-/// on the reqwest builder is kept untouched instead, unobserved (a send is
-/// then reported as one round trip however many hops reqwest follows).
+/// Every setting on the builder is kept (tested: timeouts, default headers,
+/// user agent, proxies, HTTP versions, pool settings, reqwest's own
+/// retries, and its TLS and DNS: added roots, a client identity, a
+/// preconfigured TLS backend, a custom resolver). The hooks then see each
+/// dial from outside reqwest's connector: DNS, TCP connect and TLS are one
+/// `connect_start` / `connect_done` pair. [`Config::tls`] and
+/// [`Config::dns`] hand those parts to the transport instead, in one
+/// explicit line each, for exact `dns_*` and `tls_*` hooks.
+///
+/// What cannot be kept is an error when the client is built, never
+/// silently dropped: with [`Config::tls`], a preconfigured TLS backend or
+/// `tls_danger_accept_invalid_hostnames` on the builder (and, with
+/// [`Tls::rustls`](super::Tls::rustls), any TLS setting on the builder);
+/// with [`traced_with`](ClientBuilderExt::traced_with), a redirect policy on
+/// the builder (use [`Config::redirect`]); with `instrument`, a redirect
+/// policy on both. The builder's settings are read from its Debug form
+/// (reqwest has no other way to show them), behind a once-per-process check
+/// that the form is the one this crate knows: a reqwest release that
+/// changes it makes this an error rather than a misread setting.
 pub trait ClientBuilderExt: Sized {
     /// Builds a traced client with the default [`Config`].
     fn traced(self) -> Result<Client, Error> {
         self.traced_with(Config::default())
     }
 
-    /// Builds a traced client with `config`. The first client in a process
-    /// also seeds the TLS random generator (about 30 ms with aws-lc), so
-    /// that one-time cost is not counted as the first handshake.
+    /// Builds a traced client with `config`. With [`Config::tls`], the first
+    /// client in a process also seeds the TLS random generator (about 30 ms
+    /// with aws-lc), so that one-time cost is not counted as the first
+    /// handshake.
     fn traced_with(self, config: Config) -> Result<Client, Error>;
 
-    /// Builds a plain `reqwest::Client` with the hooks installed: DNS
-    /// (hickory-resolver), connect and TLS hooks for every dial, and
-    /// reqwest's redirect policy ([`Config::redirect`]) wrapped so that each
-    /// hop reqwest follows is its own round trip.
+    /// Builds a plain `reqwest::Client` with the hooks installed: connect
+    /// hooks for every dial (DNS and TLS ones too with [`Config::dns`] and
+    /// [`Config::tls`]), and reqwest's redirect policy
+    /// ([`Config::redirect`]) wrapped so that each hop reqwest follows is
+    /// its own round trip.
     ///
     /// Round trips are reported for sends that go through a driver that
     /// sees the request: [`TraceMiddleware`](super::TraceMiddleware) (feature `reqwest-middleware`;
@@ -75,34 +78,45 @@ pub trait ClientBuilderExt: Sized {
 
 impl ClientBuilderExt for reqwest::ClientBuilder {
     fn traced_with(self, config: Config) -> Result<Client, Error> {
-        let debug = format!("{self:?}");
-        let timeout = builder_timeout(&debug);
-        let inner = install(self, &debug, &config)?
+        let settings = BuilderSettings::read(&self)?;
+        if settings.redirect_policy {
+            return Err(Error::config(
+                "a redirect policy is set on the reqwest builder, and the traced Client \
+                 follows redirects itself (one round trip per hop): set it with \
+                 Config::redirect instead, or keep reqwest's with instrument()",
+            ));
+        }
+        let inner = install(self, &settings, &config)?
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Client {
             inner,
             shared: Arc::new(Shared {
                 redirect: config.redirect,
-                referer: !config.no_referer,
-                timeout,
+                referer: !settings.no_referer,
+                timeout: settings.timeout,
                 make_trace: config.make_trace,
             }),
         })
     }
 
     fn instrument(self, config: &Config) -> Result<reqwest::Client, Error> {
-        // reqwest cannot hand back a policy set on its builder; its Debug
-        // form names one that is not the default. Such a policy is kept as
-        // it is (unobserved: a send is then one round trip however many
-        // hops reqwest follows), rather than replaced.
-        let debug = format!("{self:?}");
-        let own_policy = debug.contains("redirect_policy");
-        let builder = install(self, &debug, config)?;
-        let builder = if own_policy {
+        // reqwest cannot hand back a policy set on its builder: such a
+        // policy is kept as it is (unobserved: a send is then one round trip
+        // however many hops reqwest follows), rather than replaced.
+        let settings = BuilderSettings::read(&self)?;
+        if settings.redirect_policy && config.redirect != RedirectPolicy::default() {
+            return Err(Error::config(
+                "a redirect policy is set both on the reqwest builder and with \
+                 Config::redirect: keep one (the builder's is kept unobserved, \
+                 Config's is observed hop by hop)",
+            ));
+        }
+        let builder = install(self, &settings, config)?;
+        let builder = if settings.redirect_policy {
             builder
         } else {
-            builder.redirect(hops::observed_policy(config.redirect.to_reqwest()))
+            builder.redirect(hops::observed_policy(config.redirect))
         };
         Ok(builder.build()?)
     }
@@ -139,121 +153,91 @@ pub async fn execute(
     .0
 }
 
-/// The total timeout set on a reqwest builder, read from its Debug form
-/// (`timeout: 300ms`): reqwest cannot hand it back otherwise.
-fn builder_timeout(debug: &str) -> Option<Duration> {
-    let at = ["{ timeout: ", ", timeout: "]
-        .iter()
-        .find_map(|field| debug.find(field).map(|i| i + field.len()))?;
-    parse_duration_debug(&debug[at..])
-}
-
-/// Parses the start of a `Duration`'s Debug form: `300ms`, `1.5s`, `10µs`.
-fn parse_duration_debug(text: &str) -> Option<Duration> {
-    let number_len = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let value: f64 = text[..number_len].parse().ok()?;
-    let unit = &text[number_len..];
-    let seconds = if unit.starts_with("ms") {
-        value / 1e3
-    } else if unit.starts_with("µs") {
-        value / 1e6
-    } else if unit.starts_with("ns") {
-        value / 1e9
-    } else if unit.starts_with('s') {
-        value
-    } else {
-        return None;
-    };
-    Duration::try_from_secs_f64(seconds).ok()
-}
-
-/// The TLS settings of a reqwest builder that its Debug form shows (reqwest
-/// cannot hand them back, and the transport replaces its TLS
-/// configuration): carried over, so instrumenting never makes a client
-/// weaker, nor stricter, than its builder said. What rustls cannot do is a
-/// configuration error rather than silently something else. Roots and
-/// identities added on the builder do not show: set them on [`Config`].
-#[derive(Debug, Default, PartialEq, Eq)]
-struct BuilderTls {
-    versions: Versions,
-    accept_invalid_certs: bool,
-    no_sni: bool,
-}
-
-impl BuilderTls {
-    fn read(debug: &str) -> Result<Self, Error> {
-        let field = |name: &str| {
-            // The last one: the TLS fields come after the default headers.
-            let at = debug.rfind(&format!("{name}: "))? + name.len() + 2;
-            let rest = &debug[at..];
-            Some(&rest[..rest.find([',', '}']).unwrap_or(rest.len())])
-        };
-        let version = |name: &str| field(name).map(|v| v.trim().trim_end_matches(')'));
-        let min = version("tls_version_min");
-        let max = version("tls_version_max");
-        let unsupported = |v: &str| v.ends_with("Tls1_0") || v.ends_with("Tls1_1");
-        if max.is_some_and(unsupported) {
-            return Err(Error::config(
-                "TLS configuration: a maximum TLS version below 1.2 (rustls speaks 1.2 and 1.3)",
-            ));
-        }
-        let versions = match (min, max) {
-            (Some(min), Some(max)) if min.ends_with("Tls1_3") && max.ends_with("Tls1_2") => {
-                return Err(Error::config(
-                    "TLS configuration: minimum TLS version above the maximum",
-                ));
-            }
-            (Some(min), _) if min.ends_with("Tls1_3") => Versions::Tls13,
-            (_, Some(max)) if max.ends_with("Tls1_2") => Versions::Tls12,
-            _ => Versions::Both,
-        };
-        if field("tls_danger_accept_invalid_hostnames").is_some_and(|v| v.trim() == "true") {
-            return Err(Error::config(
-                "TLS configuration: danger_accept_invalid_hostnames on the reqwest builder \
-                 cannot be carried over (the traced transport would have to accept any \
-                 certificate instead); use Config::danger_accept_invalid_certs if that is meant",
-            ));
-        }
-        Ok(BuilderTls {
-            versions,
-            accept_invalid_certs: field("tls_danger_accept_invalid_certs")
-                .is_some_and(|v| v.trim() == "true"),
-            no_sni: field("tls_sni").is_some_and(|v| v.trim() == "false"),
-        })
+/// The TLS versions the builder asks for, as rustls offers them: never
+/// weaker, nor stricter, than the builder said; what rustls cannot do is a
+/// configuration error rather than silently something else.
+fn tls_versions(settings: &BuilderSettings) -> Result<Versions, Error> {
+    use TlsVersion::*;
+    match (settings.tls_version_min, settings.tls_version_max) {
+        (_, Some(Tls10 | Tls11)) => Err(Error::config(
+            "TLS configuration: a maximum TLS version below 1.2 (rustls speaks 1.2 and 1.3)",
+        )),
+        (Some(Tls13), Some(Tls12)) => Err(Error::config(
+            "TLS configuration: minimum TLS version above the maximum",
+        )),
+        (Some(Tls13), _) => Ok(Versions::Tls13),
+        (_, Some(Tls12)) => Ok(Versions::Tls12),
+        // An older minimum is met by what rustls offers.
+        _ => Ok(Versions::Both),
     }
 }
 
-/// Installs what every client with hooks needs: the resolver, the connector
-/// layer and the observed TLS configuration. `debug` is the builder's Debug
-/// form (what it shows of its TLS settings is carried over).
+/// The observed TLS configuration for `tls`, refusing what on the builder
+/// it would silently replace.
+fn observed_tls(tls: &Tls, settings: &BuilderSettings) -> Result<tls::ObservedTls, Error> {
+    tls.check()?;
+    if settings.preconfigured_tls {
+        return Err(Error::config(
+            "TLS configuration: the reqwest builder has a preconfigured TLS backend and \
+             Config::tls would replace it: hand that rustls::ClientConfig over with \
+             Config::tls(Tls::rustls(config)) instead, or drop Config::tls to keep the \
+             builder's TLS as it is",
+        ));
+    }
+    if settings.accept_invalid_hostnames {
+        return Err(Error::config(
+            "TLS configuration: tls_danger_accept_invalid_hostnames on the reqwest builder \
+             cannot be carried over to Config::tls (rustls would have to accept any \
+             certificate instead); use Tls::danger_accept_invalid_certs if that is meant, \
+             or drop Config::tls to keep the builder's TLS as it is",
+        ));
+    }
+    let versions = tls_versions(settings)?;
+    if matches!(tls.source, TlsSource::Rustls(_))
+        && (settings.tls_version_min.is_some()
+            || settings.tls_version_max.is_some()
+            || settings.accept_invalid_certs
+            || settings.no_sni)
+    {
+        return Err(Error::config(
+            "TLS configuration: TLS versions, SNI or invalid-certificate settings on the \
+             reqwest builder would be ignored with Config::tls(Tls::rustls(..)), which \
+             uses your rustls::ClientConfig as it is: set them there",
+        ));
+    }
+    tls::observed_config(tls, versions, settings)
+        .map_err(|e| Error::config(format!("TLS configuration: {e}")))
+}
+
+/// Installs what every client with hooks needs: the connector layer, and
+/// the resolver and observed TLS configuration the user handed over.
 fn install(
-    builder: reqwest::ClientBuilder,
-    debug: &str,
+    mut builder: reqwest::ClientBuilder,
+    settings: &BuilderSettings,
     config: &Config,
 ) -> Result<reqwest::ClientBuilder, Error> {
-    let resolver = TracingResolver::new(&config.dns)
-        .map_err(|e| Error::config(format!("DNS configuration: {e}")))?;
-    let builder_tls = BuilderTls::read(debug)?;
-    let mut identity = config.identity.clone();
-    identity.versions = builder_tls.versions;
-    identity.no_sni |= builder_tls.no_sni;
-    let tls = tls::client_config(
-        config.extra_roots.clone(),
-        !config.no_built_in_roots,
-        config.accept_invalid_certs || builder_tls.accept_invalid_certs,
-        config.http1_only,
-        &identity,
-    )
-    .map_err(|e| Error::config(format!("TLS configuration: {e}")))?;
-    Ok(builder
-        .dns_resolver(ResolveHook(Arc::new(resolver)))
-        .connector_layer(TraceConnectLayer {
-            registry: hops::registry().clone(),
-        })
-        .tls_backend_preconfigured(tls)
-        .tls_info(true))
+    let mut verifier_observed = false;
+    if let Some(tls) = &config.tls {
+        let observed = observed_tls(tls, settings)?;
+        verifier_observed = observed.verifier_observed;
+        builder = builder
+            .tls_backend_preconfigured(observed.config)
+            .tls_info(true);
+    }
+    if let Some(dns) = &config.dns {
+        let hook = match &dns.source {
+            DnsSource::Hickory(servers) => ResolveHook::Hickory(Arc::new(
+                TracingResolver::new(servers)
+                    .map_err(|e| Error::config(format!("DNS configuration: {e}")))?,
+            )),
+            DnsSource::Resolver(resolver) => ResolveHook::User(resolver.clone()),
+        };
+        builder = builder.dns_resolver(hook);
+    }
+    Ok(builder.connector_layer(TraceConnectLayer {
+        registry: hops::registry().clone(),
+        verifier_observed,
+    }))
 }
 
 #[cfg(test)]
@@ -261,82 +245,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_builder_tls_settings_are_carried_over_or_refused() {
-        use reqwest::tls::Version;
-        let read = |b: reqwest::ClientBuilder| BuilderTls::read(&format!("{b:?}"));
-        let builder = reqwest::Client::builder;
-        assert_eq!(read(builder()).unwrap(), BuilderTls::default());
-        assert_eq!(
-            read(builder().tls_version_min(Version::TLS_1_3))
-                .unwrap()
-                .versions,
-            Versions::Tls13
-        );
-        assert_eq!(
-            read(builder().tls_version_max(Version::TLS_1_2))
-                .unwrap()
-                .versions,
-            Versions::Tls12
-        );
+    fn the_builder_tls_versions_are_carried_over_or_refused() {
+        use TlsVersion::*;
+        let versions = |min, max| {
+            tls_versions(&BuilderSettings {
+                tls_version_min: min,
+                tls_version_max: max,
+                ..BuilderSettings::default()
+            })
+        };
+        assert_eq!(versions(None, None).unwrap(), Versions::Both);
+        assert_eq!(versions(Some(Tls13), None).unwrap(), Versions::Tls13);
+        assert_eq!(versions(None, Some(Tls12)).unwrap(), Versions::Tls12);
         // An older minimum is met by what rustls offers: never weaker.
-        assert_eq!(
-            read(builder().tls_version_min(Version::TLS_1_0))
-                .unwrap()
-                .versions,
-            Versions::Both
-        );
-        assert!(read(builder().tls_version_max(Version::TLS_1_1)).is_err());
-        assert!(
-            read(
-                builder()
-                    .tls_version_min(Version::TLS_1_3)
-                    .tls_version_max(Version::TLS_1_2)
-            )
-            .is_err()
-        );
-        assert!(
-            read(builder().tls_danger_accept_invalid_certs(true))
-                .unwrap()
-                .accept_invalid_certs
-        );
-        assert!(read(builder().tls_sni(false)).unwrap().no_sni);
-        assert!(read(builder().tls_danger_accept_invalid_hostnames(true)).is_err());
-        // A default header's value cannot pass for a setting.
-        let tricky = builder().default_headers(
-            [(
-                reqwest::header::HeaderName::from_static("x-note"),
-                reqwest::header::HeaderValue::from_static("tls_sni: false"),
-            )]
-            .into_iter()
-            .collect(),
-        );
-        assert!(!read(tricky).unwrap().no_sni);
-    }
-
-    #[test]
-    fn the_builder_timeout_is_read_from_its_debug_form() {
-        let debug = |b: reqwest::ClientBuilder| format!("{b:?}");
-        let builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(7))
-            .timeout(Duration::from_millis(300));
-        assert_eq!(
-            builder_timeout(&debug(builder)),
-            Some(Duration::from_millis(300))
-        );
-        let builder = reqwest::Client::builder().timeout(Duration::from_secs_f64(1.5));
-        assert_eq!(
-            builder_timeout(&debug(builder)),
-            Some(Duration::from_millis(1500))
-        );
-        let builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(7));
-        assert_eq!(
-            builder_timeout(&debug(builder)),
-            None,
-            "connect_timeout is not it"
-        );
-        assert_eq!(
-            parse_duration_debug("250µs"),
-            Some(Duration::from_micros(250))
-        );
+        assert_eq!(versions(Some(Tls10), None).unwrap(), Versions::Both);
+        assert!(versions(None, Some(Tls11)).is_err());
+        assert!(versions(Some(Tls13), Some(Tls12)).is_err());
     }
 }

@@ -1,30 +1,76 @@
 //! The reqwest 0.13 transport.
 //!
-//! Three ways in, the same hooks:
+//! # Which way in
 //!
-//! - [`ClientBuilderExt::instrument`] installs the hooks on the user's own
-//!   builder and returns a plain `reqwest::Client`: every builder setting is
-//!   kept, reqwest keeps following redirects (each hop it follows is its
-//!   own round trip) and its total timeout bounds the whole chain. Round
-//!   trips are reported for sends through [`TraceMiddleware`] (feature
-//!   `reqwest-middleware`: each attempt of a retry middleware outside it is
-//!   its own round trip) or [`execute`].
-//! - [`ClientBuilderExt::traced`] returns a [`Client`] that follows redirects
-//!   itself, one round trip per hop, each with its own propagated context
-//!   and response headers.
+//! | you have | use | round trips |
+//! |---|---|---|
+//! | a reqwest-middleware stack (`ClientWithMiddleware`) | [`ClientBuilderExt::instrument`] on your builder, then [`TraceMiddleware`] innermost in the stack | every send, each retry attempt and each redirect hop its own |
+//! | a plain `reqwest::Client` you pass around | [`ClientBuilderExt::instrument`], and [`execute`] at the call sites you want traced | each send through `execute` |
+//! | a plain `reqwest::Client`, and you can change its type | [`ClientBuilderExt::traced`] → [`Client`] | every send; each redirect hop with its own `traceparent` and response headers |
 //!
-//! What the transport must own is set through [`Config`]: DNS
-//! (hickory-resolver), TLS roots (rustls; reqwest's own TLS options are
-//! replaced) and the redirect policy. Responses are plain
-//! `reqwest::Response`s; errors are reqwest's own ([`Client`] wraps them in
-//! [`Error`]), so a traced request returns what an untraced one would.
+//! A plain `client.get(..).send()` on an instrumented client reports the
+//! connection hooks of the dials it makes (inside a
+//! [`ClientTrace::scope`](crate::ClientTrace::scope)) but no round trips:
+//! reqwest 0.13 calls nothing a library can hook when a request starts on a
+//! pooled connection (its cookie-store call for the first hop runs inside
+//! `send()` itself, before the caller's scope; the retry classifier runs only
+//! when a retry is possible). hyper-util's own `Client` users have
+//! [`crate::hyper`], which sees every socket event.
 //!
-//! Inside: `config` ([`Config`]), `install` (the hooks on a reqwest builder,
-//! [`execute`]), `client` and `request` ([`Client`], [`RequestBuilder`]),
-//! `round_trip` (one send reported from start to body end) with `hops` (the
-//! hops reqwest follows inside it), and the hooks reqwest lets us see:
-//! `connect` (the connector layer), `dns`, `tls`, `upload` (a streamed
-//! request body).
+//! # Nothing on your builder is lost
+//!
+//! By default the transport takes nothing over: the builder's TLS (backend,
+//! added roots, client identity, versions) and DNS resolver stay in force,
+//! and each dial is observed from outside reqwest's connector. DNS, the TCP
+//! connect and the TLS handshake are then one phase, reported as
+//! `connect_start` / `connect_done` (no `dns_*` or `tls_*` events). For the
+//! exact split, hand that part to [`Config`] in one line:
+//! [`Config::tls`] with [`Tls::platform`] (its roots, client certificate) or
+//! [`Tls::rustls`] (your own `rustls::ClientConfig`), and [`Config::dns`]
+//! with [`Dns::system`], [`Dns::servers`] or [`Dns::resolver`] (your own
+//! resolver, observed). What the builder set that would then be replaced is
+//! refused when the client is built if reqwest shows it (a preconfigured TLS
+//! backend, `tls_danger_accept_invalid_hostnames`; see
+//! [`ClientBuilderExt`]); roots, identities and a resolver set on the builder
+//! are not shown by reqwest, so `Config::tls` / `Config::dns` replace them
+//! by contract: move them into the `Tls` / `Dns` you hand over.
+//!
+//! The builder's settings are read from its `Debug` form, reqwest's only
+//! way of showing them, behind a once-per-process check that the form is
+//! the one this crate was written for (reqwest 0.13.5); a release that
+//! changes it makes building fail with a clear error rather than misread a
+//! setting. Redirect decisions come from [`RedirectPolicy`]'s own limit.
+//!
+//! Responses are plain `reqwest::Response`s; errors are reqwest's own
+//! ([`Client`] wraps them in [`Error`]), so a traced request returns what an
+//! untraced one would.
+//!
+//! Inside: `config` ([`Config`], [`Tls`], [`Dns`]), `builder_settings`
+//! (the builder's Debug form, guarded), `install` (the hooks on a reqwest
+//! builder, [`execute`]), `client` and `request` ([`Client`],
+//! [`RequestBuilder`]), `round_trip` (one send reported from start to body
+//! end) with `hops` (the hops reqwest follows inside it), and the hooks
+//! reqwest lets us see: `connect` (the connector layer), `dns`, `tls`,
+//! `upload` (a streamed request body).
+//!
+//! # State that is not passed explicitly, and why
+//!
+//! reqwest calls the connector, the resolver, the rustls callbacks and the
+//! redirect policy with no argument of ours, so what they need travels in
+//! the task that runs them:
+//!
+//! - [`ClientTrace::scope`](crate::ClientTrace::scope)'s task-local: the
+//!   traces of the enclosing scopes (also the hyper transport's).
+//! - `hops::ROUND_TRIP`, a task-local set by the round-trip driver around
+//!   reqwest's future: the hop in flight, read by the connector and the
+//!   redirect policy.
+//! - `connect::DIAL`, a task-local set by the connector around its own
+//!   future: the dial in flight, read by the resolver and the TLS observers
+//!   (which may run in a background task when the pool races a dial).
+//! - `hops::registry()`, one process-wide table of connections keyed by
+//!   local address: a send that reuses a pooled connection reaches no hook
+//!   of the client that made it, so reuse and idle time are looked up there.
+//!   It is bounded.
 //!
 //! Redirect hops that reqwest follows inside one send (with `instrument`)
 //! are reported as far as reqwest lets them be seen: the hop ends when the
@@ -61,11 +107,11 @@
 //! |---|---|---|
 //! | `round_trip_start` | exact | before each hop is handed to reqwest |
 //! | `get_conn` | exact | right after `round_trip_start` |
-//! | `dns_start` / `dns_done` | exact | our hickory resolver; `coalesced` when a concurrent lookup of the name was joined |
-//! | `connect_start` | approx. | = `dns_done` (or the dial's start for IP literals); per-address attempts are not visible, `addr` is `None` |
-//! | `connect_done` | approx. for HTTPS, exact-ish for HTTP | HTTPS: first TLS session-store lookup (TCP is up, ClientHello being built); HTTP: the connector's completion; `addr` is the address connected to |
-//! | `tls_handshake_start` | approx. | = `connect_done` (same callback); delivered with `tls_handshake_done` |
-//! | `tls_handshake_done` | exact | connector completion; version from rustls, ALPN `h2` or none, chain from the verifier, `resumed` when a ticket was offered and no chain had to be verified |
+//! | `dns_start` / `dns_done` | exact, with [`Config::dns`] | the resolver handed over, around each lookup; `coalesced` when [`Dns::system`] / [`Dns::servers`] joined a concurrent lookup of the name. Not reported with the builder's own resolver |
+//! | `connect_start` | approx. | = `dns_done` with [`Config::dns`], else the dial's start (so the phase includes the builder's own DNS); per-address attempts are not visible, `addr` is `None` |
+//! | `connect_done` | approx. | with [`Config::tls`] for HTTPS: first TLS session-store lookup (TCP is up, ClientHello being built); else the connector's completion (for HTTPS with the builder's own TLS, the phase includes the handshake); `addr` is the address connected to |
+//! | `tls_handshake_start` | approx., with [`Config::tls`] | = `connect_done` (same callback); delivered with `tls_handshake_done`. Not reported with the builder's own TLS |
+//! | `tls_handshake_done` | exact, with [`Config::tls`] | connector completion; version from reqwest's `TlsInfo`, ALPN `h2` or none; with [`Tls::platform`], the chain from our verifier and `resumed` when a ticket was offered and no chain had to be verified; with [`Tls::rustls`], the leaf from `TlsInfo` and `resumed` false (your verifier cannot be wrapped) |
 //! | `got_conn` | approx. | fresh connection: the dial's end; pooled: `get_conn` time. Delivered when the response headers arrive |
 //! | `put_idle_conn` | approx. | HTTP/1, when the body was read to the end (that is when hyper returns the connection) |
 //! | `wrote_header_field` | approx. | the request's own headers at `wrote_headers` time; headers reqwest adds (`user-agent`, `host`, defaults) are not seen |
@@ -92,6 +138,7 @@
 //! and describes the origin's (name, chain, ALPN), spanning the `CONNECT`
 //! between; the hyper transport reports the two handshakes apart.
 
+mod builder_settings;
 mod client;
 mod config;
 mod connect;
@@ -108,7 +155,7 @@ mod tls;
 mod upload;
 
 pub use client::Client;
-pub use config::Config;
+pub use config::{Config, Dns, Tls};
 pub use error::Error;
 pub(crate) use error::classify;
 pub use install::{ClientBuilderExt, execute};

@@ -29,6 +29,12 @@ impl RedirectPolicy {
         self.limit
     }
 
+    /// Whether a redirect is followed after `followed` others (reqwest's
+    /// `Policy::limited` rule: at most `max`).
+    pub(crate) fn follows(&self, followed: usize) -> bool {
+        self.limit.is_some_and(|max| followed < max)
+    }
+
     /// The same policy as reqwest's, for a client on which reqwest follows
     /// redirects itself.
     pub(crate) fn to_reqwest(self) -> reqwest::redirect::Policy {

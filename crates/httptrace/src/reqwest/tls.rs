@@ -13,31 +13,55 @@ use rustls::client::{ClientSessionMemoryCache, ClientSessionStore, Resumption};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, NamedGroup, SignatureScheme};
 
+use super::builder_settings::BuilderSettings;
+use super::config::{Tls, TlsSource};
 use super::connect::Dial;
 use crate::transport::certs::{self, summarize};
 
-/// Builds the client configuration: the user's roots (platform roots plus
-/// extra ones, or only the extra ones), our observers around the verifier and
-/// the session store, and ALPN for HTTP/2 and HTTP/1.1.
-pub(crate) fn client_config(
-    extra_roots: Vec<CertificateDer<'static>>,
-    built_in_roots: bool,
-    accept_invalid_certs: bool,
-    http1_only: bool,
-    identity: &certs::Identity,
-) -> Result<ClientConfig, rustls::Error> {
-    let mut config = certs::client_config(
-        extra_roots,
-        built_in_roots,
-        accept_invalid_certs,
-        http1_only,
-        identity,
-        |inner| Arc::new(ObservingVerifier { inner }),
-    )?;
+/// A rustls configuration the transport observes.
+pub(crate) struct ObservedTls {
+    pub(crate) config: ClientConfig,
+    /// Whether the verifier is ours (it reports the chain, and a handshake
+    /// that verified none was resumed).
+    pub(crate) verifier_observed: bool,
+}
+
+/// The configuration for [`Tls`]: built from its settings (the user's roots
+/// and client certificate; `versions`, and SNI, invalid certificates and
+/// `http1_only` carried over from the reqwest `builder`), our observers around the verifier and
+/// the session store, ALPN for HTTP/2 and HTTP/1.1; or the user's own with
+/// only its session store observed.
+pub(crate) fn observed_config(
+    tls: &Tls,
+    versions: certs::Versions,
+    builder: &BuilderSettings,
+) -> Result<ObservedTls, rustls::Error> {
+    let (mut config, verifier_observed) = match &tls.source {
+        TlsSource::Platform(platform) => {
+            let identity = certs::Identity {
+                client_auth: platform.client_auth.clone(),
+                versions,
+                no_sni: builder.no_sni,
+            };
+            let config = certs::client_config(
+                platform.extra_roots.clone(),
+                !platform.no_built_in_roots,
+                platform.accept_invalid_certs || builder.accept_invalid_certs,
+                platform.http1_only || builder.http1_only,
+                &identity,
+                |inner| Arc::new(ObservingVerifier { inner }),
+            )?;
+            (config, true)
+        }
+        TlsSource::Rustls(config) => (ClientConfig::clone(config), false),
+    };
     config.resumption = Resumption::store(Arc::new(ObservingSessionStore {
         inner: ClientSessionMemoryCache::new(256),
     }));
-    Ok(config)
+    Ok(ObservedTls {
+        config,
+        verifier_observed,
+    })
 }
 
 /// Delegates every decision to the real verifier and tells the dial what it

@@ -13,6 +13,8 @@ mod hyper_proxy;
 #[cfg(all(feature = "hyper", feature = "reqwest"))]
 mod hyper_transport;
 #[cfg(feature = "reqwest")]
+mod reqwest_builder_kept;
+#[cfg(feature = "reqwest")]
 mod reqwest_concurrency;
 #[cfg(feature = "reqwest")]
 mod reqwest_errors;

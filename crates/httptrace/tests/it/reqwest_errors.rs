@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::support::{Recorder, kind_of};
-use httptrace::reqwest::{ClientBuilderExt, Config};
+use httptrace::reqwest::{ClientBuilderExt, Config, Tls};
 use httptrace::{BodyOutcome, ErrorKind, Event};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
 use httptrace_testkit::http::{TestServer, refused_addr};
@@ -116,7 +116,11 @@ async fn untrusted_and_wrong_host_certificates_are_reported_on_tls_done() {
         .send()
         .await
         .unwrap_err();
-    let (traced, rec) = traced_failure(Config::new().dns_server(dns.addr()), &url).await;
+    let (traced, rec) = traced_failure(
+        Config::new().dns_server(dns.addr()).tls(Tls::platform()),
+        &url,
+    )
+    .await;
     assert_eq!(traced_kind(&traced), kind_of(&plain));
     let tls = first_error(&rec, "tls_handshake_done");
     assert_eq!(tls.kind(), ErrorKind::Certificate, "{tls}");
@@ -145,7 +149,7 @@ async fn untrusted_and_wrong_host_certificates_are_reported_on_tls_done() {
     let (traced, rec) = traced_failure(
         Config::new()
             .dns_server(dns.addr())
-            .root_certificate_der(ca.cert_der().to_vec()),
+            .tls(Tls::platform().root_certificate_der(ca.cert_der().to_vec())),
         &url,
     )
     .await;

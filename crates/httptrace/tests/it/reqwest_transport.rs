@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::support::{Recorder, phases};
-use httptrace::reqwest::{ClientBuilderExt, Config, RedirectPolicy};
+use httptrace::reqwest::{ClientBuilderExt, Config, RedirectPolicy, Tls};
 use httptrace::{BodyOutcome, ClientTrace, ErrorKind, Event};
 use httptrace_testkit::dns::{DnsConfig, DnsServer};
 use httptrace_testkit::hooks::HTTPS_NEW_CONNECTION;
@@ -87,7 +87,7 @@ async fn https_h2_with_delayed_dns_reports_dns_tls_and_alpn() {
         .traced_with(
             Config::new()
                 .dns_server(dns.addr())
-                .root_certificate_der(ca.cert_der().to_vec()),
+                .tls(Tls::platform().root_certificate_der(ca.cert_der().to_vec())),
         )
         .unwrap();
     let rec = Recorder::new();
@@ -471,7 +471,9 @@ async fn tls_session_resumption_is_reported() {
         &[b"http/1.1"],
     );
     let client = reqwest::Client::builder()
-        .traced_with(Config::new().root_certificate_der(ca.cert_der().to_vec()))
+        .traced_with(
+            Config::new().tls(Tls::platform().root_certificate_der(ca.cert_der().to_vec())),
+        )
         .unwrap();
     let url = format!("https://127.0.0.1:{}/close", server.port());
     let mut resumed = Vec::new();
@@ -593,7 +595,9 @@ async fn https_through_an_authenticating_connect_proxy() {
     let proxy_url = format!("http://agent:s3cret-pass@{}", proxy.addr());
     let client = reqwest::Client::builder()
         .proxy(reqwest::Proxy::https(&proxy_url).unwrap())
-        .traced_with(Config::new().root_certificate_der(ca.cert_der().to_vec()))
+        .traced_with(
+            Config::new().tls(Tls::platform().root_certificate_der(ca.cert_der().to_vec())),
+        )
         .unwrap();
     let rec = Recorder::new();
     // The origin's name resolves nowhere: only the proxy may look it up.

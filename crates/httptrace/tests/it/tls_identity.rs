@@ -51,16 +51,16 @@ fn tls_outcome(rec: &Recorder) -> Vec<Result<Option<String>, ErrorKind>> {
 #[cfg(feature = "reqwest")]
 #[tokio::test]
 async fn reqwest_presents_the_client_certificate_the_config_names() {
-    use httptrace::reqwest::{ClientBuilderExt as _, Config};
+    use httptrace::reqwest::{ClientBuilderExt as _, Config, Tls};
     let s = mtls_server();
     let url = s.server.url_with_host("mtls.test", "/");
     let me = s.clients.client_identity("me");
-    let base = || {
-        Config::new()
-            .dns_server(s.dns.addr())
+    let tls = || {
+        Tls::platform()
             .root_certificates_pem(s.ca.cert_pem().as_bytes())
             .unwrap()
     };
+    let base = || Config::new().dns_server(s.dns.addr()).tls(tls());
 
     // Without a certificate the server refuses it (with TLS 1.3 after the
     // client's side of the handshake is done: the request fails).
@@ -79,9 +79,11 @@ async fn reqwest_presents_the_client_certificate_the_config_names() {
     for (chain, key) in [(me.cert_pem(), me.key_pem()), (both.clone(), both.clone())] {
         let client = reqwest::Client::builder()
             .traced_with(
-                base()
-                    .client_auth_pem(chain.as_bytes(), key.as_bytes())
-                    .unwrap(),
+                Config::new().dns_server(s.dns.addr()).tls(
+                    tls()
+                        .client_auth_pem(chain.as_bytes(), key.as_bytes())
+                        .unwrap(),
+                ),
             )
             .unwrap();
         let rec = Recorder::new();
@@ -95,12 +97,12 @@ async fn reqwest_presents_the_client_certificate_the_config_names() {
     }
 
     // Bad input is a configuration error that never shows the key.
-    let err = Config::new()
+    let err = Tls::platform()
         .client_auth_pem(me.cert_pem().as_bytes(), b"not a key")
         .unwrap_err()
         .to_string();
     assert!(err.contains("private key"), "{err}");
-    let err = Config::new()
+    let err = Tls::platform()
         .client_auth_pem(b"", me.key_pem().as_bytes())
         .unwrap_err()
         .to_string();
@@ -113,7 +115,7 @@ async fn reqwest_presents_the_client_certificate_the_config_names() {
          DEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\nMIIB\n\
          -----END RSA PRIVATE KEY-----\n",
     ] {
-        let err = Config::new()
+        let err = Tls::platform()
             .client_auth_pem(me.cert_pem().as_bytes(), encrypted.as_bytes())
             .unwrap_err()
             .to_string();
@@ -164,17 +166,18 @@ async fn hyper_presents_the_client_certificate_the_builder_names() {
 #[cfg(feature = "reqwest")]
 #[tokio::test]
 async fn instrument_keeps_the_builders_tls_versions() {
-    use httptrace::reqwest::{ClientBuilderExt as _, Config};
+    use httptrace::reqwest::{ClientBuilderExt as _, Config, Tls};
     let ca = TestCa::new();
     let server = TestServer::https(&ca.server_identity(&["v.test"]), &[b"http/1.1"]);
     let dns =
         DnsServer::start(DnsConfig::new().record("v.test", [IpAddr::V4(Ipv4Addr::LOCALHOST)]))
             .unwrap();
     let url = server.url_with_host("v.test", "/");
-    let config = Config::new()
-        .dns_server(dns.addr())
-        .root_certificates_pem(ca.cert_pem().as_bytes())
-        .unwrap();
+    let config = Config::new().dns_server(dns.addr()).tls(
+        Tls::platform()
+            .root_certificates_pem(ca.cert_pem().as_bytes())
+            .unwrap(),
+    );
     for (builder, want) in [
         (reqwest::Client::builder(), "TLSv1.3"),
         (
