@@ -38,7 +38,6 @@ async fn a_private_ca_on_the_builder_is_kept_and_traced_in_jaeger() {
     let server = TestServer::https(&ca.server_identity(&["internal.test"]), &[b"http/1.1"]);
     let dns = DnsServer::start(DnsConfig::new().record("internal.test", [LOCAL])).unwrap();
     let url = server.url_with_host("internal.test", "/");
-    let company_ca = || reqwest::Certificate::from_der(&ca.cert_der()).unwrap();
 
     // As the service has it (its CA, its pinned address), and with TLS and
     // DNS handed to Config.
