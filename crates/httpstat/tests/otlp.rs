@@ -385,7 +385,7 @@ async fn exports_hops(jaeger: &jaeger_harness::Jaeger, server: &TestServer, tran
     for hop in &hops {
         assert_eq!(hop.parent_span_id, root.span_id);
         assert_eq!(hop.name, "GET");
-        assert!(hop.events.iter().any(|e| e.name == "got_conn"));
+        assert!(hop.events.iter().any(|e| e.name == "httptrace.conn.got"));
     }
     assert_eq!(hops[0].attr_i64("http.response.status_code"), Some(302));
     assert_eq!(hops[1].attr_i64("http.response.status_code"), Some(200));

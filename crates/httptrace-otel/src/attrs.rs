@@ -179,13 +179,12 @@ fn header_name(name: &http::HeaderName) -> StringValue {
     }
 }
 
-fn ms(d: std::time::Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
+/// A failing hook's `error.type` and its message, credentials scrubbed, in
+/// `httptrace.error.message` (`error.message` is deprecated; the span's
+/// status carries the round trip's message).
 fn error_attrs(out: &mut Vec<KeyValue>, e: &HookError, scrub: &dyn Fn(&str) -> String) {
     out.push(KeyValue::new("error.type", e.kind().as_str()));
-    out.push(KeyValue::new("error.message", scrub(e.message())));
+    out.push(KeyValue::new("httptrace.error.message", scrub(e.message())));
 }
 
 fn strings(items: impl IntoIterator<Item = String>) -> Value {
@@ -207,7 +206,7 @@ pub fn event_attributes(
     // allocation per event, none for the events without attributes.
     let mut a = Vec::with_capacity(match event {
         Event::WroteHeaders(_) | Event::Wait100Continue(_) | Event::GotFirstResponseByte(_) => 0,
-        Event::PutIdleConn(e) => 2 * usize::from(e.error.is_some()),
+        Event::PutIdleConn(e) => 1 + usize::from(e.error.is_some()),
         Event::GetConn(_) | Event::DnsStart(_) | Event::TlsHandshakeStart(_) => 1,
         Event::WroteHeaderField(_) => 2,
         Event::WroteRequest(e) => 1 + 2 * usize::from(e.error.is_some()),
@@ -284,8 +283,12 @@ pub fn event_attributes(
                         ));
                     }
                     a.push(KeyValue::new(
-                        "httptrace.tls.server.not_after",
-                        leaf.not_after,
+                        "tls.server.not_before",
+                        crate::conventions::iso8601(leaf.not_before),
+                    ));
+                    a.push(KeyValue::new(
+                        "tls.server.not_after",
+                        crate::conventions::iso8601(leaf.not_after),
                     ));
                 }
                 a.push(KeyValue::new(
@@ -301,7 +304,10 @@ pub fn event_attributes(
             a.push(KeyValue::new("httptrace.conn.reused", e.reused));
             a.push(KeyValue::new("httptrace.conn.was_idle", e.was_idle));
             if let Some(idle) = e.idle_time {
-                a.push(KeyValue::new("httptrace.conn.idle_time_ms", ms(idle)));
+                a.push(KeyValue::new(
+                    "httptrace.conn.idle_time",
+                    idle.as_secs_f64(),
+                ));
             }
             if let Some(local) = e.local_addr {
                 a.push(KeyValue::new("network.local.address", ip_value(local.ip())));
@@ -316,9 +322,15 @@ pub fn event_attributes(
             }
             a.push(KeyValue::new("httptrace.conn.proxied", e.proxied));
         }
+        // A connection that cannot go back to the pool (HTTP/1.0,
+        // `connection: close`) is no error: the reason says why.
         Event::PutIdleConn(e) => {
-            if let Some(err) = &e.error {
-                error_attrs(&mut a, err, scrub);
+            a.push(KeyValue::new("httptrace.conn.kept", e.error.is_none()));
+            if let Some(why) = &e.error {
+                a.push(KeyValue::new(
+                    "httptrace.conn.not_kept_reason",
+                    why.message().to_string(),
+                ));
             }
         }
         Event::WroteHeaderField(e) => {

@@ -43,9 +43,12 @@ pub(crate) struct Hop {
     /// when a `put_idle_conn` stamped at the same instant may still follow.
     pub(crate) ended_at: Option<Instant>,
     pub(crate) phases: Vec<Phase>,
-    /// Without hook events: each finished phase's first start and last
-    /// end, for the span's duration attributes at its end.
+    /// Each finished phase's first start and last end, for the span's
+    /// duration attributes at its end (`None` when not recording).
     pub(crate) phase_totals: Option<Vec<(&'static str, Instant, Instant)>>,
+    /// What `got_conn` said: on a reused connection, DNS, connect and TLS
+    /// belong to a spare dial the pool started and did not use.
+    pub(crate) reused: Option<bool>,
     pub(crate) dns_starts: Vec<(String, Instant)>,
     pub(crate) active_counted: bool,
     pub(crate) duration_recorded: bool,
@@ -264,22 +267,16 @@ impl Hop {
                     ));
                 }
                 hop.set_protocol(e.protocol);
-                if !settings.hook_events {
-                    hop.span
-                        .set_attribute(KeyValue::new("httptrace.conn.reused", e.reused));
-                }
-                // send, wait and receive are followed only for phase spans
-                // or their durations (dns, connect and tls are also what a
-                // late dial continues).
-                if settings.follows_exchange() {
-                    hop.phase_start("send", at, Vec::new());
-                }
+                hop.span
+                    .set_attribute(KeyValue::new("httptrace.conn.reused", e.reused));
+                hop.reused = Some(e.reused);
+                hop.phase_start("send", at, Vec::new());
             }
-            Event::WroteRequest(e) if settings.follows_exchange() => {
+            Event::WroteRequest(e) => {
                 hop.phase_end("send", at, e.error.clone());
                 hop.phase_start("wait", at, Vec::new());
             }
-            Event::GotFirstResponseByte(_) if settings.follows_exchange() => {
+            Event::GotFirstResponseByte(_) => {
                 hop.phase_end("wait", at, None);
                 hop.phase_start("receive", at, Vec::new());
             }
@@ -322,9 +319,7 @@ impl Hop {
                     BodyOutcome::Failed(err) => Some(err.clone()),
                     _ => None,
                 };
-                if settings.follows_exchange() {
-                    hop.phase_end("receive", at, error.clone());
-                }
+                hop.phase_end("receive", at, error.clone());
                 if let Some(err) = &error
                     && hop.status.is_none_or(|s| s < 400)
                 {
@@ -344,8 +339,8 @@ impl Hop {
     }
 }
 
-/// Notes a finished phase for the duration attributes kept without hook
-/// events: a phase that happened more than once (connection attempts to
+/// Notes a finished phase for the span's duration attributes: a phase that
+/// happened more than once (connection attempts to
 /// several addresses, in parallel or one after another) spans from its
 /// first start to its last end.
 fn add_phase_time(
@@ -364,7 +359,7 @@ fn add_phase_time(
     }
 }
 
-/// A phase's duration attribute without hook events.
+/// A phase's duration attribute on the hop span.
 pub(crate) fn phase_duration(name: &'static str, start: Instant, end: Instant) -> Option<KeyValue> {
     let key = match name {
         "dns" => "httptrace.dns.duration",

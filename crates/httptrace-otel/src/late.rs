@@ -103,7 +103,8 @@ impl LateDial {
                 }
             }
         }
-        self.events.push((at, event.name(), attrs));
+        self.events
+            .push((at, crate::conventions::event_name(event), attrs));
     }
 
     /// Makes the `dial` span with its phases. When nothing came after the

@@ -40,7 +40,8 @@
 //! | kind | CLIENT; start = `round_trip_start`, end = `body_done` (or the failed `round_trip_done`) |
 //! | attributes | `http.request.method` (`_OTHER` + `http.request.method_original`), `url.full` (credentials redacted), `server.address`, `server.port`, `http.response.status_code`, `error.type`, `network.protocol.version`, `network.peer.address`, `network.peer.port`, `http.request.resend_count` (redirect hops), opted-in `http.request.header.*` |
 //! | status | Error for 4xx/5xx (no description), for transport errors (with the message), for a redirect past the limit (on the hop that hit it) and for cancelled requests (the conventions' Status section: a request that "was cancelled" SHOULD be an Error with `error.type`) |
-//! | events | one per hook, named as [`httptrace::Event::name`], at the hook's timestamp, in time order |
+//! | attributes, where the time went | `httptrace.<phase>.duration` (s) for each phase the hop went through (`dns`, `connect`, `tls`, `send`, `wait`, `receive`), `httptrace.conn.reused`, `httptrace.dial.spare` |
+//! | events | one per hook, named in the `httptrace.` namespace ([`conventions`]), at the hook's timestamp, in time order |
 //!
 //! ## Against the conventions
 //!
@@ -66,25 +67,26 @@
 //! The metrics and their requirement levels are in the table under
 //! Metrics below.
 //!
-//! Event attributes use the semantic conventions where one exists
-//! (`dns.question.name`, `dns.answers`, `network.peer.*`, `network.local.*`,
-//! `tls.protocol.version`, `tls.next_protocol`, `tls.resumed`,
-//! `tls.server.subject`, `tls.server.issuer`, `http.request.body.size`,
-//! `error.type` + `error.message`) and `httptrace.*` otherwise
-//! (`httptrace.dns.coalesced`, `httptrace.conn.reused`,
-//! `httptrace.conn.was_idle`, `httptrace.conn.idle_time_ms`,
-//! `httptrace.response.body_bytes`, `httptrace.body.outcome`, ...). A
-//! written header's name is always an event attribute, its values only when
-//! the header is opted in with [`OtelTrace::record_request_headers`].
+//! Event attributes use the semantic conventions' registry where it has a
+//! key (`dns.question.name`, `dns.answers`, `network.peer.*`,
+//! `network.local.*`, `tls.protocol.version`, `tls.next_protocol`,
+//! `tls.resumed`, `tls.server.subject`, `tls.server.issuer`,
+//! `tls.server.not_before` / `not_after`, `http.request.body.size`,
+//! `error.type`) and `httptrace.*` otherwise (`httptrace.error.message`,
+//! `httptrace.dns.coalesced`, `httptrace.conn.was_idle`,
+//! `httptrace.conn.idle_time` in seconds, `httptrace.response.body_bytes`,
+//! ...). No deprecated key is written. [`conventions`] has the event names
+//! and the table of every key with its type, unit and status in semantic
+//! conventions v1.44.0. A written header's name is always an event
+//! attribute, its values only when the header is opted in with
+//! [`OtelTrace::record_request_headers`].
 //!
 //! Optional phase sub-spans ([`OtelTrace::phase_spans`]): `dns`, `connect`,
 //! `tls`, `send`, `wait`, `receive`, children of the hop span.
 //!
 //! Without hook events ([`OtelTrace::hook_events`]`(false)`), the hop span
-//! carries those phases' durations as attributes
-//! (`httptrace.<phase>.duration`, seconds) and `httptrace.conn.reused`
-//! instead of one event per hook: smaller spans, for services that want
-//! the phases and not every hook's details.
+//! keeps only the phases' durations and `httptrace.conn.reused`: smaller
+//! spans, for services that want the phases and not every hook's details.
 //!
 //! A dial can outlive its round trip: when the pool hands the waiting
 //! request a connection another request freed, the request's own dial goes
@@ -153,6 +155,7 @@
 #![warn(missing_docs)]
 
 pub mod attrs;
+pub mod conventions;
 #[cfg(feature = "setup")]
 pub mod export_errors;
 #[cfg(feature = "setup")]

@@ -209,7 +209,8 @@ impl RequestState {
             phase_error: None,
             ended_at: None,
             phases: Vec::new(),
-            phase_totals: (recording && !self.settings.hook_events).then(Vec::new),
+            phase_totals: recording.then(Vec::new),
+            reused: None,
             dns_starts: Vec::new(),
             active_counted: false,
             duration_recorded: false,
@@ -282,7 +283,8 @@ impl RequestState {
             return;
         }
         let a = self.event_attributes(event, &hop.url, &hop.url_full);
-        hop.events.push((event.at(), event.name(), a));
+        hop.events
+            .push((event.at(), crate::conventions::event_name(event), a));
     }
 
     /// An event's attributes, credentials taken out of URLs and messages.
@@ -423,9 +425,15 @@ impl RequestState {
             hop.span
                 .set_status(Status::error(hop.error_message.clone().unwrap_or_default()));
         }
+        // On a reused connection, a dial's phases belong to a spare dial
+        // the pool started and did not use: marked, and not this hop's time.
+        let reused = hop.reused == Some(true);
+        let mut spare = false;
         if let Some(totals) = hop.phase_totals.take() {
             for (name, start, end) in totals {
-                if let Some(kv) = hop::phase_duration(name, start, end) {
+                if reused && is_dial_phase(name) {
+                    spare = true;
+                } else if let Some(kv) = hop::phase_duration(name, start, end) {
                     hop.span.set_attribute(kv);
                 }
             }
@@ -433,9 +441,17 @@ impl RequestState {
         if hop.recording {
             let mut events = std::mem::take(&mut hop.events);
             events.sort_by_key(|(at, _, _)| *at); // stable: delivery order on ties
-            for (at, name, a) in events {
+            for (at, name, mut a) in events {
+                if reused && is_dial_event_name(name) {
+                    spare = true;
+                    a.push(KeyValue::new("httptrace.dial.spare", true));
+                }
                 hop.span.add_event_with_timestamp(name, system_time(at), a);
             }
+        }
+        if spare {
+            hop.span
+                .set_attribute(KeyValue::new("httptrace.dial.spare", true));
         }
         hop.span.end_with_timestamp(system_time(end));
         let mut last_end = lock(&self.last_end);
@@ -494,4 +510,16 @@ impl Injector for HeaderInjector<'_> {
             self.headers.insert(name, value);
         }
     }
+}
+
+/// The phases of a dial.
+fn is_dial_phase(name: &str) -> bool {
+    matches!(name, "dns" | "connect" | "tls")
+}
+
+/// The span events of a dial's hooks.
+fn is_dial_event_name(name: &str) -> bool {
+    ["httptrace.dns.", "httptrace.connect.", "httptrace.tls."]
+        .iter()
+        .any(|p| name.starts_with(p))
 }

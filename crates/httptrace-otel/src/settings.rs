@@ -42,8 +42,8 @@ pub(crate) struct Settings {
     pub(crate) global_tracer: Arc<OnceLock<Arc<BoxedTracer>>>,
     pub(crate) propagation: Propagation,
     pub(crate) phase_spans: bool,
-    /// Each hook a span event (the default); off: phase durations as hop
-    /// span attributes instead.
+    /// Each hook a span event (the default); off: only the phase durations
+    /// the hop span always carries.
     pub(crate) hook_events: bool,
     pub(crate) record_headers: Vec<String>,
     pub(crate) record_response_headers: Vec<String>,
@@ -56,12 +56,6 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// Whether the `send`, `wait` and `receive` phases are followed: for
-    /// their spans, or for their durations without hook events.
-    pub(crate) fn follows_exchange(&self) -> bool {
-        self.phase_spans || !self.hook_events
-    }
-
     /// The recorded-header policies from the lists, redacting URL-valued
     /// headers with the same parameters as `url.full`.
     pub(crate) fn rebuild_header_policies(&mut self) {

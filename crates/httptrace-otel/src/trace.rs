@@ -199,20 +199,22 @@ impl OtelTrace {
 
     /// Records every hook of a hop as an event on its span (on by default).
     ///
-    /// Off, the hop span has no events and carries instead, when it ends,
-    /// how long each phase it went through took, in seconds (from its first
-    /// start to its last end when it happened more than once, as connection
-    /// attempts to several addresses do): `httptrace.dns.duration`,
+    /// Either way the hop span carries, when it ends, how long each phase
+    /// it went through took, in seconds (from its first start to its last
+    /// end when it happened more than once, as connection attempts to
+    /// several addresses do): `httptrace.dns.duration`,
     /// `httptrace.connect.duration`, `httptrace.tls.duration`,
     /// `httptrace.send.duration`, `httptrace.wait.duration` and
     /// `httptrace.receive.duration` (the phases of
-    /// [`phase_spans`](Self::phase_spans)), and `httptrace.conn.reused`.
-    /// What only the events carry is not recorded: their timestamps, DNS
-    /// answers, local addresses, the TLS certificate, the names of the
-    /// headers written, body sizes. In the project's pipeline benchmark
-    /// the export is half the size (804 against 1572 bytes per request),
-    /// and with 64 requests in flight the pipeline costs the service and
-    /// its collector less than reqwest-tracing's one span per request
+    /// [`phase_spans`](Self::phase_spans)), and `httptrace.conn.reused`; a
+    /// spare dial's phases (the pool dialled, then handed over a pooled
+    /// connection) are marked `httptrace.dial.spare` instead of counted.
+    /// Off, the events are left out: what only they carry is not recorded
+    /// (their timestamps, DNS answers, local addresses, the TLS
+    /// certificate, the names of the headers written, body sizes). In the
+    /// project's pipeline benchmark the export is about half the size, and
+    /// with 64 requests in flight the pipeline costs the service and its
+    /// collector less than reqwest-tracing's one span per request
     /// (BENCHMARKS.md). The `dial` span of a dial that outlived its round
     /// trip keeps its events.
     pub fn hook_events(self, enabled: bool) -> Self {

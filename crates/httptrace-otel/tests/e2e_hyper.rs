@@ -66,11 +66,11 @@ async fn hyper_transport_hooks_reach_jaeger() {
             .position(|x| *x == n)
             .unwrap_or_else(|| panic!("no {n} in {names:?}"))
     };
-    assert!(pos("connect_start") < pos("connect_done"));
-    assert!(pos("connect_done") < pos("wrote_headers"));
-    assert!(pos("wrote_headers") <= pos("got_1xx_response"));
-    assert!(pos("got_1xx_response") < pos("round_trip_done"));
-    assert!(pos("got_first_response_byte") < pos("body_done"));
+    assert!(pos("httptrace.connect.start") < pos("httptrace.connect.done"));
+    assert!(pos("httptrace.connect.done") < pos("httptrace.request.headers_written"));
+    assert!(pos("httptrace.request.headers_written") <= pos("httptrace.response.informational"));
+    assert!(pos("httptrace.response.informational") < pos("httptrace.round_trip.done"));
+    assert!(pos("httptrace.response.first_byte") < pos("httptrace.response.body_done"));
     for e in &hop.events {
         assert!(
             e.time_ns >= hop.start_ns && e.time_ns <= hop.end_ns,
@@ -81,7 +81,7 @@ async fn hyper_transport_hooks_reach_jaeger() {
     let connect = hop
         .events
         .iter()
-        .find(|e| e.name == "connect_start")
+        .find(|e| e.name == "httptrace.connect.start")
         .unwrap();
     assert_eq!(
         connect.attributes.get("network.peer.address"),
@@ -149,17 +149,21 @@ async fn proxied_round_trip_reaches_jaeger(jaeger: &Jaeger, guard: &httptrace_ot
             .unwrap_or_else(|| panic!("no {name} on the hop"))
     };
     assert_eq!(
-        event("connect_start").attributes.get("network.peer.port"),
+        event("httptrace.connect.start")
+            .attributes
+            .get("network.peer.port"),
         Some(&serde_json::json!(proxy.addr().port()))
     );
     assert_eq!(
-        event("tls_handshake_start")
+        event("httptrace.tls.start")
             .attributes
             .get("server.address"),
         Some(&serde_json::json!("origin.test"))
     );
     assert_eq!(
-        event("got_conn").attributes.get("httptrace.conn.proxied"),
+        event("httptrace.conn.got")
+            .attributes
+            .get("httptrace.conn.proxied"),
         Some(&serde_json::json!(true))
     );
     let stored = serde_json::to_string(&trace).unwrap();
@@ -200,7 +204,14 @@ async fn outlived_dial_reaches_jaeger(jaeger: &Jaeger, guard: &httptrace_otel::O
     );
     assert!(!dial.is_error(), "{}", dial.status_message);
     let names: Vec<&str> = dial.events.iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(names, ["connect_start", "connect_done", "connect_done"]);
+    assert_eq!(
+        names,
+        [
+            "httptrace.connect.start",
+            "httptrace.connect.done",
+            "httptrace.connect.done"
+        ]
+    );
     assert!(dial.start_ns < hop.end_ns);
     assert!(dial.events.iter().all(|e| e.time_ns >= hop.end_ns));
     assert!(dial.events.iter().all(|e| e.time_ns <= dial.end_ns));

@@ -111,15 +111,21 @@ async fn one_span_per_hop_with_conventions_events_phases_and_metrics() {
         assert_events_in_range(hop);
         assert!(hop.start_time >= caller.start_time && hop.end_time <= caller.end_time);
         let names = phases(hop);
-        assert_eq!(names.first().map(String::as_str), Some("round_trip_start"));
+        assert_eq!(
+            names.first().map(String::as_str),
+            Some("httptrace.round_trip.start")
+        );
         for pair in [
-            ("round_trip_start", "get_conn"),
-            ("got_conn", "wrote_headers"),
-            ("wrote_headers", "wrote_request"),
-            ("wrote_request", "got_first_response_byte"),
-            ("got_first_response_byte", "round_trip_done"),
-            ("round_trip_done", "body_done"),
-            ("body_done", "put_idle_conn"),
+            ("httptrace.round_trip.start", "httptrace.conn.get"),
+            ("httptrace.conn.got", "httptrace.request.headers_written"),
+            (
+                "httptrace.request.headers_written",
+                "httptrace.request.written",
+            ),
+            ("httptrace.request.written", "httptrace.response.first_byte"),
+            ("httptrace.response.first_byte", "httptrace.round_trip.done"),
+            ("httptrace.round_trip.done", "httptrace.response.body_done"),
+            ("httptrace.response.body_done", "httptrace.conn.put_idle"),
         ] {
             assert!(
                 names_before(&names, pair.0, pair.1),
@@ -127,12 +133,16 @@ async fn one_span_per_hop_with_conventions_events_phases_and_metrics() {
             );
         }
         // The span ends at body_done's own timestamp.
-        let body_done = hop.events.iter().find(|e| e.name == "body_done").unwrap();
+        let body_done = hop
+            .events
+            .iter()
+            .find(|e| e.name == "httptrace.response.body_done")
+            .unwrap();
         assert_eq!(body_done.timestamp, hop.end_time);
         let start = hop
             .events
             .iter()
-            .find(|e| e.name == "round_trip_start")
+            .find(|e| e.name == "httptrace.round_trip.start")
             .unwrap();
         assert_eq!(start.timestamp, hop.start_time);
     }
@@ -148,20 +158,20 @@ async fn one_span_per_hop_with_conventions_events_phases_and_metrics() {
     // The new connection's phases, in order, on the first hop only.
     let n0 = phases(h0);
     for pair in [
-        ("get_conn", "dns_start"),
-        ("dns_start", "dns_done"),
-        ("dns_done", "connect_start"),
-        ("connect_start", "connect_done"),
-        ("connect_done", "tls_handshake_start"),
-        ("tls_handshake_start", "tls_handshake_done"),
-        ("tls_handshake_done", "got_conn"),
+        ("httptrace.conn.get", "httptrace.dns.start"),
+        ("httptrace.dns.start", "httptrace.dns.done"),
+        ("httptrace.dns.done", "httptrace.connect.start"),
+        ("httptrace.connect.start", "httptrace.connect.done"),
+        ("httptrace.connect.done", "httptrace.tls.start"),
+        ("httptrace.tls.start", "httptrace.tls.done"),
+        ("httptrace.tls.done", "httptrace.conn.got"),
     ] {
         assert!(names_before(&n0, pair.0, pair.1), "{pair:?} in {n0:?}");
     }
     let n1 = phases(h1);
     assert!(
         !n1.iter()
-            .any(|n| n.starts_with("dns") || n.starts_with("tls")),
+            .any(|n| n.starts_with("httptrace.dns") || n.starts_with("httptrace.tls")),
         "{n1:?}"
     );
 
@@ -174,7 +184,7 @@ async fn one_span_per_hop_with_conventions_events_phases_and_metrics() {
             .attributes
             .clone()
     };
-    let dns = ev(h0, "dns_done");
+    let dns = ev(h0, "httptrace.dns.done");
     assert_eq!(
         attr(&dns, "dns.question.name"),
         Some(&Value::from("svc.test"))
@@ -185,7 +195,7 @@ async fn one_span_per_hop_with_conventions_events_phases_and_metrics() {
             vec![opentelemetry::StringValue::from("127.0.0.1")].into()
         ))
     );
-    let tls = ev(h0, "tls_handshake_done");
+    let tls = ev(h0, "httptrace.tls.done");
     assert_eq!(attr(&tls, "tls.protocol.name"), Some(&Value::from("tls")));
     assert!(matches!(attr(&tls, "tls.protocol.version"), Some(v) if v.as_str().starts_with("1.")));
     assert!(
@@ -193,22 +203,22 @@ async fn one_span_per_hop_with_conventions_events_phases_and_metrics() {
             .is_some_and(|s| s.as_str().contains("svc.test") || !s.as_str().is_empty())
     );
     assert!(attr(&tls, "tls.server.issuer").is_some());
-    let got0 = ev(h0, "got_conn");
+    let got0 = ev(h0, "httptrace.conn.got");
     assert_eq!(
         attr(&got0, "httptrace.conn.reused"),
         Some(&Value::Bool(false))
     );
-    let got1 = ev(h1, "got_conn");
+    let got1 = ev(h1, "httptrace.conn.got");
     assert_eq!(
         attr(&got1, "httptrace.conn.reused"),
         Some(&Value::Bool(true))
     );
-    let rtd = ev(h1, "round_trip_done");
+    let rtd = ev(h1, "httptrace.round_trip.done");
     assert_eq!(
         attr(&rtd, "http.response.status_code"),
         Some(&Value::I64(200))
     );
-    let body = ev(h1, "body_done");
+    let body = ev(h1, "httptrace.response.body_done");
     assert_eq!(
         attr(&body, "httptrace.body.outcome"),
         Some(&Value::from("completed"))
@@ -455,7 +465,7 @@ async fn one_failing_hop(
     let names = phases(&hop);
     assert_eq!(
         names.last().map(String::as_str),
-        Some("round_trip_done"),
+        Some("httptrace.round_trip.done"),
         "{names:?}"
     );
     let rtd = hop.events.last().unwrap();
@@ -483,7 +493,7 @@ async fn dns_failure_ends_the_span_with_error() {
     let dns_done = hop
         .events
         .iter()
-        .find(|e| e.name == "dns_done")
+        .find(|e| e.name == "httptrace.dns.done")
         .expect("dns_done event");
     assert_eq!(
         attr(&dns_done.attributes, "error.type"),
@@ -546,8 +556,8 @@ async fn tls_failure_ends_the_span_with_error() {
     let tls_done = hop
         .events
         .iter()
-        .find(|e| e.name == "tls_handshake_done")
-        .expect("tls_handshake_done");
+        .find(|e| e.name == "httptrace.tls.done")
+        .expect("httptrace.tls.done");
     // error.type names the failing phase's cause, as its event reports it.
     assert_eq!(
         attr(&tls_done.attributes, "error.type"),
@@ -583,7 +593,7 @@ async fn status_500_is_an_error_without_description() {
     assert!(matches!(&hop.status, Status::Error { description } if description.is_empty()));
     assert_eq!(
         phases(hop).last().map(String::as_str),
-        Some("put_idle_conn")
+        Some("httptrace.conn.put_idle")
     );
     assert_events_in_range(hop);
 }
@@ -606,7 +616,11 @@ async fn failed_body_ends_the_span_at_body_done_with_error() {
     assert!(is_error(hop));
     let kind = attr_str(hop, "error.type").unwrap();
     assert_ne!(kind, "200");
-    let body_done = hop.events.iter().find(|e| e.name == "body_done").unwrap();
+    let body_done = hop
+        .events
+        .iter()
+        .find(|e| e.name == "httptrace.response.body_done")
+        .unwrap();
     assert_eq!(
         attr(&body_done.attributes, "httptrace.body.outcome"),
         Some(&Value::from("failed"))
@@ -638,7 +652,7 @@ async fn dropped_body_ends_the_span_without_error() {
     let hop = &hops[0];
     assert!(!is_error(hop), "{:?}", hop.status);
     let body_done = hop.events.last().unwrap();
-    assert_eq!(body_done.name, "body_done");
+    assert_eq!(body_done.name, "httptrace.response.body_done");
     assert_eq!(
         attr(&body_done.attributes, "httptrace.body.outcome"),
         Some(&Value::from("dropped"))
@@ -1048,7 +1062,7 @@ async fn the_failing_phase_is_the_latest_not_an_earlier_refused_address() {
     let connect_errors: Vec<_> = hop
         .events
         .iter()
-        .filter(|e| e.name == "connect_done")
+        .filter(|e| e.name == "httptrace.connect.done")
         .map(|e| attr(&e.attributes, "error.type").cloned())
         .collect();
     assert_eq!(
@@ -1063,7 +1077,14 @@ async fn a_dial_that_outlives_its_round_trip_gets_a_dial_span_on_hyper() {
     // Every attempt of the race after A's hop ended: the server's, started
     // after the delay, and the hole's, abandoned when the server answered.
     let names: Vec<_> = dial.events.iter().map(|e| e.name.to_string()).collect();
-    assert_eq!(names, ["connect_start", "connect_done", "connect_done"]);
+    assert_eq!(
+        names,
+        [
+            "httptrace.connect.start",
+            "httptrace.connect.done",
+            "httptrace.connect.done"
+        ]
+    );
     assert_eq!(attempts.len(), 2, "{attempts:?}");
     let hole = attempts
         .iter()
@@ -1077,7 +1098,7 @@ async fn a_dial_that_outlives_its_round_trip_gets_a_dial_span_on_reqwest() {
     let (dial, attempts) = outlived_dial_span(Transport::Reqwest).await;
     // reqwest reports one connect per dial, its end (with the address) late.
     let names: Vec<_> = dial.events.iter().map(|e| e.name.to_string()).collect();
-    assert_eq!(names, ["connect_done"]);
+    assert_eq!(names, ["httptrace.connect.done"]);
     assert_eq!(attempts.len(), 1, "{attempts:?}");
 }
 
@@ -1114,20 +1135,24 @@ async fn outlived_dial_span(
     assert!(!is_error(a_hop), "{:?}", a_hop.status);
     assert!(!is_error(&dial), "{:?}", dial.status);
     // A's hop: reused B's connection; its own dial had only begun.
-    let got_conn = a_hop.events.iter().find(|e| e.name == "got_conn").unwrap();
+    let got_conn = a_hop
+        .events
+        .iter()
+        .find(|e| e.name == "httptrace.conn.got")
+        .unwrap();
     assert_eq!(
         attr(&got_conn.attributes, "httptrace.conn.reused"),
         Some(&Value::Bool(true))
     );
     let hop_names = event_names(a_hop);
     assert!(
-        !hop_names.iter().any(|n| n == "connect_done"),
+        !hop_names.iter().any(|n| n == "httptrace.connect.done"),
         "{hop_names:?}"
     );
     let connect_start = a_hop
         .events
         .iter()
-        .find(|e| e.name == "connect_start")
+        .find(|e| e.name == "httptrace.connect.start")
         .expect("A's dial started during its hop")
         .timestamp;
     // The dial span runs from there to its last hook, all after A's hop.

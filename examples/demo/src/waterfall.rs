@@ -16,7 +16,7 @@ pub type Attributes = Vec<(String, Value)>;
 /// One span event.
 #[derive(Clone, Debug)]
 pub struct EventView {
-    /// Event name (for hop spans: the hook, `dns_start`, `got_conn`, ...).
+    /// Event name (for hop spans: the hook's, `httptrace.dns.start`, ...).
     pub name: String,
     /// When it happened.
     pub at: SystemTime,
@@ -110,7 +110,10 @@ impl SpanView {
 
     /// Whether the hop's connection was reused (`got_conn` event), if known.
     pub fn reused(&self) -> Option<bool> {
-        let got_conn = self.events.iter().find(|e| e.name == "got_conn")?;
+        let got_conn = self
+            .events
+            .iter()
+            .find(|e| e.name == "httptrace.conn.got")?;
         got_conn
             .attributes
             .iter()
@@ -132,8 +135,9 @@ impl SpanView {
     /// way back, and are marked `spare`. A phase that never ended is not
     /// drawn.
     pub fn phases(&self) -> Vec<Phase> {
-        let phases =
-            httptrace::Phases::from_names(self.events.iter().map(|e| (e.name.as_str(), e.at)));
+        let phases = httptrace::Phases::from_names(self.events.iter().filter_map(|e| {
+            httptrace_otel::conventions::hook_name(&e.name).map(|hook| (hook, e.at))
+        }));
         let reused = self.reused() == Some(true);
         let mut out: Vec<Phase> = phases
             .iter()

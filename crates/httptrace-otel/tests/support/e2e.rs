@@ -11,6 +11,20 @@ use tracing::Instrument as _;
 
 use super::Net;
 
+/// The span events of an HTTPS dial's hooks, in order.
+fn https_dial() -> Vec<&'static str> {
+    httptrace_testkit::hooks::HTTPS_DIAL
+        .iter()
+        .map(|hook| {
+            let (_, event) = httptrace_otel::conventions::EVENT_NAMES
+                .iter()
+                .find(|(h, _)| h == hook)
+                .expect("every hook has an event");
+            *event
+        })
+        .collect()
+}
+
 fn pos(names: &[String], name: &str) -> usize {
     names
         .iter()
@@ -27,7 +41,7 @@ fn raced_dial(all: &[Span]) -> bool {
     all.iter().any(|s| {
         s.is_client()
             && s.attr_i64("http.request.resend_count") == Some(1)
-            && s.events.iter().any(|e| e.name == "dns_start")
+            && s.events.iter().any(|e| e.name == "httptrace.dns.start")
     })
 }
 
@@ -42,10 +56,7 @@ fn late_dial(all: &[Span]) -> bool {
         && all.iter().any(|s| {
             s.is_client()
                 && s.attr_i64("http.request.resend_count") == Some(1)
-                && !s
-                    .events
-                    .iter()
-                    .any(|e| e.name == httptrace_testkit::hooks::HTTPS_DIAL[5])
+                && !s.events.iter().any(|e| e.name == https_dial()[5])
         })
 }
 
@@ -221,24 +232,27 @@ fn check(trace: &Value, trace_id: &str, service: &str, port: u16, want: usize) {
             .events
             .iter()
             .map(|e| e.name.clone())
-            .filter(|n| n != "wrote_header_field")
+            .filter(|n| n != "httptrace.request.header_field")
             .collect();
-        assert_eq!(names.first().map(String::as_str), Some("round_trip_start"));
-        let mut order = vec!["round_trip_start", "get_conn"];
+        assert_eq!(
+            names.first().map(String::as_str),
+            Some("httptrace.round_trip.start")
+        );
+        let mut order = vec!["httptrace.round_trip.start", "httptrace.conn.get"];
         if i == 0 {
-            order.extend(httptrace_testkit::hooks::HTTPS_DIAL);
+            order.extend(https_dial());
         }
         order.extend([
-            "got_conn",
-            "wrote_headers",
-            "wrote_request",
-            "got_first_response_byte",
-            "round_trip_done",
-            "body_done",
-            "put_idle_conn",
+            "httptrace.conn.got",
+            "httptrace.request.headers_written",
+            "httptrace.request.written",
+            "httptrace.response.first_byte",
+            "httptrace.round_trip.done",
+            "httptrace.response.body_done",
+            "httptrace.conn.put_idle",
         ]);
         for pair in order.windows(2) {
-            if pair == ["get_conn", "got_conn"] {
+            if pair == ["httptrace.conn.get", "httptrace.conn.got"] {
                 continue; // a pooled connection's got_conn is stamped at the hop start
             }
             assert!(
@@ -249,7 +263,11 @@ fn check(trace: &Value, trace_id: &str, service: &str, port: u16, want: usize) {
         if i == 1 && raced {
             // The losing dial, in order, beside the exchange on the pooled
             // connection.
-            let reused = hop.events.iter().find(|e| e.name == "got_conn").unwrap();
+            let reused = hop
+                .events
+                .iter()
+                .find(|e| e.name == "httptrace.conn.got")
+                .unwrap();
             assert_eq!(
                 reused.attributes.get("httptrace.conn.reused"),
                 Some(&Value::from(true)),
@@ -261,13 +279,13 @@ fn check(trace: &Value, trace_id: &str, service: &str, port: u16, want: usize) {
             let in_hop: Vec<&str> = names
                 .iter()
                 .map(String::as_str)
-                .filter(|n| httptrace_testkit::hooks::HTTPS_DIAL.contains(n))
+                .filter(|n| https_dial().contains(n))
                 .collect();
             let mut whole = in_hop.clone();
             if let Some(d) = dial_span {
                 whole.extend(d.events.iter().map(|e| e.name.as_str()));
             }
-            assert_eq!(whole, httptrace_testkit::hooks::HTTPS_DIAL, "{names:?}");
+            assert_eq!(whole, https_dial(), "{names:?}");
             assert_eq!(
                 names.len(),
                 order.len() + in_hop.len(),
@@ -292,7 +310,7 @@ fn check(trace: &Value, trace_id: &str, service: &str, port: u16, want: usize) {
     let dns_done = hops[0]
         .events
         .iter()
-        .find(|e| e.name == "dns_done")
+        .find(|e| e.name == "httptrace.dns.done")
         .unwrap();
     assert_eq!(
         dns_done.attributes.get("dns.question.name"),

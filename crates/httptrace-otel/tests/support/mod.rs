@@ -173,7 +173,7 @@ pub fn event_names(span: &SpanData) -> Vec<String> {
 pub fn phases(span: &SpanData) -> Vec<String> {
     event_names(span)
         .into_iter()
-        .filter(|n| n != "wrote_header_field")
+        .filter(|n| n != "httptrace.request.header_field")
         .collect()
 }
 

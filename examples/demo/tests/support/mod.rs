@@ -167,13 +167,13 @@ pub fn check_demo_trace(spans: &[Span], trace_id: &str, fresh: bool) {
         // The hooks, as events.
         let events = event_names(hop);
         for e in [
-            "round_trip_start",
-            "get_conn",
-            "got_conn",
-            "wrote_request",
-            "got_first_response_byte",
-            "round_trip_done",
-            "body_done",
+            "httptrace.round_trip.start",
+            "httptrace.conn.get",
+            "httptrace.conn.got",
+            "httptrace.request.written",
+            "httptrace.response.first_byte",
+            "httptrace.round_trip.done",
+            "httptrace.response.body_done",
         ] {
             assert!(events.contains(&e), "{path}: no {e} in {events:?}");
         }
@@ -184,8 +184,8 @@ pub fn check_demo_trace(spans: &[Span], trace_id: &str, fresh: bool) {
         let got_conn = hop
             .events
             .iter()
-            .find(|e| e.name == "got_conn")
-            .expect("got_conn");
+            .find(|e| e.name == "httptrace.conn.got")
+            .expect("httptrace.conn.got");
         let reused = match got_conn.attributes.get("httptrace.conn.reused") {
             Some(serde_json::Value::Bool(b)) => *b,
             other => panic!("{path}: got_conn reused = {other:?}"),
@@ -194,7 +194,12 @@ pub fn check_demo_trace(spans: &[Span], trace_id: &str, fresh: bool) {
             assert_eq!(reused, !fresh, "the first round trip: got_conn reused");
         }
         if !reused {
-            for e in ["dns_start", "dns_done", "connect_start", "connect_done"] {
+            for e in [
+                "httptrace.dns.start",
+                "httptrace.dns.done",
+                "httptrace.connect.start",
+                "httptrace.connect.done",
+            ] {
                 assert!(
                     events.contains(&e),
                     "{path}: new connection, no {e} in {events:?}"
