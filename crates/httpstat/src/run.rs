@@ -94,7 +94,10 @@ pub fn targets(args: &Args) -> Result<Vec<BodyTarget>, (u8, String)> {
 /// status of 400 or more with `-f` does not stop the run. Returns the exit
 /// status.
 pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let setup = client(args)
+    // Building the client (TLS provider, resolver) takes tens of
+    // milliseconds: its own span, so the trace says where that time went.
+    let setup = tracing::info_span!("client setup")
+        .in_scope(|| client(args))
         .and_then(|c| body(args).map(|b| (c, b)))
         .and_then(|(c, b)| targets(args).map(|t| (c, b, t)));
     let (client, body, targets) = match setup {

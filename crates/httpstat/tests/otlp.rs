@@ -365,7 +365,7 @@ async fn exports_hops(jaeger: &jaeger_harness::Jaeger, server: &TestServer, tran
         let to = SystemTime::now() + Duration::from_secs(5);
         if let Some(found) = jaeger.find_traces(&service, from, to).await.expect("query") {
             let spans = jaeger_harness::spans(&found);
-            if spans.len() >= 3 {
+            if spans.len() >= 4 {
                 break spans;
             }
         }
@@ -382,11 +382,34 @@ async fn exports_hops(jaeger: &jaeger_harness::Jaeger, server: &TestServer, tran
     let mut hops: Vec<_> = spans.iter().filter(|s| s.is_client()).collect();
     hops.sort_by_key(|s| s.start_ns);
     assert_eq!(hops.len(), 2, "{transport}: {spans:#?}");
+    // Building the client is its own span, before the first hop: the gap
+    // between the root's start and the first hop is accounted for.
+    let setup = spans
+        .iter()
+        .find(|s| s.name == "client setup")
+        .expect("client setup span");
+    assert_eq!(setup.parent_span_id, root.span_id);
+    assert!(setup.end_ns <= hops[0].start_ns);
+    for span in &spans {
+        let problems = span.attribute_problems(httptrace_otel::conventions::check);
+        assert!(problems.is_empty(), "{transport}: {problems:#?}");
+    }
     for hop in &hops {
         assert_eq!(hop.parent_span_id, root.span_id);
         assert_eq!(hop.name, "GET");
         assert!(hop.events.iter().any(|e| e.name == "httptrace.conn.got"));
+        assert!(
+            hop.events.iter().all(|e| e.name.starts_with("httptrace.")),
+            "{transport}: {:?}",
+            hop.events
+        );
+        for phase in ["send", "wait", "receive"] {
+            let key = format!("httptrace.{phase}.duration");
+            assert!(hop.attr_f64(&key).is_some(), "{transport}: no {key}");
+        }
     }
+    assert!(hops[0].attr_f64("httptrace.connect.duration").is_some());
+    assert_eq!(hops[1].attr_bool("httptrace.conn.reused"), Some(true));
     assert_eq!(hops[0].attr_i64("http.response.status_code"), Some(302));
     assert_eq!(hops[1].attr_i64("http.response.status_code"), Some(200));
     assert_eq!(hops[1].attr_i64("http.request.resend_count"), Some(1));

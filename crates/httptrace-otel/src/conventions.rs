@@ -88,6 +88,9 @@
 //! | `httptrace.header.values` | string[] | | httptrace | `request.header_field`, opted-in names only |
 //! | `httptrace.response.body_bytes` | int | By | httptrace | `response.body_done` (after content decoding, so not `http.response.body.size`) |
 //! | `httptrace.body.outcome` | string | | httptrace | `response.body_done` |
+//!
+//! [`check`] tells whether one exported attribute conforms (the end-to-end
+//! tests run it on every span they read back from Jaeger).
 
 use httptrace::Event;
 
@@ -296,6 +299,72 @@ pub fn value_type(value: &opentelemetry::Value) -> Option<ValueType> {
     })
 }
 
+/// Keys the semantic conventions deprecated that HTTP instrumentations
+/// still write, with their replacement; this crate writes none of them.
+pub const DEPRECATED: &[(&str, &str)] = &[
+    (
+        "error.message",
+        "the span status, or a domain-specific message attribute",
+    ),
+    ("http.method", "http.request.method"),
+    ("http.status_code", "http.response.status_code"),
+    ("http.url", "url.full"),
+    ("http.target", "url.path and url.query"),
+    ("http.scheme", "url.scheme"),
+    ("http.user_agent", "user_agent.original"),
+    ("http.flavor", "network.protocol.version"),
+    ("net.peer.name", "server.address"),
+    ("net.peer.port", "server.port"),
+    ("net.sock.peer.addr", "network.peer.address"),
+    ("net.host.name", "server.address"),
+    ("tls.client.server_name", "server.address"),
+];
+
+/// What the `tracing` → OpenTelemetry bridge adds to a span when asked
+/// ([`BridgeDetails`](crate::BridgeDetails)), and nothing by default:
+/// keys, and key prefixes ending in `.`.
+pub const BRIDGE_DETAILS: &[&str] = &["busy_ns", "idle_ns", "code.", "thread.", "target", "level"];
+
+impl ValueType {
+    /// The OTLP `AnyValue` field this type is sent as, without its
+    /// `Value` suffix (`string`, `int`, `double`, `bool`, `array`).
+    pub fn otlp_name(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+            ValueType::Int => "int",
+            ValueType::Double => "double",
+            ValueType::Boolean => "bool",
+            ValueType::StringArray => "array",
+        }
+    }
+}
+
+/// Checks one exported attribute against the conventions as this crate
+/// follows them: not deprecated, not the bridge's clutter, and, for a key
+/// this crate writes (also a service's own span, as the demo server's), of
+/// the type [`ATTRIBUTES`] gives. `otlp_type` is the `AnyValue` field it
+/// came in, as [`ValueType::otlp_name`] names them.
+pub fn check(key: &str, otlp_type: &str) -> Result<(), String> {
+    if let Some((_, instead)) = DEPRECATED.iter().find(|(k, _)| *k == key) {
+        return Err(format!("{key} is deprecated: use {instead}"));
+    }
+    if BRIDGE_DETAILS
+        .iter()
+        .any(|d| key == *d || (d.ends_with('.') && key.starts_with(d)))
+    {
+        return Err(format!(
+            "{key} is the tracing bridge's detail, off by default"
+        ));
+    }
+    match attribute(key) {
+        Some(a) if a.value.otlp_name() != otlp_type => Err(format!(
+            "{key} is a {otlp_type}, the conventions make it a {}",
+            a.value.otlp_name()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Unix seconds as ISO 8601 (`2026-12-04T21:12:07Z`), the form of
 /// `tls.server.not_before` / `not_after`.
 pub(crate) fn iso8601(unix_seconds: i64) -> String {
@@ -343,6 +412,17 @@ mod tests {
             assert_eq!(hook_name(event), Some(*hook));
         }
         assert_eq!(hook_name("dns_start"), None);
+    }
+
+    #[test]
+    fn check_names_what_is_wrong() {
+        assert!(check("http.response.status_code", "int").is_ok());
+        assert!(check("http.response.status_code", "string").is_err());
+        assert!(check("error.message", "string").is_err());
+        assert!(check("busy_ns", "int").is_err());
+        assert!(check("code.file.path", "string").is_err());
+        assert!(check("http.request.header.x-id", "array").is_ok());
+        assert!(check("work.duration_ms", "int").is_ok(), "not ours");
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub struct OtelGuard {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) otel_filter: String,
     pub(crate) fmt: bool,
+    pub(crate) bridge: crate::BridgeDetails,
     pub(crate) subscriber: bool,
     pub(crate) notes: Vec<String>,
     pub(crate) exports: Vec<Arc<ExportStatus>>,
@@ -108,6 +109,7 @@ impl OtelGuard {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             otel_filter: DEFAULT_OTEL_FILTER.to_string(),
             fmt: false,
+            bridge: crate::BridgeDetails::none(),
             subscriber: false,
             notes: Vec::new(),
             exports: Vec::new(),
@@ -155,7 +157,8 @@ impl OtelGuard {
     }
 
     /// The `tracing-opentelemetry` layer exporting `tracing` spans through
-    /// this pipeline's tracer, filtered by [`Setup::otel_filter`](crate::Setup::otel_filter), for
+    /// this pipeline's tracer, filtered by [`Setup::otel_filter`](crate::Setup::otel_filter),
+    /// with the details of [`Setup::bridge`](crate::Setup::bridge), for
     /// applications that build their own subscriber. `None` when traces are
     /// off.
     pub fn tracing_layer<S>(&self) -> Option<impl tracing_subscriber::Layer<S> + use<S>>
@@ -165,10 +168,21 @@ impl OtelGuard {
         let tracer = self.tracer(crate::trace::SCOPE_NAME)?;
         let filter = EnvFilter::try_new(&self.otel_filter)
             .unwrap_or_else(|_| EnvFilter::new(DEFAULT_OTEL_FILTER));
+        let details = self.bridge;
         Some(
             tracing_opentelemetry::layer()
                 .with_tracer(tracer)
-                .with_filter(filter),
+                .with_tracked_inactivity(details.timings)
+                .with_location(details.location)
+                .with_threads(details.threads)
+                .with_target(details.target)
+                .with_level(details.target)
+                .with_filter(filter)
+                // Events reach the layer only when they are to become span
+                // events.
+                .with_filter(tracing_subscriber::filter::filter_fn(move |m| {
+                    details.log_events || !m.is_event()
+                })),
         )
     }
 

@@ -183,5 +183,5 @@ pub use export_errors::{ExportError, ExportErrorKind, Signal};
 pub use guard::{DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, OtelGuard, ShutdownError};
 pub use metrics::{DURATION_BUCKETS, OptInMetric};
 #[cfg(feature = "setup")]
-pub use setup::{InitError, Protocol, Setup, init, init_from_env};
+pub use setup::{BridgeDetails, InitError, Protocol, Setup, init, init_from_env};
 pub use trace::{OtelTrace, SCOPE_NAME, current_context};

@@ -27,9 +27,13 @@ pub(crate) struct RequestState {
     /// Propagation headers the caller set itself: never overwritten.
     pub(crate) caller_propagation_keys: Vec<String>,
     pub(crate) header_attrs: Vec<KeyValue>,
-    /// The caller's low-cardinality path template: the hop spans are named
-    /// `{method} {template}` and carry `url.template` (http-spans.md, Name).
+    /// The caller's low-cardinality path template: the hop spans on the
+    /// request's own path are named `{method} {template}` and carry
+    /// `url.template` (http-spans.md, Name).
     pub(crate) url_template: Option<StringValue>,
+    /// The request's own path (its first hop's), which the caller's
+    /// template describes.
+    first_path: OnceLock<String>,
     pub(crate) hop: Mutex<Option<Hop>>,
     /// Without a caller span, one INTERNAL span for the whole request is the
     /// hops' parent, so that one request (all its redirect hops) is one
@@ -81,6 +85,7 @@ impl RequestState {
             caller_propagation_keys,
             hop: Mutex::new(None),
             request_span: OnceLock::new(),
+            first_path: OnceLock::new(),
             last_end: Mutex::new(None),
             late_dials: Mutex::new(Vec::new()),
         }
@@ -150,7 +155,13 @@ impl RequestState {
             ));
         }
         a.extend(self.header_attrs.iter().cloned());
-        if let Some(t) = &self.url_template {
+        let path = start.url.path();
+        let template = match &self.url_template {
+            Some(t) if self.first_path.get_or_init(|| path.to_string()) == path => Some(t.clone()),
+            _ => crate::settings::match_template(&self.settings.url_templates, path)
+                .map(|t| StringValue::from(t.to_string())),
+        };
+        if let Some(t) = &template {
             a.push(KeyValue::new("url.template", t.clone()));
         }
         let parent = if self.parent.span().span_context().is_valid() {
@@ -172,7 +183,7 @@ impl RequestState {
         };
         let span = self
             .tracer
-            .span_builder(match &self.url_template {
+            .span_builder(match &template {
                 Some(t) => Cow::Owned(format!("{} {}", attrs::span_name(method), t.as_str())),
                 None => Cow::Borrowed(attrs::span_name(method)),
             })

@@ -53,6 +53,9 @@ pub(crate) struct Settings {
     pub(crate) extra_redacted_params: Vec<String>,
     pub(crate) redacted_params: HashSet<String>,
     pub(crate) opt_ins: OptIns,
+    /// Known routes of the upstreams (`/users/{id}`), naming the hops whose
+    /// path matches one.
+    pub(crate) url_templates: Arc<[String]>,
 }
 
 impl Settings {
@@ -64,5 +67,51 @@ impl Settings {
         self.response_headers =
             HeaderPolicy::new(&self.record_response_headers, &self.sensitive_headers)
                 .with_redacted_params(self.redacted_params.clone());
+    }
+}
+
+/// The first of `templates` that `path` matches, segment by segment (a
+/// `{name}` segment matches any one non-empty segment).
+pub(crate) fn match_template<'t>(templates: &'t [String], path: &str) -> Option<&'t str> {
+    templates
+        .iter()
+        .find(|t| {
+            let mut want = t.split('/');
+            let mut got = path.split('/');
+            loop {
+                match (want.next(), got.next()) {
+                    (None, None) => return true,
+                    (Some(w), Some(g))
+                        if w == g || (w.starts_with('{') && w.ends_with('}') && !g.is_empty()) => {}
+                    _ => return false,
+                }
+            }
+        })
+        .map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::match_template;
+
+    #[test]
+    fn templates_match_segment_by_segment() {
+        let t: Vec<String> = ["/", "/gettime", "/users/{id}", "/users/{id}/orders"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(match_template(&t, "/"), Some("/"));
+        assert_eq!(match_template(&t, "/gettime"), Some("/gettime"));
+        assert_eq!(match_template(&t, "/users/42"), Some("/users/{id}"));
+        assert_eq!(
+            match_template(&t, "/users/42/orders"),
+            Some("/users/{id}/orders")
+        );
+        assert_eq!(
+            match_template(&t, "/users/"),
+            None,
+            "an empty segment is no id"
+        );
+        assert_eq!(match_template(&t, "/users/42/x"), None);
+        assert_eq!(match_template(&t, "/other"), None);
     }
 }

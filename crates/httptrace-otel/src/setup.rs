@@ -17,8 +17,12 @@ use crate::export_errors::Signal;
 use crate::export_status;
 use crate::guard::{DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, OtelGuard};
 
+// What the `tracing` bridge adds to spans.
+mod bridge;
 // The OTLP exporters `build` makes (gRPC or HTTP/protobuf).
 mod exporters;
+
+pub use bridge::BridgeDetails;
 
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +82,7 @@ pub struct Setup {
     export_timeout: Option<Duration>,
     shutdown_timeout: Duration,
     otel_filter: Option<String>,
+    bridge: BridgeDetails,
 }
 
 impl fmt::Debug for Setup {
@@ -92,6 +97,7 @@ impl fmt::Debug for Setup {
             .field("subscriber", &self.subscriber)
             .field("max_queue_size", &self.max_queue_size)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("bridge", &self.bridge)
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +128,7 @@ impl Setup {
             export_timeout: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             otel_filter: None,
+            bridge: BridgeDetails::none(),
         }
     }
 
@@ -204,6 +211,13 @@ impl Setup {
     /// (default [`DEFAULT_OTEL_FILTER`]).
     pub fn otel_filter(mut self, directives: impl Into<String>) -> Self {
         self.otel_filter = Some(directives.into());
+        self
+    }
+
+    /// What the `tracing-opentelemetry` layer adds to `tracing` spans
+    /// beyond their fields (default: nothing; [`BridgeDetails`]).
+    pub fn bridge(mut self, details: BridgeDetails) -> Self {
+        self.bridge = details;
         self
     }
 
@@ -388,6 +402,7 @@ impl Setup {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_OTEL_FILTER.to_string()),
             fmt: self.fmt,
+            bridge: self.bridge,
             subscriber: self.subscriber,
             notes,
             exports,

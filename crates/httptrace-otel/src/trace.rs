@@ -109,6 +109,7 @@ impl OtelTrace {
                 headers: HeaderPolicy::default(),
                 response_headers: HeaderPolicy::default(),
                 extra_redacted_params: Vec::new(),
+                url_templates: Arc::from([]),
                 redacted_params: attrs::redacted_params(&[]),
                 opt_ins: OptIns::default(),
             }),
@@ -187,6 +188,23 @@ impl OtelTrace {
             s.opt_ins.enable(metric);
             s.instruments = Arc::new(OnceLock::new());
         })
+    }
+
+    /// The routes of the upstreams this client calls, as low-cardinality
+    /// templates (`/users/{id}`; a `{name}` segment matches any one
+    /// segment): a hop whose path matches one is named `{method}
+    /// {template}` and carries `url.template`, as the conventions allow.
+    /// A template the caller gives for a request
+    /// ([`httptrace::UrlTemplate`]) names the hops on that request's own
+    /// path; a redirect hop elsewhere is named by these routes, or by its
+    /// method alone. Never derived from the path itself (unbounded).
+    pub fn url_templates<I, S>(self, routes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let routes: Arc<[String]> = routes.into_iter().map(Into::into).collect();
+        self.edit(|s| s.url_templates = routes)
     }
 
     /// Adds child spans of each hop span for its phases (off by default):

@@ -2,8 +2,8 @@
 //! (reqwest-retry outside, `TraceMiddleware` innermost, on the user's own
 //! `reqwest::Client` with `instrument()`), over OTLP/gRPC into a real
 //! Jaeger: every attempt and every redirect hop is its own CLIENT span,
-//! counted by `http.request.resend_count`, all under the caller's span and
-//! named after the caller's `url.template`.
+//! counted by `http.request.resend_count`, all under the caller's span, the
+//! ones on the caller's path named after its `url.template`.
 //! Its own test binary: the pipeline installs process-wide globals.
 
 mod support;
@@ -117,9 +117,15 @@ async fn retries_and_redirect_hops_are_spans_with_resend_counts_in_jaeger() {
             hop.parent_span_id, caller.span_id,
             "hop {i} under the caller"
         );
-        // The caller's template names every hop of its request.
-        assert_eq!(hop.name, "GET /flaky");
-        assert_eq!(hop.attr_str("url.template"), Some("/flaky"));
+        // The caller's template names the hops on its request's path; the
+        // redirect hop to /done is another route, unknown here: its method.
+        if i < 3 {
+            assert_eq!(hop.name, "GET /flaky");
+            assert_eq!(hop.attr_str("url.template"), Some("/flaky"));
+        } else {
+            assert_eq!(hop.name, "GET");
+            assert_eq!(hop.attr_str("url.template"), None);
+        }
         if i > 0 {
             assert!(hops[i - 1].end_ns <= hop.start_ns, "hops in order");
         }

@@ -51,6 +51,9 @@ pub struct Span {
     pub end_ns: u64,
     /// Attributes, values flattened to JSON scalars or arrays.
     pub attributes: BTreeMap<String, Value>,
+    /// Each attribute's OTLP type: `string`, `int`, `double`, `bool`,
+    /// `array` (JSON alone cannot tell `200` the int from `200.0`).
+    pub attribute_types: BTreeMap<String, &'static str>,
     /// Events in the order Jaeger returned them.
     pub events: Vec<SpanEvent>,
     /// Status code as sent (`""` unset, `"STATUS_CODE_ERROR"` or `2` for error).
@@ -88,6 +91,24 @@ impl Span {
         self.attributes.get(key).and_then(Value::as_bool)
     }
 
+    /// What `check` (key, OTLP type → verdict) finds wrong with the span's
+    /// attributes and its events', one line each naming the span.
+    pub fn attribute_problems(
+        &self,
+        check: impl Fn(&str, &str) -> Result<(), String>,
+    ) -> Vec<String> {
+        let events = self.events.iter().map(|e| (&e.name, &e.attribute_types));
+        std::iter::once((&self.name, &self.attribute_types))
+            .chain(events)
+            .flat_map(|(on, types)| {
+                types
+                    .iter()
+                    .filter_map(|(key, ty)| check(key, ty).err())
+                    .map(move |problem| format!("{} / {on}: {problem}", self.name))
+            })
+            .collect()
+    }
+
     /// True when the status is Error.
     pub fn is_error(&self) -> bool {
         self.status_code == "2" || self.status_code.eq_ignore_ascii_case("STATUS_CODE_ERROR")
@@ -108,6 +129,42 @@ pub struct SpanEvent {
     pub time_ns: u64,
     /// Attributes, values flattened.
     pub attributes: BTreeMap<String, Value>,
+    /// Each attribute's OTLP type, as [`Span::attribute_types`].
+    pub attribute_types: BTreeMap<String, &'static str>,
+}
+
+/// The OTLP type of an AnyValue (`{"intValue": ..}` → `int`).
+fn value_type(v: &Value) -> &'static str {
+    let Some(obj) = v.as_object() else {
+        return "unknown";
+    };
+    for (key, name) in [
+        ("stringValue", "string"),
+        ("boolValue", "bool"),
+        ("intValue", "int"),
+        ("doubleValue", "double"),
+        ("arrayValue", "array"),
+        ("kvlistValue", "kvlist"),
+        ("bytesValue", "bytes"),
+    ] {
+        if obj.contains_key(key) {
+            return name;
+        }
+    }
+    "unknown"
+}
+
+fn attribute_types(v: Option<&Value>) -> BTreeMap<String, &'static str> {
+    v.and_then(Value::as_array)
+        .map(|kvs| {
+            kvs.iter()
+                .filter_map(|kv| {
+                    let key = kv.get("key")?.as_str()?.to_string();
+                    Some((key, kv.get("value").map_or("unknown", value_type)))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn any_value(v: &Value) -> Value {
@@ -218,6 +275,7 @@ pub fn spans(trace: &Value) -> Vec<Span> {
                     start_ns: u64_field(s, "startTimeUnixNano"),
                     end_ns: u64_field(s, "endTimeUnixNano"),
                     attributes: attributes(s.get("attributes")),
+                    attribute_types: attribute_types(s.get("attributes")),
                     events: s
                         .get("events")
                         .and_then(Value::as_array)
@@ -227,6 +285,7 @@ pub fn spans(trace: &Value) -> Vec<Span> {
                             name: string_field(e, "name"),
                             time_ns: u64_field(e, "timeUnixNano"),
                             attributes: attributes(e.get("attributes")),
+                            attribute_types: attribute_types(e.get("attributes")),
                         })
                         .collect(),
                     status_code: string_field(&status, "code"),
@@ -270,6 +329,8 @@ mod tests {
         assert_eq!(s[0].trace_id, "ab");
         assert_eq!(s[0].attr_i64("http.response.status_code"), Some(200));
         assert_eq!(s[0].attributes["h"], serde_json::json!(["a"]));
+        assert_eq!(s[0].attribute_types["http.response.status_code"], "int");
+        assert_eq!(s[0].attribute_types["h"], "array");
         assert!(s[0].is_client() && s[0].is_error());
         assert_eq!(s[0].events[0].time_ns, 15);
     }

@@ -153,11 +153,17 @@ impl Pipeline {
     /// provider (HTTP internals filtered out as in httptrace-otel), and
     /// logging warnings (or `RUST_LOG`) to stderr.
     pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+        // As httptrace-otel's Setup has it by default: the spans' own
+        // fields, none of the bridge's details (BridgeDetails).
         let otel = tracing_opentelemetry::layer()
             .with_tracer(self.tracer(self.service))
             .with_location(false)
             .with_threads(false)
-            .with_filter(EnvFilter::new(httptrace_otel::DEFAULT_OTEL_FILTER));
+            .with_tracked_inactivity(false)
+            .with_target(false)
+            .with_level(false)
+            .with_filter(EnvFilter::new(httptrace_otel::DEFAULT_OTEL_FILTER))
+            .with_filter(tracing_subscriber::filter::filter_fn(|m| !m.is_event()));
         let fmt = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_filter(

@@ -7,8 +7,11 @@
 
 use std::time::{Duration, SystemTime};
 
+use std::net::SocketAddr;
+
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use axum::routing::get;
 use opentelemetry_http::HeaderExtractor;
@@ -35,7 +38,8 @@ pub fn app() -> Router {
                 .on_request(())
                 .on_response(|res: &Response<Body>, _latency: Duration, span: &Span| {
                     let status = res.status();
-                    span.record("http.response.status_code", status.as_u16());
+                    // An i64: tracing-opentelemetry exports a u64 as a string.
+                    span.record("http.response.status_code", i64::from(status.as_u16()));
                     if status.is_server_error() {
                         span.record("otel.status_code", "error");
                     }
@@ -47,25 +51,60 @@ pub fn app() -> Router {
 /// The SERVER span of one request, child of the caller's hop span when the
 /// request carries a `traceparent`.
 fn make_span(req: &Request<Body>) -> Span {
+    use tracing::field::Empty;
     let method = req.method().as_str();
     let path = req.uri().path();
+    // The route this path matched (the demo's routes are literal paths).
+    let route = ["/", "/gettime"].into_iter().find(|r| *r == path);
     let span = tracing::info_span!(
         target: TARGET,
         "request",
-        otel.name = %format!("{method} {path}"),
+        otel.name = %match route {
+            Some(route) => format!("{method} {route}"),
+            None => method.to_string(),
+        },
         otel.kind = "server",
-        otel.status_code = tracing::field::Empty,
+        otel.status_code = Empty,
         http.request.method = method,
         url.path = path,
         url.scheme = "http",
-        http.route = path,
-        http.response.status_code = tracing::field::Empty,
-        user_agent.original = req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default(),
+        http.route = route,
+        http.response.status_code = Empty,
+        server.address = Empty,
+        server.port = Empty,
+        client.address = Empty,
+        client.port = Empty,
+        network.peer.address = Empty,
+        network.peer.port = Empty,
+        network.protocol.version = protocol_version(req.version()),
+        user_agent.original = Empty,
     );
+    if let Some(agent) = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        span.record("user_agent.original", agent);
+    }
+    // The host the client asked for (`Host`), as the conventions ask.
+    if let Some(authority) = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
+    {
+        span.record("server.address", authority.host());
+        if let Some(port) = authority.port_u16() {
+            span.record("server.port", i64::from(port));
+        }
+    }
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        let ip = peer.ip().to_string();
+        span.record("client.address", ip.as_str());
+        span.record("client.port", i64::from(peer.port()));
+        span.record("network.peer.address", ip.as_str());
+        span.record("network.peer.port", i64::from(peer.port()));
+    }
     let parent = opentelemetry::global::get_text_map_propagator(|p| {
         p.extract(&HeaderExtractor(req.headers()))
     });
@@ -73,6 +112,15 @@ fn make_span(req: &Request<Body>) -> Span {
     // still works, untraced.
     let _ = span.set_parent(parent);
     span
+}
+
+/// `network.protocol.version` for an HTTP version.
+fn protocol_version(v: axum::http::Version) -> &'static str {
+    match v {
+        axum::http::Version::HTTP_10 => "1.0",
+        axum::http::Version::HTTP_2 => "2",
+        _ => "1.1",
+    }
 }
 
 async fn redirect() -> Response<Body> {
@@ -90,7 +138,7 @@ async fn gettime() -> String {
     .instrument(tracing::info_span!(
         target: TARGET,
         "simulated work",
-        work.duration_ms = WORK.as_millis() as u64
+        work.duration_ms = WORK.as_millis() as i64
     ))
     .await;
     format!("The time is {}", httpdate::fmt_http_date(SystemTime::now()))
@@ -101,7 +149,11 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app())
-        .with_graceful_shutdown(shutdown)
-        .await
+    // With the peer's address, for the SERVER spans' `client.address`.
+    axum::serve(
+        listener,
+        app().into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

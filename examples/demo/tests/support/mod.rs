@@ -133,6 +133,11 @@ pub fn check_demo_trace(spans: &[Span], trace_id: &str, fresh: bool) {
     for s in spans {
         assert_eq!(s.trace_id, trace_id);
         assert!(s.start_ns <= s.end_ns, "{} ends before it starts", s.name);
+        // Conformant: typed as the conventions say (integer status codes),
+        // no deprecated key, none of the tracing bridge's clutter.
+        let problems = s.attribute_problems(httptrace_otel::conventions::check);
+        assert!(problems.is_empty(), "{problems:#?}");
+        assert_ne!(s.attr_str("user_agent.original"), Some(""), "{}", s.name);
     }
 
     let root = spans
@@ -149,7 +154,18 @@ pub fn check_demo_trace(spans: &[Span], trace_id: &str, fresh: bool) {
     let expect = [("/", 302, None), ("/gettime", 200, Some(1))];
     for (hop, (path, status, resend)) in hops.iter().zip(expect) {
         assert_eq!(hop.service, "demo-client");
-        assert_eq!(hop.name, "GET");
+        // Named by the server's route the client knows (url.template).
+        assert_eq!(hop.name, format!("GET {path}"));
+        assert_eq!(hop.attr_str("url.template"), Some(path));
+        // Where the time went, readable in Jaeger's Tags.
+        for phase in ["send", "wait", "receive"] {
+            let key = format!("httptrace.{phase}.duration");
+            assert!(hop.attr_f64(&key).is_some(), "{path}: no {key}");
+        }
+        assert!(
+            hop.attr_f64("httptrace.wait.duration").unwrap() > 0.0,
+            "{path}: the server's time"
+        );
         assert_eq!(
             hop.parent_span_id, root.span_id,
             "round trip under the call"
@@ -166,6 +182,10 @@ pub fn check_demo_trace(spans: &[Span], trace_id: &str, fresh: bool) {
 
         // The hooks, as events.
         let events = event_names(hop);
+        assert!(
+            events.iter().all(|e| e.starts_with("httptrace.")),
+            "{path}: {events:?}"
+        );
         for e in [
             "httptrace.round_trip.start",
             "httptrace.conn.get",
@@ -221,6 +241,11 @@ pub fn check_demo_trace(spans: &[Span], trace_id: &str, fresh: bool) {
         assert_eq!(server.name, format!("GET {path}"));
         assert_eq!(server.attr_i64("http.response.status_code"), Some(status));
         assert_eq!(server.attr_str("url.path"), Some(path));
+        assert_eq!(server.attr_str("http.route"), Some(path));
+        assert!(server.attr_str("server.address").is_some(), "{path}");
+        assert!(server.attr_i64("server.port").is_some(), "{path}");
+        assert!(server.attr_str("client.address").is_some(), "{path}");
+        assert_eq!(server.attr_str("network.protocol.version"), Some("1.1"));
         // One clock on one machine: the server's span sits inside the round
         // trip (1 ms of slack for the processes' clock readings).
         assert!(
@@ -235,7 +260,7 @@ pub fn check_demo_trace(spans: &[Span], trace_id: &str, fresh: bool) {
 
     let gettime = spans
         .iter()
-        .find(|s| s.name == "GET /gettime")
+        .find(|s| s.name == "GET /gettime" && is_server(s))
         .expect("server span");
     let work = spans
         .iter()
