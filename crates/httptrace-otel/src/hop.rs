@@ -175,6 +175,41 @@ impl Hop {
         );
     }
 
+    /// Puts on the span, as it ends, each phase's duration and the hook
+    /// events in time order. On a reused connection, a dial's phases
+    /// belong to a spare dial the pool started and did not use: marked
+    /// `httptrace.dial.spare`, and not counted as this hop's time.
+    pub(crate) fn add_phase_durations_and_events(&mut self) {
+        let reused = self.reused == Some(true);
+        let mut spare = false;
+        if let Some(totals) = self.phase_totals.take() {
+            for (name, start, end) in totals {
+                if reused && matches!(name, "dns" | "connect" | "tls") {
+                    spare = true;
+                } else if let Some(kv) = phase_duration(name, start, end) {
+                    self.span.set_attribute(kv);
+                }
+            }
+        }
+        if self.recording {
+            let mut events = std::mem::take(&mut self.events);
+            events.sort_by_key(|(at, _, _)| *at); // stable: delivery order on ties
+            for (at, name, mut a) in events {
+                let dial = ["httptrace.dns.", "httptrace.connect.", "httptrace.tls."];
+                if reused && dial.iter().any(|p| name.starts_with(p)) {
+                    spare = true;
+                    a.push(KeyValue::new("httptrace.dial.spare", true));
+                }
+                self.span
+                    .add_event_with_timestamp(name, httptrace::system_time(at), a);
+            }
+        }
+        if spare {
+            self.span
+                .set_attribute(KeyValue::new("httptrace.dial.spare", true));
+        }
+    }
+
     /// What one of the hop's own events does to it: phases, attributes,
     /// status, error and end. Returns whether the hop is over (no event of
     /// it can follow), so its span can end now.

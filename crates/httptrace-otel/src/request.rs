@@ -13,7 +13,7 @@ use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer}
 use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::attrs;
-use crate::hop::{self, Hop, hop_status_is_error};
+use crate::hop::{Hop, hop_status_is_error};
 use crate::late::LateDial;
 use crate::metrics::Instruments;
 use crate::phase::{Phase, done_phase, is_dial_event, open_phase, scrub_message};
@@ -436,34 +436,7 @@ impl RequestState {
             hop.span
                 .set_status(Status::error(hop.error_message.clone().unwrap_or_default()));
         }
-        // On a reused connection, a dial's phases belong to a spare dial
-        // the pool started and did not use: marked, and not this hop's time.
-        let reused = hop.reused == Some(true);
-        let mut spare = false;
-        if let Some(totals) = hop.phase_totals.take() {
-            for (name, start, end) in totals {
-                if reused && is_dial_phase(name) {
-                    spare = true;
-                } else if let Some(kv) = hop::phase_duration(name, start, end) {
-                    hop.span.set_attribute(kv);
-                }
-            }
-        }
-        if hop.recording {
-            let mut events = std::mem::take(&mut hop.events);
-            events.sort_by_key(|(at, _, _)| *at); // stable: delivery order on ties
-            for (at, name, mut a) in events {
-                if reused && is_dial_event_name(name) {
-                    spare = true;
-                    a.push(KeyValue::new("httptrace.dial.spare", true));
-                }
-                hop.span.add_event_with_timestamp(name, system_time(at), a);
-            }
-        }
-        if spare {
-            hop.span
-                .set_attribute(KeyValue::new("httptrace.dial.spare", true));
-        }
+        hop.add_phase_durations_and_events();
         hop.span.end_with_timestamp(system_time(end));
         let mut last_end = lock(&self.last_end);
         *last_end = Some(last_end.map_or(end, |t| t.max(end)));
@@ -521,16 +494,4 @@ impl Injector for HeaderInjector<'_> {
             self.headers.insert(name, value);
         }
     }
-}
-
-/// The phases of a dial.
-fn is_dial_phase(name: &str) -> bool {
-    matches!(name, "dns" | "connect" | "tls")
-}
-
-/// The span events of a dial's hooks.
-fn is_dial_event_name(name: &str) -> bool {
-    ["httptrace.dns.", "httptrace.connect.", "httptrace.tls."]
-        .iter()
-        .any(|p| name.starts_with(p))
 }
