@@ -159,6 +159,8 @@ pub mod conventions;
 #[cfg(feature = "setup")]
 pub mod export_errors;
 #[cfg(feature = "setup")]
+mod export_recording;
+#[cfg(feature = "setup")]
 mod export_status;
 #[cfg(feature = "setup")]
 mod guard;

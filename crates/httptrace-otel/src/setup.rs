@@ -14,7 +14,6 @@ use opentelemetry_sdk::propagation::BaggagePropagator;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 
 use crate::export_errors::Signal;
-use crate::export_status;
 use crate::guard::{DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, OtelGuard};
 
 // What the `tracing` bridge adds to spans.
@@ -377,7 +376,7 @@ impl Setup {
         let meter_provider = if metrics {
             let status = self.export_status(Signal::Metrics, metrics_protocol);
             exports.push(status.clone());
-            let exporter = export_status::RecordingMetricExporter::new(
+            let exporter = crate::export_recording::RecordingMetricExporter::new(
                 self.metric_exporter(metrics_protocol, &status)?,
                 status,
             );

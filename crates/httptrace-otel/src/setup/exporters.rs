@@ -7,7 +7,8 @@ use opentelemetry_otlp::WithExportConfig;
 
 use super::{InitError, Protocol, Setup};
 use crate::export_errors::{self, Signal};
-use crate::export_status::{self, ExportStatus, RecordingSpanExporter};
+use crate::export_recording::RecordingSpanExporter;
+use crate::export_status::{self, ExportStatus};
 use crate::otlp_body::PreEncodedBody;
 
 /// Builds an OTLP exporter of either signal: the span and metric exporter
@@ -33,8 +34,9 @@ macro_rules! otlp_exporter {
                 // Our client: it tells refused, timeout and 404 apart.
                 let timeout =
                     export_status::export_timeout($status.signal(), $setup.export_timeout);
-                let mut client = export_status::RecordingHttpClient::new(timeout, $status.clone())
-                    .map_err(|e| InitError(format!(concat!($what, ": {}"), e)))?;
+                let mut client =
+                    crate::export_recording::RecordingHttpClient::new(timeout, $status.clone())
+                        .map_err(|e| InitError(format!(concat!($what, ": {}"), e)))?;
                 if let Some(body) = $body {
                     client = client.with_pre_encoded_body(body);
                 }
