@@ -329,45 +329,6 @@ pub(crate) fn classify_status(
     }
 }
 
-/// The export timeout opentelemetry-otlp uses for `signal`: programmatic,
-/// else `OTEL_EXPORTER_OTLP_<SIGNAL>_TIMEOUT`, else
-/// `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds), else 10 s.
-pub(crate) fn export_timeout(signal: Signal, programmatic: Option<Duration>) -> Duration {
-    let ms = |k: &str| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-    };
-    programmatic
-        .or_else(|| {
-            ms(&format!(
-                "OTEL_EXPORTER_OTLP_{}_TIMEOUT",
-                signal.env_suffix()
-            ))
-            .map(Duration::from_millis)
-        })
-        .or_else(|| ms("OTEL_EXPORTER_OTLP_TIMEOUT").map(Duration::from_millis))
-        .unwrap_or(Duration::from_secs(10))
-}
-
-/// True for the SDK's and exporter's own per-export error events, which
-/// this crate's warnings replace (rate-limited, in plain words): the
-/// default fmt layer leaves them out.
-pub(crate) fn replaced_sdk_event(metadata: &tracing::Metadata<'_>) -> bool {
-    matches!(
-        metadata.target(),
-        "opentelemetry_sdk" | "opentelemetry-otlp" | "opentelemetry_otlp"
-    ) && matches!(
-        metadata.name(),
-        "BatchSpanProcessor.ExportError"
-            | "PeriodicReader.ExportError"
-            | "BatchSpanProcessor.Shutdown.Timeout"
-            | "Export.Failed.DeadlineExceeded"
-            | "Export.Failed.NonRetryable"
-            | "Export.Failed.Exhausted"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

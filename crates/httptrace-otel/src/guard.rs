@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::export_errors::{ExportError, Signal};
-use crate::export_status::{self, End, ExportStatus};
+use crate::export_status::{End, ExportStatus};
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{InstrumentationScope, global};
@@ -137,7 +137,7 @@ impl OtelGuard {
                     .with_filter(filter)
                     // The SDK's per-export errors: ours replace them.
                     .with_filter(tracing_subscriber::filter::filter_fn(|m| {
-                        !export_status::replaced_sdk_event(m)
+                        !replaced_sdk_event(m)
                     }))
             });
             if let Err(e) = tracing_subscriber::registry()
@@ -315,4 +315,22 @@ impl Drop for OtelGuard {
             }
         }
     }
+}
+
+/// True for the SDK's and exporter's own per-export error events, which
+/// this crate's warnings replace (rate-limited, in plain words): the
+/// default fmt layer leaves them out.
+pub(crate) fn replaced_sdk_event(metadata: &tracing::Metadata<'_>) -> bool {
+    matches!(
+        metadata.target(),
+        "opentelemetry_sdk" | "opentelemetry-otlp" | "opentelemetry_otlp"
+    ) && matches!(
+        metadata.name(),
+        "BatchSpanProcessor.ExportError"
+            | "PeriodicReader.ExportError"
+            | "BatchSpanProcessor.Shutdown.Timeout"
+            | "Export.Failed.DeadlineExceeded"
+            | "Export.Failed.NonRetryable"
+            | "Export.Failed.Exhausted"
+    )
 }

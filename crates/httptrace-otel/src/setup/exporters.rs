@@ -2,13 +2,14 @@
 //! their endpoints, and the export status each one records to.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use opentelemetry_otlp::WithExportConfig;
 
 use super::{InitError, Protocol, Setup};
 use crate::export_errors::{self, Signal};
 use crate::export_recording::RecordingSpanExporter;
-use crate::export_status::{self, ExportStatus};
+use crate::export_status::ExportStatus;
 use crate::otlp_body::PreEncodedBody;
 
 /// Builds an OTLP exporter of either signal: the span and metric exporter
@@ -32,8 +33,7 @@ macro_rules! otlp_exporter {
                     .with_http()
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
                 // Our client: it tells refused, timeout and 404 apart.
-                let timeout =
-                    export_status::export_timeout($status.signal(), $setup.export_timeout);
+                let timeout = export_timeout($status.signal(), $setup.export_timeout);
                 let mut client =
                     crate::export_recording::RecordingHttpClient::new(timeout, $status.clone())
                         .map_err(|e| InitError(format!(concat!($what, ": {}"), e)))?;
@@ -65,7 +65,7 @@ impl Setup {
             protocol == Protocol::Grpc,
             self.endpoint_for(protocol, path).as_deref(),
         );
-        let timeout = export_status::export_timeout(signal, self.export_timeout);
+        let timeout = export_timeout(signal, self.export_timeout);
         ExportStatus::new(signal, endpoint, timeout)
     }
 
@@ -116,4 +116,25 @@ impl Setup {
             None::<Arc<PreEncodedBody>>
         )
     }
+}
+
+/// The export timeout opentelemetry-otlp uses for `signal`: programmatic,
+/// else `OTEL_EXPORTER_OTLP_<SIGNAL>_TIMEOUT`, else
+/// `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds), else 10 s.
+pub(crate) fn export_timeout(signal: Signal, programmatic: Option<Duration>) -> Duration {
+    let ms = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    programmatic
+        .or_else(|| {
+            ms(&format!(
+                "OTEL_EXPORTER_OTLP_{}_TIMEOUT",
+                signal.env_suffix()
+            ))
+            .map(Duration::from_millis)
+        })
+        .or_else(|| ms("OTEL_EXPORTER_OTLP_TIMEOUT").map(Duration::from_millis))
+        .unwrap_or(Duration::from_secs(10))
 }
