@@ -425,41 +425,6 @@ mod tests {
     }
     use super::*;
 
-    fn r(url: &str) -> String {
-        redact_url(
-            &url::Url::parse(url).unwrap(),
-            &redacted_params(&["token".into()]),
-        )
-    }
-
-    #[test]
-    fn url_valued_headers_get_url_full_redaction() {
-        let p = HeaderPolicy::new(&["location".into(), "x-other".into()], &[]);
-        assert_eq!(
-            p.shown_value("Location", "https://u:pw@h.test/a?sig=S&x=1"),
-            "https://REDACTED:REDACTED@h.test/a?sig=REDACTED&x=1"
-        );
-        assert_eq!(
-            p.shown_value("location", "//u:pw@h.test/a?Signature=S"),
-            "//REDACTED:REDACTED@h.test/a?Signature=REDACTED"
-        );
-        assert_eq!(
-            p.shown_value("location", "/next?X-Amz-Credential=S&b=2#f?sig=1"),
-            "/next?X-Amz-Credential=REDACTED&b=2#f?sig=1"
-        );
-        assert_eq!(p.shown_value("location", "/plain"), "/plain");
-        assert_eq!(
-            p.shown_value("x-other", "https://u:pw@h.test/"),
-            "https://u:pw@h.test/",
-            "only URL-valued headers are parsed as URLs"
-        );
-        let custom = p.with_redacted_params(redacted_params(&["token".into()]));
-        assert_eq!(
-            custom.shown_value("referer", "http://h.test/?token=T"),
-            "http://h.test/?token=REDACTED"
-        );
-    }
-
     #[test]
     fn the_known_methods_list_is_a_full_case_sensitive_override() {
         let known = parse_known_methods(" GET, QUERY ,,PROPFIND");
@@ -487,81 +452,6 @@ mod tests {
         assert_eq!(method(&lower), ("_OTHER", Some("get".to_string())));
         assert_eq!(span_name("_OTHER"), "HTTP");
         assert_eq!(span_name("GET"), "GET");
-    }
-
-    #[test]
-    fn userinfo_is_redacted() {
-        assert_eq!(
-            r("https://user:pw@example.com/a"),
-            "https://REDACTED:REDACTED@example.com/a"
-        );
-        assert_eq!(
-            r("https://user@example.com/a"),
-            "https://REDACTED:REDACTED@example.com/a"
-        );
-        assert_eq!(
-            r("https://:pw@example.com/a"),
-            "https://REDACTED:REDACTED@example.com/a"
-        );
-        assert_eq!(
-            r("https://example.com:8443/a?b=c#f"),
-            "https://example.com:8443/a?b=c#f"
-        );
-    }
-
-    #[test]
-    fn signed_query_values_are_redacted() {
-        assert_eq!(
-            r(
-                "https://s3.example.com/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIA%2F1&X-Amz-Signature=abc&x=1"
-            ),
-            "https://s3.example.com/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED&x=1"
-        );
-        assert_eq!(
-            r(
-                "https://e.com/?AWSAccessKeyId=a&Signature=b&sig=c&X-Goog-Signature=d&X-Amz-Security-Token=e"
-            ),
-            "https://e.com/?AWSAccessKeyId=REDACTED&Signature=REDACTED&sig=REDACTED&X-Goog-Signature=REDACTED&X-Amz-Security-Token=REDACTED"
-        );
-        // Case-insensitive, user-listed keys, percent-encoded names, bare keys.
-        assert_eq!(
-            r("https://e.com/?SIG=1&Token=2&flag&%73ig=3"),
-            "https://e.com/?SIG=REDACTED&Token=REDACTED&flag&%73ig=REDACTED"
-        );
-        assert_eq!(
-            r("https://e.com/?signature2=x"),
-            "https://e.com/?signature2=x"
-        );
-    }
-
-    #[test]
-    fn header_policy_never_allows_credentials() {
-        let p = HeaderPolicy::new(
-            &[
-                "X-Request-Id".into(),
-                "Authorization".into(),
-                "cookie".into(),
-                "x-api-key".into(),
-            ],
-            &["X-API-Key".into()],
-        );
-        assert!(p.allows("x-request-id"));
-        assert!(!p.allows("authorization"));
-        assert!(!p.allows("Cookie"));
-        assert!(!p.allows("x-api-key"));
-        assert!(!p.allows("accept"));
-        let mut h = http::HeaderMap::new();
-        h.insert("x-request-id", "r1".parse().unwrap());
-        h.append("x-request-id", "r2".parse().unwrap());
-        h.insert("authorization", "Bearer s3cr3t".parse().unwrap());
-        h.insert("cookie", "a=b".parse().unwrap());
-        let attrs = p.request_attributes(&h);
-        assert_eq!(attrs.len(), 1);
-        assert_eq!(attrs[0].key.as_str(), "http.request.header.x-request-id");
-        assert_eq!(
-            attrs[0].value,
-            strings(["r1".to_string(), "r2".to_string()])
-        );
     }
 
     #[test]
