@@ -43,9 +43,16 @@ pub(crate) struct Hop {
     /// when a `put_idle_conn` stamped at the same instant may still follow.
     pub(crate) ended_at: Option<Instant>,
     pub(crate) phases: Vec<Phase>,
-    /// Without hook events: each finished phase's first start and last
-    /// end, for the span's duration attributes at its end.
+    /// Without hook events, or with `httptrace.client.phase.duration` on:
+    /// each finished phase's first start and last end, for the span's
+    /// duration attributes and the histogram's samples at its end.
     pub(crate) phase_totals: Option<Vec<(&'static str, Instant, Instant)>>,
+    /// Whether `send`, `wait` and `receive` are followed: for their spans,
+    /// their duration attributes or their histogram samples.
+    pub(crate) follows_exchange: bool,
+    /// Whether the connection `got_conn` handed over served an earlier
+    /// round trip; `None` until then.
+    pub(crate) conn_reused: Option<bool>,
     pub(crate) dns_starts: Vec<(String, Instant)>,
     pub(crate) active_counted: bool,
     pub(crate) duration_recorded: bool,
@@ -264,6 +271,7 @@ impl Hop {
                     ));
                 }
                 hop.set_protocol(e.protocol);
+                hop.conn_reused = Some(e.reused);
                 if !settings.hook_events {
                     hop.span
                         .set_attribute(KeyValue::new("httptrace.conn.reused", e.reused));
@@ -271,15 +279,15 @@ impl Hop {
                 // send, wait and receive are followed only for phase spans
                 // or their durations (dns, connect and tls are also what a
                 // late dial continues).
-                if settings.follows_exchange() {
+                if hop.follows_exchange {
                     hop.phase_start("send", at, Vec::new());
                 }
             }
-            Event::WroteRequest(e) if settings.follows_exchange() => {
+            Event::WroteRequest(e) if hop.follows_exchange => {
                 hop.phase_end("send", at, e.error.clone());
                 hop.phase_start("wait", at, Vec::new());
             }
-            Event::GotFirstResponseByte(_) if settings.follows_exchange() => {
+            Event::GotFirstResponseByte(_) if hop.follows_exchange => {
                 hop.phase_end("wait", at, None);
                 hop.phase_start("receive", at, Vec::new());
             }
@@ -322,7 +330,7 @@ impl Hop {
                     BodyOutcome::Failed(err) => Some(err.clone()),
                     _ => None,
                 };
-                if settings.follows_exchange() {
+                if hop.follows_exchange {
                     hop.phase_end("receive", at, error.clone());
                 }
                 if let Some(err) = &error
@@ -345,7 +353,7 @@ impl Hop {
 }
 
 /// Notes a finished phase for the duration attributes kept without hook
-/// events: a phase that happened more than once (connection attempts to
+/// events and for `httptrace.client.phase.duration`: a phase that happened more than once (connection attempts to
 /// several addresses, in parallel or one after another) spans from its
 /// first start to its last end.
 fn add_phase_time(

@@ -153,6 +153,7 @@
 #![warn(missing_docs)]
 
 pub mod attrs;
+mod diag;
 #[cfg(feature = "setup")]
 pub mod export_errors;
 #[cfg(feature = "setup")]
@@ -178,7 +179,9 @@ mod trace;
 pub use export_errors::{ExportError, ExportErrorKind, Signal};
 #[cfg(feature = "setup")]
 pub use guard::{DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, OtelGuard, ShutdownError};
-pub use metrics::{DURATION_BUCKETS, OptInMetric};
+pub use metrics::{
+    DURATION_BUCKETS, METRICS_ENV, OptInMetric, PHASE_DURATION_BUCKETS, UnknownMetrics,
+};
 #[cfg(feature = "setup")]
 pub use setup::{InitError, Protocol, Setup, init, init_from_env};
 pub use trace::{OtelTrace, SCOPE_NAME, current_context};
