@@ -301,17 +301,33 @@ impl Instruments {
     }
 }
 
-/// `server.address` and `server.port` of a hop, when known: the upstream
-/// the `httptrace.client.*` aggregates are per.
-fn upstream(server_address: Option<&StringValue>, server_port: Option<i64>) -> Vec<KeyValue> {
-    let mut a = Vec::with_capacity(3);
-    if let Some(host) = server_address {
-        a.push(KeyValue::new("server.address", host.clone()));
+/// Calls `f` with `first`, then the hop's `server.address` and
+/// `server.port` when known: the upstream the `httptrace.client.*`
+/// aggregates are per. On the stack when both are known (always for an
+/// `http(s)` URL): nothing allocated per sample.
+fn with_upstream(
+    first: KeyValue,
+    server_address: Option<&StringValue>,
+    server_port: Option<i64>,
+    f: impl FnOnce(&mut [KeyValue]),
+) {
+    match (server_address, server_port) {
+        (Some(host), Some(port)) => f(&mut [
+            first,
+            KeyValue::new("server.address", host.clone()),
+            KeyValue::new("server.port", port),
+        ]),
+        _ => {
+            let mut a = vec![first];
+            if let Some(host) = server_address {
+                a.push(KeyValue::new("server.address", host.clone()));
+            }
+            if let Some(port) = server_port {
+                a.push(KeyValue::new("server.port", port));
+            }
+            f(&mut a)
+        }
     }
-    if let Some(port) = server_port {
-        a.push(KeyValue::new("server.port", port));
-    }
-    a
 }
 
 /// One `httptrace.client.phase.duration` sample per phase in `totals`
@@ -323,16 +339,17 @@ pub(crate) fn record_phases(
     server_address: Option<&StringValue>,
     server_port: Option<i64>,
 ) {
-    if totals.is_empty() {
+    let Some(&(first, ..)) = totals.first() else {
         return;
-    }
+    };
     // One attribute list per hop, its first entry replaced per phase.
-    let mut a = upstream(server_address, server_port);
-    a.insert(0, KeyValue::new("httptrace.phase", ""));
-    for (name, start, end) in totals {
-        a[0] = KeyValue::new("httptrace.phase", *name);
-        histogram.record(end.saturating_duration_since(*start).as_secs_f64(), &a);
-    }
+    let phase = KeyValue::new("httptrace.phase", first);
+    with_upstream(phase, server_address, server_port, |a| {
+        for (name, start, end) in totals {
+            a[0] = KeyValue::new("httptrace.phase", *name);
+            histogram.record(end.saturating_duration_since(*start).as_secs_f64(), a);
+        }
+    });
 }
 
 /// One `httptrace.client.round_trips` count for a hop that got a connection.
@@ -342,9 +359,8 @@ pub(crate) fn record_round_trip(
     server_address: Option<&StringValue>,
     server_port: Option<i64>,
 ) {
-    let mut a = upstream(server_address, server_port);
-    a.insert(0, KeyValue::new("httptrace.conn.reused", reused));
-    counter.add(1, &a);
+    let reused = KeyValue::new("httptrace.conn.reused", reused);
+    with_upstream(reused, server_address, server_port, |a| counter.add(1, a));
 }
 
 /// Attributes shared by the request metrics of one hop.

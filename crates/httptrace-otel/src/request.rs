@@ -238,8 +238,9 @@ impl RequestState {
             phase_error: None,
             ended_at: None,
             phases: Vec::new(),
+            // Room for the six phases: no regrowth.
             phase_totals: ((recording && !self.settings.hook_events) || phase_metric)
-                .then(Vec::new),
+                .then(|| Vec::with_capacity(6)),
             follows_exchange: self.settings.follows_exchange() || phase_metric,
             conn_reused: None,
             dns_starts: Vec::new(),
