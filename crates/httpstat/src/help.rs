@@ -39,7 +39,13 @@ OUTPUT
   With -n COUNT > 1, each URL's runs end with a summary over their round
   trips, per phase: n, min, median, p90 (nearest rank), max; with --json one
   line {\"summary\": {url, requests, dns_ms: {n,min,median,p90,max}|null,
-  tcp_ms, tls_ms, ttfb_ms, transfer_ms, total_ms}}.
+  tcp_ms, tls_ms, ttfb_ms, transfer_ms, total_ms, round_trips, reused,
+  not_reused: {reason: count}}}. It says how many round trips reused a
+  connection and, when none did, the likely reason seen: the request or the
+  server sent Connection: close, the server answered HTTP/1.0 without
+  keep-alive, the round trip before failed, or the connection was closed
+  between runs (reasons: request_connection_close, server_connection_close,
+  http_1_0, previous_failed, closed_between_runs).
 
 WRITE-OUT (-w FORMAT, after each request, to stdout; curl's names and units)
   %{time_namelookup} %{time_connect} %{time_appconnect} %{time_pretransfer}

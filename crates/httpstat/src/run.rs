@@ -142,7 +142,7 @@ pub async fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                     });
             }
             let unfollowed = args.follow && fail_unfollowed_redirect(&mut sent);
-            summary.add(&sent.hops);
+            summary.add(&sent.hops, sent.final_headers.as_ref());
             if !args.silent {
                 let report: &mut dyn Write = if to_err { &mut *err } else { &mut *out };
                 print(args, &sent, style, report, first);

@@ -1,8 +1,13 @@
 //! The `-n COUNT` summary: per phase, min / median / p90 / max over every
-//! round trip of one URL's runs, for people and as one JSON object.
+//! round trip of one URL's runs, how many round trips reused a connection
+//! and, when a round trip had to open a new one, the likely reason seen;
+//! for people and as one JSON object.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
+
+use httptrace::Event;
 
 use serde_json::{Map, Value, json};
 
@@ -58,6 +63,61 @@ pub fn stats(samples: &[Duration]) -> Option<Stats> {
     })
 }
 
+/// Why a round trip opened a new connection to a server it had a
+/// connection to already: what the round trip before it, to the same
+/// server, showed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NotReused {
+    /// The request itself sent `Connection: close`.
+    RequestClose,
+    /// The server's response carried `Connection: close`.
+    ServerClose,
+    /// The server answered HTTP/1.0 without `Connection: keep-alive`.
+    Http10,
+    /// The round trip before failed (its connection is not reused).
+    Failed,
+    /// Nothing said the connection would close: it was closed between the
+    /// runs (by the server or something in between, e.g. an idle timeout
+    /// shorter than the gap), or was not back in the pool yet.
+    ClosedBetween,
+}
+
+impl NotReused {
+    /// A short name for JSON: `request_connection_close`,
+    /// `server_connection_close`, `http_1_0`, `previous_failed`,
+    /// `closed_between_runs`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotReused::RequestClose => "request_connection_close",
+            NotReused::ServerClose => "server_connection_close",
+            NotReused::Http10 => "http_1_0",
+            NotReused::Failed => "previous_failed",
+            NotReused::ClosedBetween => "closed_between_runs",
+        }
+    }
+
+    /// In words, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotReused::RequestClose => "the request sent Connection: close",
+            NotReused::ServerClose => "the server sent Connection: close",
+            NotReused::Http10 => "the server answered HTTP/1.0 without keep-alive",
+            NotReused::Failed => "the round trip before failed",
+            NotReused::ClosedBetween => {
+                "nothing asked to close it: the connection was closed between runs \
+                 (by the server or something in between, e.g. an idle timeout)"
+            }
+        }
+    }
+}
+
+/// What a finished round trip says about its connection's next use.
+#[derive(Clone, Copy, Debug)]
+enum After {
+    KeptAlive,
+    Closes(NotReused),
+}
+
 /// The round trips of one URL's `-n` runs.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -66,6 +126,15 @@ pub struct Summary {
     /// How many requests were sent.
     pub requests: u32,
     samples: [Vec<Duration>; 6],
+    /// Round trips that got a connection.
+    pub round_trips: u32,
+    /// Of those, how many reused one.
+    pub reused: u32,
+    /// New connections to a server that had one already, by the reason
+    /// seen.
+    pub not_reused: HashMap<NotReused, u32>,
+    /// Per server (`host:port`), what its latest round trip showed.
+    last: HashMap<String, After>,
 }
 
 impl Summary {
@@ -77,15 +146,82 @@ impl Summary {
         }
     }
 
-    /// Adds one request's round trips.
-    pub fn add(&mut self, hops: &[Hop]) {
+    /// Adds one request's round trips; `final_headers` are the final
+    /// response's headers, for a last hop whose events do not carry them.
+    pub fn add(&mut self, hops: &[Hop], final_headers: Option<&http::HeaderMap>) {
         self.requests += 1;
-        for hop in hops {
+        let last = hops.len().saturating_sub(1);
+        for (i, hop) in hops.iter().enumerate() {
             let values = [hop.dns, hop.tcp, hop.tls, hop.ttfb, hop.transfer, hop.total];
             for (samples, v) in self.samples.iter_mut().zip(values) {
                 samples.extend(v);
             }
+            let headers = hop.headers.as_ref().or_else(|| {
+                hop.events
+                    .iter()
+                    .find_map(|e| match e {
+                        Event::RoundTripDone(d) => d.headers.as_ref(),
+                        _ => None,
+                    })
+                    .or(final_headers.filter(|_| i == last))
+            });
+            self.add_connection(hop, headers);
         }
+    }
+
+    /// Counts the hop's connection: reused, or new and why.
+    fn add_connection(&mut self, hop: &Hop, headers: Option<&http::HeaderMap>) {
+        let Some(server) = hop.requested_url().map(|u| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or(""),
+                u.port_or_known_default().unwrap_or(0)
+            )
+        }) else {
+            return;
+        };
+        let got_conn = hop.events.iter().any(|e| matches!(e, Event::GotConn(_)));
+        if got_conn {
+            self.round_trips += 1;
+            if hop.conn_reused {
+                self.reused += 1;
+            } else if let Some(before) = self.last.get(&server) {
+                let why = match before {
+                    After::Closes(why) => *why,
+                    After::KeptAlive => NotReused::ClosedBetween,
+                };
+                *self.not_reused.entry(why).or_default() += 1;
+            }
+        }
+        let request_close = hop.events.iter().any(|e| match e {
+            Event::WroteHeaderField(f) => {
+                f.name == http::header::CONNECTION && f.values.iter().any(|v| has_token(v, "close"))
+            }
+            _ => false,
+        });
+        let after = if hop.error.is_some() || !got_conn {
+            After::Closes(NotReused::Failed)
+        } else if request_close {
+            After::Closes(NotReused::RequestClose)
+        } else if headers.is_some_and(|h| connection_has(h, "close")) {
+            After::Closes(NotReused::ServerClose)
+        } else if hop.version == Some(http::Version::HTTP_10)
+            && !headers.is_some_and(|h| connection_has(h, "keep-alive"))
+        {
+            After::Closes(NotReused::Http10)
+        } else {
+            After::KeptAlive
+        };
+        self.last.insert(server, after);
+    }
+
+    /// The most frequent reason a round trip opened a new connection to a
+    /// server it had one to (ties: the order of [`NotReused`]).
+    pub fn likely_reason(&self) -> Option<NotReused> {
+        self.not_reused
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(why, _)| *why)
     }
 
     fn all(&self) -> impl Iterator<Item = ((&'static str, &'static str), Option<Stats>)> + '_ {
@@ -113,6 +249,15 @@ impl Summary {
             });
             m.insert(name.into(), v);
         }
+        m.insert("round_trips".into(), json!(self.round_trips));
+        m.insert("reused".into(), json!(self.reused));
+        let mut reasons = Map::new();
+        let mut counted: Vec<_> = self.not_reused.iter().collect();
+        counted.sort();
+        for (why, n) in counted {
+            reasons.insert(why.as_str().into(), json!(n));
+        }
+        m.insert("not_reused".into(), Value::Object(reasons));
         json!({ "summary": m }).to_string()
     }
 
@@ -142,8 +287,33 @@ impl Summary {
                 title, cells[0], cells[1], cells[2], cells[3], cells[4]
             );
         }
+        let _ = writeln!(
+            s,
+            "  connection reuse: {} of {} round trips reused a connection",
+            self.reused, self.round_trips
+        );
+        if self.reused == 0
+            && let Some(why) = self.likely_reason()
+        {
+            let _ = writeln!(s, "  none reused: {}", why.describe());
+        }
         s
     }
+}
+
+/// Whether a `Connection` header value lists `token`.
+fn has_token(value: &str, token: &str) -> bool {
+    value
+        .split(',')
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+fn connection_has(headers: &http::HeaderMap, token: &str) -> bool {
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| has_token(v, token))
 }
 
 #[cfg(test)]

@@ -297,6 +297,102 @@ on_each_transport! {
     check_unfollowable_redirect:
         unfollowable_redirect_fails_with_exit_3_on_reqwest,
         unfollowable_redirect_fails_with_exit_3_on_hyper;
+    check_no_reuse_after_connection_close:
+        no_reuse_after_connection_close_is_explained_on_reqwest,
+        no_reuse_after_connection_close_is_explained_on_hyper;
+    check_no_reuse_after_http_1_0:
+        no_reuse_after_http_1_0_is_explained_on_reqwest,
+        no_reuse_after_http_1_0_is_explained_on_hyper;
+    check_no_reuse_when_closed_between_runs:
+        no_reuse_when_closed_between_runs_is_explained_on_reqwest,
+        no_reuse_when_closed_between_runs_is_explained_on_hyper;
+}
+
+/// The summary's connection counts: (round trips, reused, reasons).
+fn reuse_of(summary: &Value) -> (u64, u64, Value) {
+    let s = &summary["summary"];
+    (
+        s["round_trips"].as_u64().unwrap(),
+        s["reused"].as_u64().unwrap(),
+        s["not_reused"].clone(),
+    )
+}
+
+/// `-n 3` against `url`: the JSON summary's connection counts, and the
+/// human summary's last two lines.
+async fn three_runs(transport: Transport, url: &str) -> ((u64, u64, Value), String) {
+    let out = run(transport, &["--json", "-n", "3", url]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary = json_lines(&out).pop().unwrap();
+    let out = run(transport, &["-n", "3", url]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    (reuse_of(&summary), lines[lines.len() - 2..].join("\n"))
+}
+
+/// A raw HTTP server on a port it keeps: every connection answers one
+/// request with `head` + `ok` and then closes, saying so or not.
+async fn raw_once(head: &'static str) -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind((LOCAL, 0)).await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(b"ok").await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (url, task)
+}
+
+async fn check_no_reuse_after_connection_close(transport: Transport) {
+    let server = TestServer::http();
+    let ((round_trips, reused, why), human) = three_runs(transport, &server.url("/close")).await;
+    assert_eq!((round_trips, reused), (3, 0));
+    assert_eq!(why, serde_json::json!({"server_connection_close": 2}));
+    assert_eq!(
+        human,
+        "  connection reuse: 0 of 3 round trips reused a connection\n  \
+         none reused: the server sent Connection: close"
+    );
+    assert_eq!(server.connections_accepted(), 6);
+}
+
+async fn check_no_reuse_after_http_1_0(transport: Transport) {
+    let (url, task) = raw_once("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n").await;
+    let ((round_trips, reused, why), human) = three_runs(transport, &url).await;
+    task.abort();
+    assert_eq!((round_trips, reused), (3, 0));
+    assert_eq!(why, serde_json::json!({"http_1_0": 2}));
+    assert!(
+        human.ends_with("none reused: the server answered HTTP/1.0 without keep-alive"),
+        "{human}"
+    );
+}
+
+async fn check_no_reuse_when_closed_between_runs(transport: Transport) {
+    // HTTP/1.1, keep-alive by default, no word of closing: and then closed.
+    let (url, task) = raw_once("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n").await;
+    let ((round_trips, reused, why), human) = three_runs(transport, &url).await;
+    task.abort();
+    assert_eq!((round_trips, reused), (3, 0));
+    assert_eq!(why, serde_json::json!({"closed_between_runs": 2}));
+    assert!(
+        human.ends_with("none reused: nothing asked to close it: the connection was closed between runs (by the server or something in between, e.g. an idle timeout)"),
+        "{human}"
+    );
 }
 
 // The assertions under `if transport == Transport::Hyper` rely on hooks the
@@ -458,6 +554,7 @@ async fn check_repeated_requests(transport: Transport) {
         assert_eq!(hop["local_addr"], hops[0]["local_addr"]);
     }
     assert_eq!(server.connections_accepted(), 1);
+    assert_eq!(reuse_of(&summary), (3, 2, serde_json::json!({})));
 
     // The waterfall says so too.
     let out = run(transport, &["-n", "2", &server.url("/")]).await;
@@ -469,9 +566,11 @@ async fn check_repeated_requests(transport: Transport) {
         "reused connection (idle ",
         "starttransfer:",
         "body: 5 bytes read",
+        "connection reuse: 1 of 2 round trips reused a connection",
     ] {
         assert!(text.contains(needle), "no {needle:?} in:\n{text}");
     }
+    assert!(!text.contains("none reused"), "{text}");
 }
 
 async fn check_https_proxy_from_env(transport: Transport) {

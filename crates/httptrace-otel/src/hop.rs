@@ -44,11 +44,13 @@ pub(crate) struct Hop {
     pub(crate) ended_at: Option<Instant>,
     pub(crate) phases: Vec<Phase>,
     /// Each finished phase's first start and last end, for the span's
-    /// duration attributes at its end (`None` when not recording).
+    /// duration attributes and `httptrace.client.phase.duration`'s samples
+    /// at its end (`None` when neither is taken).
     pub(crate) phase_totals: Option<Vec<(&'static str, Instant, Instant)>>,
-    /// What `got_conn` said: on a reused connection, DNS, connect and TLS
-    /// belong to a spare dial the pool started and did not use.
-    pub(crate) reused: Option<bool>,
+    /// Whether the connection `got_conn` handed over served an earlier
+    /// round trip; `None` until then. On a reused connection, DNS, connect
+    /// and TLS belong to a spare dial the pool started and did not use.
+    pub(crate) conn_reused: Option<bool>,
     pub(crate) dns_starts: Vec<(String, Instant)>,
     pub(crate) active_counted: bool,
     pub(crate) duration_recorded: bool,
@@ -176,19 +178,36 @@ impl Hop {
     }
 
     /// Puts on the span, as it ends, each phase's duration and the hook
-    /// events in time order. On a reused connection, a dial's phases
-    /// belong to a spare dial the pool started and did not use: marked
+    /// events in time order, and gives `phase_histogram` (when on) one
+    /// sample per phase. On a reused connection, a dial's phases belong to a
+    /// spare dial the pool started and did not use: marked
     /// `httptrace.dial.spare`, and not counted as this hop's time.
-    pub(crate) fn add_phase_durations_and_events(&mut self) {
-        let reused = self.reused == Some(true);
+    pub(crate) fn add_phase_durations_and_events(
+        &mut self,
+        phase_histogram: Option<&opentelemetry::metrics::Histogram<f64>>,
+    ) {
+        let reused = self.conn_reused == Some(true);
         let mut spare = false;
-        if let Some(totals) = self.phase_totals.take() {
-            for (name, start, end) in totals {
-                if reused && matches!(name, "dns" | "connect" | "tls") {
-                    spare = true;
-                } else if let Some(kv) = phase_duration(name, start, end) {
-                    self.span.set_attribute(kv);
+        if let Some(mut totals) = self.phase_totals.take() {
+            let before = totals.len();
+            if reused {
+                totals.retain(|(name, _, _)| !matches!(*name, "dns" | "connect" | "tls"));
+            }
+            spare = totals.len() < before;
+            if self.recording {
+                for &(name, start, end) in &totals {
+                    if let Some(kv) = phase_duration(name, start, end) {
+                        self.span.set_attribute(kv);
+                    }
                 }
+            }
+            if let Some(h) = phase_histogram {
+                crate::metrics::record_phases(
+                    h,
+                    &totals,
+                    self.server_address.as_ref(),
+                    self.server_port,
+                );
             }
         }
         if self.recording {
@@ -304,7 +323,7 @@ impl Hop {
                 hop.set_protocol(e.protocol);
                 hop.span
                     .set_attribute(KeyValue::new("httptrace.conn.reused", e.reused));
-                hop.reused = Some(e.reused);
+                hop.conn_reused = Some(e.reused);
                 hop.phase_start("send", at, Vec::new());
             }
             Event::WroteRequest(e) => {
@@ -374,8 +393,9 @@ impl Hop {
     }
 }
 
-/// Notes a finished phase for the span's duration attributes: a phase that
-/// happened more than once (connection attempts to
+/// Notes a finished phase for the span's duration attributes and for
+/// `httptrace.client.phase.duration`: a phase that happened more than once
+/// (connection attempts to
 /// several addresses, in parallel or one after another) spans from its
 /// first start to its last end.
 fn add_phase_time(

@@ -100,23 +100,82 @@
 //! # Metrics
 //!
 //! The conventions (`docs/http/http-metrics.md`, `docs/dns/dns-metrics.md`
-//! in open-telemetry/semantic-conventions) require the request duration and
-//! call the others optional: those are off until switched on one by one
-//! with [`OtelTrace::enable_metric`] ([`OptInMetric`]).
+//! in open-telemetry/semantic-conventions v1.44.0) require the request
+//! duration and call the others optional: those, and the project's own
+//! `httptrace.client.*` aggregates, are off until switched on, in code
+//! with [`OtelTrace::enable_metric`] ([`OptInMetric`]) or without a
+//! rebuild with the environment variable `HTTPTRACE_METRICS`
+//! ([`METRICS_ENV`]): a comma-separated list of the names below, or `all`
+//! (`HTTPTRACE_METRICS=phase_duration,round_trips`). It is read once per
+//! process, when the first [`OtelTrace`]'s instruments are made, and adds
+//! to what the code switched on; an unknown name is reported once at warn
+//! level with the valid names, and then none of the list is switched on.
 //!
-//! | instrument | requirement | default | what |
-//! |---|---|---|---|
-//! | `http.client.request.duration` (s) | required | on | per hop, the hop span's duration as the conventions ask ("SHOULD be the same as the HTTP client span duration"): round trip start to the end of the body (or the failure); `http.request.method`, `server.address`, `server.port`, `http.response.status_code`, `network.protocol.version`, `error.type` |
-//! | `http.client.active_requests` | optional | off | hops in flight; `http.request.method`, `server.address`, `server.port` |
-//! | `dns.lookup.duration` (s) | optional | off | lookups the request made itself (not coalesced ones); `dns.question.name`, `error.type` |
-//! | `http.client.open_connections` | optional | off | hyper-util transport only: connections by `http.connection.state` (`idle`, `active`: serving a traced request); `server.address`, `server.port`, `network.peer.address`, `network.protocol.version`, `url.scheme` |
-//! | `http.client.connection.duration` (s) | optional | off | hyper-util transport only: open to close; same attributes but the state |
+//! | instrument | kind, unit | semconv v1.44.0 | on | `HTTPTRACE_METRICS` | attributes, what |
+//! |---|---|---|---|---|---|
+//! | `http.client.request.duration` | histogram, `s` | stable, required | always | — | per hop, the hop span's duration as the conventions ask ("SHOULD be the same as the HTTP client span duration"): round trip start to the end of the body (or the failure); `http.request.method`, `server.address`, `server.port`, `http.response.status_code`, `network.protocol.version`, `error.type`; buckets [`DURATION_BUCKETS`] |
+//! | `http.client.active_requests` | up-down counter, `{request}` | development, optional | off | `active_requests` | hops in flight; `http.request.method`, `server.address`, `server.port` |
+//! | `dns.lookup.duration` | histogram, `s` | development, optional | off | `dns_lookup_duration` | lookups the request made itself (not coalesced ones); `dns.question.name`, `error.type` |
+//! | `http.client.open_connections` | up-down counter, `{connection}` | development, optional | off | `open_connections` | hyper-util transport only: connections by `http.connection.state` (`idle`, `active`: serving a traced request); `server.address`, `server.port`, `network.peer.address`, `network.protocol.version`, `url.scheme` |
+//! | `http.client.connection.duration` | histogram, `s` | development, optional | off | `connection_duration` | hyper-util transport only: open to close; same attributes but the state |
+//! | `httptrace.client.phase.duration` | histogram, `s` | not in semconv: the project's `httptrace.*` namespace | off | `phase_duration` | one sample per phase a hop went through: `httptrace.phase` (`dns`, `connect`, `tls`, `send`, `wait`, `receive`), `server.address`, `server.port`; buckets [`PHASE_DURATION_BUCKETS`] (50 µs to 60 s) |
+//! | `httptrace.client.round_trips` | counter, `{round_trip}` | not in semconv: the project's `httptrace.*` namespace | off | `round_trips` | hops that got a connection: `httptrace.conn.reused` (bool), `server.address`, `server.port` |
+//!
+//! ## Where the time goes, per upstream
+//!
+//! `httptrace.client.phase.duration` and `httptrace.client.round_trips`
+//! turn the hooks of every round trip into a dashboard: is DNS, connect or
+//! TLS getting slow for this upstream, and did the client stop reusing
+//! connections (the ratio of `httptrace.conn.reused = true` to all round
+//! trips)? A phase is the same interval as the phase sub-spans
+//! ([`OtelTrace::phase_spans`]) and the `httptrace.<phase>.duration` span
+//! attributes ([`OtelTrace::hook_events`]`(false)`), from the same
+//! computation: a phase that happened more than once in a hop (connection
+//! attempts to several addresses) is one sample, from its first start to
+//! its last end. Samples are taken when the hop ends, next to
+//! `http.client.request.duration`, whether or not its span is sampled.
+//! A hop on a reused connection has no `dns`, `connect` or `tls` sample; a
+//! phase that failed (a refused connect) is a sample (the time went
+//! there), a phase still open when the hop ended is none, and a dial the
+//! pool overtook (the hop got another, freed connection meanwhile) adds
+//! the phases it finished while the hop lasted. A hop that never got a
+//! connection counts no round trip. The attributes are the upstream and
+//! the phase or reuse only: never the path, the URL or the method, so one
+//! series per upstream and phase (or reuse value).
+//!
+//! ## The connection metrics on the reqwest transport
 //!
 //! The connection metrics come from [`httptrace::MakeTrace::on_connection`],
-//! which only a transport that sees connections close can call: reqwest does
-//! not say when its connections close, so on the reqwest transport these two
-//! are not recorded rather than guessed. Response headers are recorded only
+//! which only a transport that sees connections close can call. reqwest
+//! does not say when its connections close, and its connector layer (where
+//! this crate sees each dial) cannot be made to: reqwest 0.13's
+//! `ClientBuilder::connector_layer` requires the layered service to return
+//! reqwest's own sealed `Conn` type, so the IO cannot be wrapped to see
+//! its end. hyper-util's pool asks that `Conn` for its
+//! `Connected` itself (`Connection::connected`, `client.rs` in hyper-util
+//! 0.1.21), and reqwest builds it afresh on each call from its inner
+//! stream (`connect.rs` in reqwest 0.13.5): an extra (a drop guard whose
+//! last clone would go with the pooled connection) or a poison pill set on
+//! the copy the layer sees never reaches the copy the pool keeps
+//! (measured in httptrace's `tests/it/reqwest_conn_lifetime.rs`: a layer
+//! that poisons every dial's `Connected` still sees the connection reused,
+//! one dial for three requests). So on
+//! the reqwest transport these two are not recorded rather than guessed;
+//! use the hyper-util transport for them, or
+//! `httptrace.client.round_trips` for reuse per upstream, which both
+//! transports report. Response headers are recorded only
 //! when opted in with [`OtelTrace::record_response_headers`].
+//!
+//! ## Propagation that injects nothing
+//!
+//! When a hop has a valid span context and the propagator in use writes no
+//! header into its request (opentelemetry's global propagator is a no-op
+//! until one is installed: the `traceparent` then silently goes missing,
+//! as in reqwest-middleware#25), this is said once per process at warn
+//! level (through `tracing`, target `httptrace_otel`, or on stderr when no
+//! subscriber is set). [`init`] installs TraceContext + Baggage;
+//! [`OtelTrace::propagate`]`(false)` switches propagation off on purpose
+//! (nothing is said then).
 //!
 //! A dead, slow or misconfigured collector never blocks or fails requests:
 //! spans go to a bounded queue and are exported by a background thread;
@@ -147,15 +206,18 @@
 //! | `late` | dials that outlive their round trip |
 //! | [`attrs`] | event and span attributes (re-exporting `redact`'s items) |
 //! | `redact` | `url.full` and header redaction, which headers may be recorded |
-//! | `metrics` | the instruments |
-//! | `setup`, `setup/exporters`, `guard` | the pipeline, its OTLP exporters and its guard (feature `setup`) |
-//! | [`export_errors`], `export_status` | what became of the exports (feature `setup`) |
+//! | `metrics` | the instruments, which are on (code and `HTTPTRACE_METRICS`), the per-phase and per-upstream samples |
+//! | `diag` | configuration problems said once per process (an unknown `HTTPTRACE_METRICS` name, a propagator that injects nothing) |
+//! | [`conventions`] | the hook-to-event names, every attribute key with its type, unit and status, [`conventions::check`] |
+//! | `setup`, `setup/env`, `setup/exporters`, `setup/bridge`, `guard` | the pipeline, what the `OTEL_*` variables ask, its OTLP exporters, the `tracing` bridge's details and its guard (feature `setup`) |
+//! | [`export_errors`], `export_status`, `export_recording` | what became of the exports, and the wrappers recording it (feature `setup`) |
 //! | `otlp_body` | the OTLP/HTTP traces body, encoded straight from the SDK's spans (feature `setup`) |
 //! | `propagation` | the W3C Trace Context propagator `Setup` installs: `traceparent` without `core::fmt` (feature `setup`) |
 #![warn(missing_docs)]
 
 pub mod attrs;
 pub mod conventions;
+mod diag;
 #[cfg(feature = "setup")]
 pub mod export_errors;
 #[cfg(feature = "setup")]
@@ -183,7 +245,9 @@ mod trace;
 pub use export_errors::{ExportError, ExportErrorKind, Signal};
 #[cfg(feature = "setup")]
 pub use guard::{DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, OtelGuard, ShutdownError};
-pub use metrics::{DURATION_BUCKETS, OptInMetric};
+pub use metrics::{
+    DURATION_BUCKETS, METRICS_ENV, OptInMetric, PHASE_DURATION_BUCKETS, UnknownMetrics,
+};
 #[cfg(feature = "setup")]
 pub use setup::{BridgeDetails, InitError, Protocol, Setup, init, init_from_env};
 pub use trace::{OtelTrace, SCOPE_NAME, current_context};

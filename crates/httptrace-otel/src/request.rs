@@ -3,6 +3,7 @@
 //! end of each hop's span and metrics.
 
 use std::borrow::Cow;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
@@ -13,9 +14,10 @@ use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer}
 use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::attrs;
+use crate::diag;
 use crate::hop::{Hop, hop_status_is_error};
 use crate::late::LateDial;
-use crate::metrics::Instruments;
+use crate::metrics::{self, Instruments};
 use crate::phase::{Phase, done_phase, is_dial_event, open_phase, scrub_message};
 use crate::settings::{Propagation, Settings};
 
@@ -98,13 +100,35 @@ impl RequestState {
         let mut injector = HeaderInjector {
             headers,
             keep: &self.caller_propagation_keys,
+            offered: false,
         };
         match &self.settings.propagation {
             Propagation::Global => {
                 global::get_text_map_propagator(|p| p.inject_context(&hop.cx, &mut injector))
             }
             Propagation::Fixed(p) => p.inject_context(&hop.cx, &mut injector),
-            Propagation::Off => {}
+            Propagation::Off => return,
+        }
+        // A valid span context and nothing to send: the propagator is one
+        // that injects nothing (the global default is a no-op), and the
+        // server's spans will not join the trace.
+        if !injector.offered && hop.cx.span().span_context().is_valid() {
+            static SAID: AtomicBool = AtomicBool::new(false);
+            diag::warn_once(&SAID, || {
+                let which = match &self.settings.propagation {
+                    Propagation::Global => {
+                        "the global text map propagator (opentelemetry's default is a no-op: \
+                         install one with opentelemetry::global::set_text_map_propagator, \
+                         or let httptrace_otel::init() install TraceContext + Baggage)"
+                    }
+                    _ => "the propagator given to OtelTrace::propagator",
+                };
+                format!(
+                    "no trace context header (traceparent) was injected into a traced \
+                     request: {which} wrote nothing, so the servers' spans will not join \
+                     the client's traces (said once per process)"
+                )
+            });
         }
     }
 
@@ -198,6 +222,11 @@ impl RequestState {
             .with_events(Vec::with_capacity(13))
             .start_with_context(&*self.tracer, parent);
         let recording = span.is_recording();
+        // The histogram's samples are taken whether or not the span is sampled.
+        let phase_metric = self
+            .instruments
+            .as_ref()
+            .is_some_and(|m| m.phase_duration.is_some());
         let cx = parent.with_remote_span_context(span.span_context().clone());
         let mut hop = Hop {
             resend_count: start.resend_count,
@@ -220,8 +249,9 @@ impl RequestState {
             phase_error: None,
             ended_at: None,
             phases: Vec::new(),
-            phase_totals: recording.then(Vec::new),
-            reused: None,
+            // Room for the six phases: no regrowth.
+            phase_totals: (recording || phase_metric).then(|| Vec::with_capacity(6)),
+            conn_reused: None,
             dns_starts: Vec::new(),
             active_counted: false,
             duration_recorded: false,
@@ -395,6 +425,14 @@ impl RequestState {
         // `http.client.request.duration`: "SHOULD be the same as the HTTP
         // client span duration"): start to the end of the body.
         self.record_duration(&mut hop, end);
+        if let (Some(reused), Some(c)) = (
+            hop.conn_reused,
+            self.instruments
+                .as_ref()
+                .and_then(|m| m.round_trips.as_ref()),
+        ) {
+            metrics::record_round_trip(c, reused, hop.server_address.as_ref(), hop.server_port);
+        }
         // A dial still under way at a successful hop's end (the pool served
         // another connection) goes on; its last hooks are still to come.
         let failed = hop.error_type.is_some() && !hop_status_is_error(hop.status);
@@ -436,7 +474,11 @@ impl RequestState {
             hop.span
                 .set_status(Status::error(hop.error_message.clone().unwrap_or_default()));
         }
-        hop.add_phase_durations_and_events();
+        hop.add_phase_durations_and_events(
+            self.instruments
+                .as_ref()
+                .and_then(|m| m.phase_duration.as_ref()),
+        );
         hop.span.end_with_timestamp(system_time(end));
         let mut last_end = lock(&self.last_end);
         *last_end = Some(last_end.map_or(end, |t| t.max(end)));
@@ -474,10 +516,13 @@ impl Drop for RequestState {
 struct HeaderInjector<'a> {
     headers: &'a mut http::HeaderMap,
     keep: &'a [String],
+    /// Whether the propagator offered any header (kept or not).
+    offered: bool,
 }
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
+        self.offered = true;
         if self.keep.iter().any(|k| k.eq_ignore_ascii_case(key)) {
             return;
         }

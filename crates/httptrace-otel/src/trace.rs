@@ -14,7 +14,7 @@ use opentelemetry::trace::{TraceContextExt, Tracer};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 
 use crate::attrs::{self, HeaderPolicy};
-use crate::metrics::{Instruments, OptInMetric, OptIns};
+use crate::metrics::{self, Instruments, OptInMetric, OptIns};
 use crate::request::RequestState;
 use crate::settings::{MeterSource, Propagation, Settings, TracerSource};
 
@@ -180,9 +180,13 @@ impl OtelTrace {
         })
     }
 
-    /// Switches on one of the metrics the conventions call optional (all
-    /// off by default; see [`OptInMetric`]). `http.client.request.duration`
-    /// is always recorded while metrics are on.
+    /// Switches on one of the opt-in metrics (all off by default; see
+    /// [`OptInMetric`]): those the conventions call optional and the
+    /// project's `httptrace.client.*` aggregates. The environment variable
+    /// [`METRICS_ENV`](crate::METRICS_ENV) (`HTTPTRACE_METRICS`) switches
+    /// them on without a rebuild, in addition to these.
+    /// `http.client.request.duration` is always recorded while metrics are
+    /// on.
     pub fn enable_metric(self, metric: OptInMetric) -> Self {
         self.edit(|s| {
             s.opt_ins.enable(metric);
@@ -314,13 +318,16 @@ impl OtelTrace {
         let settings = &self.settings;
         settings
             .instruments
-            .get_or_init(|| match &settings.meter {
-                MeterSource::Global => Some(Instruments::new(
-                    &global::meter_with_scope(scope()),
-                    settings.opt_ins,
-                )),
-                MeterSource::Fixed(m) => Some(Instruments::new(m, settings.opt_ins)),
-                MeterSource::Off => None,
+            .get_or_init(|| {
+                // What the code switched on, and what HTTPTRACE_METRICS names.
+                let on = settings.opt_ins.union(metrics::from_env());
+                match &settings.meter {
+                    MeterSource::Global => {
+                        Some(Instruments::new(&global::meter_with_scope(scope()), on))
+                    }
+                    MeterSource::Fixed(m) => Some(Instruments::new(m, on)),
+                    MeterSource::Off => None,
+                }
             })
             .clone()
     }

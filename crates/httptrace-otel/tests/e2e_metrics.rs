@@ -54,7 +54,9 @@ async fn convention_metrics_reach_jaeger() {
             OtelTrace::new()
                 .enable_metric(OptInMetric::DnsLookupDuration)
                 .enable_metric(OptInMetric::OpenConnections)
-                .enable_metric(OptInMetric::ConnectionDuration),
+                .enable_metric(OptInMetric::ConnectionDuration)
+                .enable_metric(OptInMetric::PhaseDuration)
+                .enable_metric(OptInMetric::RoundTrips),
         )
         .build::<Empty<Bytes>>()
         .unwrap();
@@ -83,6 +85,12 @@ async fn convention_metrics_reach_jaeger() {
         total(s, "http_client_request_duration_seconds_count", &ok) == 2.0
             && total(s, "http_client_request_duration_seconds_count", &failed) == 1.0
             && total(s, "http_client_connection_duration_seconds_count", &ours) == connections
+            && total(s, "httptrace_client_round_trips_total", &ours) == 3.0
+            && total(
+                s,
+                "httptrace_client_phase_duration_seconds_count",
+                &[ours[0], ours[1], ("httptrace_phase", "receive")],
+            ) == 3.0
     };
     // The close is recorded asynchronously: flush until Jaeger has it all.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -124,6 +132,54 @@ async fn convention_metrics_reach_jaeger() {
         ),
         connections
     );
+    // Reuse per upstream: a round trip on a new connection, or a reused one
+    // (a dial the pool overtook is accepted but serves no round trip).
+    let reused = |r: &'static str| {
+        total(
+            &samples,
+            "httptrace_client_round_trips_total",
+            &[ours[0], ours[1], ("httptrace_conn_reused", r)],
+        )
+    };
+    let new = reused("false");
+    assert!(
+        new >= 1.0 && new <= connections,
+        "{new} new of {connections}"
+    );
+    assert_eq!(reused("true"), 3.0 - new);
+    // Per upstream and phase: a dial's phases once per new connection, the
+    // exchange's once per round trip; no TLS on plain HTTP.
+    // A dial the pool overtook reports the phases it finished while its
+    // round trip lasted.
+    for phase in ["dns", "connect"] {
+        let labels = [ours[0], ours[1], ("httptrace_phase", phase)];
+        let n = total(
+            &samples,
+            "httptrace_client_phase_duration_seconds_count",
+            &labels,
+        );
+        assert!(new <= n && n <= connections, "{phase}: {n}");
+    }
+    for (phase, n) in [("tls", 0.0), ("send", 3.0), ("wait", 3.0), ("receive", 3.0)] {
+        let labels = [ours[0], ours[1], ("httptrace_phase", phase)];
+        assert_eq!(
+            total(
+                &samples,
+                "httptrace_client_phase_duration_seconds_count",
+                &labels
+            ),
+            n,
+            "{phase}"
+        );
+        for s in matching(
+            &samples,
+            "httptrace_client_phase_duration_seconds_count",
+            &labels,
+        ) {
+            assert_eq!(s.label("server_port"), Some(port.as_str()), "{s:?}");
+            assert_eq!(s.label("http_request_method"), None, "{s:?}");
+        }
+    }
     // Nothing open any more: the connection went idle, then closed.
     assert_eq!(total(&samples, "http_client_open_connections", &ours), 0.0);
     assert!(

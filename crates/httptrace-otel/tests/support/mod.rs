@@ -121,6 +121,11 @@ impl Capture {
                                 out.push((dp.attributes().cloned().collect(), dp.value() as f64));
                             }
                         }
+                        AggregatedMetrics::U64(MetricData::Sum(s)) => {
+                            for dp in s.data_points() {
+                                out.push((dp.attributes().cloned().collect(), dp.value() as f64));
+                            }
+                        }
                         _ => {}
                     }
                 }

@@ -191,6 +191,12 @@ where
         let exchange = extra.as_ref().map(|x| x.stats.latest()).unwrap_or_default();
         let after_start = |t: Option<Instant>| t.filter(|t| *t >= started);
         let wrote_headers = after_start(exchange.first_write).unwrap_or(reuse.at);
+        // The request task learns of the handover only when it is polled
+        // again: on a multi-threaded runtime the connection's task may have
+        // written the request by then (measured: got_conn stamped up to
+        // 0.2 ms after the first write). The connection was the round
+        // trip's by its first byte written.
+        reuse.at = reuse.at.min(wrote_headers);
         let wrote_request = after_start(exchange.last_write).unwrap_or(wrote_headers);
         let first_byte = after_start(exchange.first_read)
             .unwrap_or(headers_at)

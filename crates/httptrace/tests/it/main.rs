@@ -17,6 +17,8 @@ mod reqwest_builder_kept;
 #[cfg(feature = "reqwest")]
 mod reqwest_concurrency;
 #[cfg(feature = "reqwest")]
+mod reqwest_conn_lifetime;
+#[cfg(feature = "reqwest")]
 mod reqwest_errors;
 #[cfg(feature = "reqwest-middleware")]
 mod reqwest_instrument;

@@ -81,6 +81,10 @@
 //!     `OtelTrace::new().hook_events(false)`: the same pipeline and spans,
 //!     the hop span without its hook events and with the phases' durations
 //!     as attributes instead.
+//!   - `httptrace-otel-aggregates`: `httptrace-otel` with
+//!     `OptInMetric::PhaseDuration` and `OptInMetric::RoundTrips` on: the
+//!     same spans, and per hop its phase samples and its round trip
+//!     counted (what `HTTPTRACE_METRICS=phase_duration,round_trips` adds).
 //!
 //! Every request runs inside `info_span!("parent")` (`.instrument`), at
 //! concurrency 1 and 64 (that many tasks sending on one client).
@@ -137,7 +141,8 @@
 //! OpenTelemetry variants instead of the default 2048: with the default,
 //! both can drop spans at 64 in flight on one core, which marks them INVALID),
 //! `--variant NAME[,NAME]` (`plain`, `traced`, `httptrace-otel`,
-//! `reqwest-tracing`, `httptrace-otel-no-events`), `--concurrency N[,N]`,
+//! `reqwest-tracing`, `httptrace-otel-no-events`,
+//! `httptrace-otel-aggregates`), `--concurrency N[,N]`,
 //! e.g. for a profile:
 //! `-- --variant httptrace-otel --concurrency 64 --rounds 1 --secs 20`.
 //! `--receiver-priority low|normal|idle` (the receiver's scheduling

@@ -1,6 +1,7 @@
 //! The variants: plain reqwest, httptrace with no trace, the httptrace-otel
 //! pipeline, reqwest-tracing, the httptrace-otel pipeline without hook
-//! events; their clients and pipelines.
+//! events, the httptrace-otel pipeline with the per-upstream aggregates;
+//! their clients and pipelines.
 
 use super::*;
 
@@ -12,14 +13,18 @@ pub(crate) enum Variant {
     ReqwestTracing,
     /// (c) with `OtelTrace::hook_events(false)`.
     HttptraceOtelNoEvents,
+    /// (c) with `httptrace.client.phase.duration` and
+    /// `httptrace.client.round_trips` on.
+    HttptraceOtelAggregates,
 }
 
-pub(crate) const VARIANTS: [Variant; 5] = [
+pub(crate) const VARIANTS: [Variant; 6] = [
     Variant::Plain,
     Variant::Traced,
     Variant::HttptraceOtel,
     Variant::ReqwestTracing,
     Variant::HttptraceOtelNoEvents,
+    Variant::HttptraceOtelAggregates,
 ];
 
 impl Variant {
@@ -30,6 +35,7 @@ impl Variant {
             Variant::HttptraceOtel => "httptrace-otel",
             Variant::ReqwestTracing => "reqwest-tracing",
             Variant::HttptraceOtelNoEvents => "httptrace-otel-no-events",
+            Variant::HttptraceOtelAggregates => "httptrace-otel-aggregates",
         }
     }
 
@@ -40,6 +46,7 @@ impl Variant {
             Variant::HttptraceOtel => "(c) httptrace-otel pipeline",
             Variant::ReqwestTracing => "(d) reqwest-tracing 0.7 + OTel 0.32",
             Variant::HttptraceOtelNoEvents => "(e) (c) with hook_events(false)",
+            Variant::HttptraceOtelAggregates => "(f) (c) with phase_duration + round_trips",
         }
     }
 
@@ -48,7 +55,9 @@ impl Variant {
         match self {
             Variant::Plain | Variant::Traced => 0,
             // The hop span + the parent span (tracing-opentelemetry).
-            Variant::HttptraceOtel | Variant::HttptraceOtelNoEvents => 2,
+            Variant::HttptraceOtel
+            | Variant::HttptraceOtelNoEvents
+            | Variant::HttptraceOtelAggregates => 2,
             // The parent span + reqwest-tracing's request span.
             Variant::ReqwestTracing => 2,
         }
@@ -125,7 +134,9 @@ impl Pipeline {
         let max_queue = tuning.max_queue;
         match variant {
             Variant::Plain | Variant::Traced => Pipeline::None,
-            Variant::HttptraceOtel | Variant::HttptraceOtelNoEvents => {
+            Variant::HttptraceOtel
+            | Variant::HttptraceOtelNoEvents
+            | Variant::HttptraceOtelAggregates => {
                 let mut setup = httptrace_otel::Setup::with_env(|_| None);
                 if let Some(n) = max_queue {
                     setup = setup.max_queue_size(n);
@@ -222,11 +233,18 @@ impl Pipeline {
         match variant {
             Variant::Plain => BenchClient::Plain(reqwest::Client::new()),
             Variant::Traced => BenchClient::Traced(reqwest::Client::builder().traced().unwrap()),
-            Variant::HttptraceOtel | Variant::HttptraceOtelNoEvents => {
+            Variant::HttptraceOtel
+            | Variant::HttptraceOtelNoEvents
+            | Variant::HttptraceOtelAggregates => {
                 let metrics = matches!(self, Pipeline::HttptraceOtel { metrics: true, .. });
-                let trace = httptrace_otel::OtelTrace::new()
-                    .hook_events(variant == Variant::HttptraceOtel)
+                let mut trace = httptrace_otel::OtelTrace::new()
+                    .hook_events(variant != Variant::HttptraceOtelNoEvents)
                     .metrics(metrics);
+                if variant == Variant::HttptraceOtelAggregates {
+                    trace = trace
+                        .enable_metric(httptrace_otel::OptInMetric::PhaseDuration)
+                        .enable_metric(httptrace_otel::OptInMetric::RoundTrips);
+                }
                 BenchClient::Middleware(traced_otel_client(&Config::new().make_trace(trace)))
             }
             Variant::ReqwestTracing => BenchClient::Middleware(
