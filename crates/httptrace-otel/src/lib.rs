@@ -200,7 +200,8 @@
 //! |---|---|
 //! | `trace` | [`OtelTrace`]: builder, [`httptrace::MakeTrace`], the parent context |
 //! | `settings` | what an `OtelTrace` was configured with |
-//! | `request` | one request's state: which hop is open, propagation, span ends |
+//! | `request` | one request's state: which hop is open, span ends |
+//! | `inject` | the hop's trace context into its request headers (`traceparent`), the caller's own kept |
 //! | `hop` | one round trip's span in the making: what each hook does to it |
 //! | `phase` | phase sub-spans and scrubbing credentials from messages |
 //! | `late` | dials that outlive their round trip |
@@ -227,6 +228,7 @@ mod export_status;
 #[cfg(feature = "setup")]
 mod guard;
 mod hop;
+mod inject;
 mod late;
 mod metrics;
 #[cfg(feature = "setup")]

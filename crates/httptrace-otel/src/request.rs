@@ -3,18 +3,15 @@
 //! end of each hop's span and metrics.
 
 use std::borrow::Cow;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use httptrace::{ErrorKind, Event, RequestInfo, RoundTripStart, system_time};
 use opentelemetry::global::{self, BoxedTracer};
-use opentelemetry::propagation::Injector;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::attrs;
-use crate::diag;
 use crate::hop::{Hop, hop_status_is_error};
 use crate::late::LateDial;
 use crate::metrics::{self, Instruments};
@@ -97,39 +94,12 @@ impl RequestState {
         let mut guard = lock(&self.hop);
         self.ensure_hop(&mut guard, start);
         let Some(hop) = guard.as_ref() else { return };
-        let mut injector = HeaderInjector {
+        crate::inject::inject(
+            &self.settings.propagation,
+            &hop.cx,
             headers,
-            keep: &self.caller_propagation_keys,
-            offered: false,
-        };
-        match &self.settings.propagation {
-            Propagation::Global => {
-                global::get_text_map_propagator(|p| p.inject_context(&hop.cx, &mut injector))
-            }
-            Propagation::Fixed(p) => p.inject_context(&hop.cx, &mut injector),
-            Propagation::Off => return,
-        }
-        // A valid span context and nothing to send: the propagator is one
-        // that injects nothing (the global default is a no-op), and the
-        // server's spans will not join the trace.
-        if !injector.offered && hop.cx.span().span_context().is_valid() {
-            static SAID: AtomicBool = AtomicBool::new(false);
-            diag::warn_once(&SAID, || {
-                let which = match &self.settings.propagation {
-                    Propagation::Global => {
-                        "the global text map propagator (opentelemetry's default is a no-op: \
-                         install one with opentelemetry::global::set_text_map_propagator, \
-                         or let httptrace_otel::init() install TraceContext + Baggage)"
-                    }
-                    _ => "the propagator given to OtelTrace::propagator",
-                };
-                format!(
-                    "no trace context header (traceparent) was injected into a traced \
-                     request: {which} wrote nothing, so the servers' spans will not join \
-                     the client's traces (said once per process)"
-                )
-            });
-        }
+            &self.caller_propagation_keys,
+        );
     }
 
     /// Starts the span of the hop `start` describes, unless it is the current
@@ -507,36 +477,6 @@ impl Drop for RequestState {
         if let Some(cx) = self.request_span.get() {
             let end = lock(&self.last_end).unwrap_or_else(Instant::now);
             cx.span().end_with_timestamp(system_time(end));
-        }
-    }
-}
-
-/// Injects straight into the hop's request headers, leaving the
-/// propagation headers the caller set itself as they are.
-struct HeaderInjector<'a> {
-    headers: &'a mut http::HeaderMap,
-    keep: &'a [String],
-    /// Whether the propagator offered any header (kept or not).
-    offered: bool,
-}
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        self.offered = true;
-        if self.keep.iter().any(|k| k.eq_ignore_ascii_case(key)) {
-            return;
-        }
-        // The W3C names as static header names, and the value's own buffer:
-        // no copy of either per hop.
-        let name = match key {
-            "traceparent" => Ok(http::HeaderName::from_static("traceparent")),
-            "tracestate" => Ok(http::HeaderName::from_static("tracestate")),
-            "baggage" => Ok(http::HeaderName::from_static("baggage")),
-            other => http::HeaderName::from_bytes(other.as_bytes()),
-        };
-        if let (Ok(name), Ok(value)) = (name, http::HeaderValue::try_from(value)) {
-            // Replaces what an earlier hop of this request injected.
-            self.headers.insert(name, value);
         }
     }
 }
