@@ -365,27 +365,14 @@ pub fn check(key: &str, otlp_type: &str) -> Result<(), String> {
     }
 }
 
-/// Unix seconds as ISO 8601 (`2026-12-04T21:12:07Z`), the form of
-/// `tls.server.not_before` / `not_after`.
+/// Unix seconds as ISO 8601 / RFC 3339 (`2026-12-04T21:12:07Z`), the
+/// form of `tls.server.not_before` / `not_after`; the seconds themselves
+/// when out of the calendar's range.
 pub(crate) fn iso8601(unix_seconds: i64) -> String {
-    // Days to a civil date: Howard Hinnant's `civil_from_days`.
-    let days = unix_seconds.div_euclid(86_400);
-    let secs = unix_seconds.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| unix_seconds.to_string())
 }
 
 #[cfg(test)]
