@@ -129,16 +129,16 @@
 //! connections (the ratio of `httptrace.conn.reused = true` to all round
 //! trips)? A phase is the same interval as the phase sub-spans
 //! ([`OtelTrace::phase_spans`]) and the `httptrace.<phase>.duration` span
-//! attributes ([`OtelTrace::hook_events`]`(false)`), from the same
-//! computation: a phase that happened more than once in a hop (connection
-//! attempts to several addresses) is one sample, from its first start to
-//! its last end. Samples are taken when the hop ends, next to
-//! `http.client.request.duration`, whether or not its span is sampled.
-//! A hop on a reused connection has no `dns`, `connect` or `tls` sample; a
-//! phase that failed (a refused connect) is a sample (the time went
-//! there), a phase still open when the hop ended is none, and a dial the
-//! pool overtook (the hop got another, freed connection meanwhile) adds
-//! the phases it finished while the hop lasted. A hop that never got a
+//! attributes every hop span carries, from the same computation: a phase
+//! that happened more than once in a hop (connection attempts to several
+//! addresses) is one sample, from its first start to its last end. Samples
+//! are taken when the hop ends, next to `http.client.request.duration`,
+//! whether or not its span is sampled. A hop on a reused connection has no
+//! `dns`, `connect` or `tls` sample, not even from a spare dial the pool
+//! started for it and did not use (the span marks that dial
+//! `httptrace.dial.spare`); a phase that failed (a refused connect) is a
+//! sample (the time went there), and a phase still open when the hop ended
+//! is none. A hop that never got a
 //! connection counts no round trip. The attributes are the upstream and
 //! the phase or reuse only: never the path, the URL or the method, so one
 //! series per upstream and phase (or reuse value).

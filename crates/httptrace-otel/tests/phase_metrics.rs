@@ -157,9 +157,10 @@ impl Upstreams {
                 assert!(new >= 1 && new as usize <= server.connections_accepted());
             }
             // Each round trip on a new connection dialled: dns and connect
-            // once; every round trip sent, waited and received. A dial the
-            // pool overtook reports the phases it finished while its round
-            // trip lasted (the round trip spent that time there).
+            // once; every round trip sent, waited and received. A round trip
+            // on a reused connection has no dial sample, even when the pool
+            // started a spare dial for it; only a round trip handed another
+            // new connection while its own dial went on could add one.
             let dialled = server.connections_accepted() as u64;
             for phase in ["dns", "connect"] {
                 let n = count(&phases, &phase_attrs(phase, host, port));
