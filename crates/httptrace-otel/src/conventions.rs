@@ -371,7 +371,10 @@ pub fn check(key: &str, otlp_type: &str) -> Result<(), String> {
 pub(crate) fn iso8601(unix_seconds: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix_seconds)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| unix_seconds.to_string())
 }
 
