@@ -1,20 +1,23 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+#[doc(hidden)]
 pub mod cli;
-pub mod client;
-pub mod error;
+mod client;
+mod error;
 mod help;
-pub mod hop;
-pub mod local_dns;
-pub mod output;
-pub mod pin;
-pub mod proxy;
-pub mod redact;
-pub mod redirect;
+mod hop;
+mod local_dns;
+mod output;
+mod pin;
+mod proxy;
+mod redact;
+mod redirect;
+#[doc(hidden)]
 pub mod run;
+#[doc(hidden)]
 pub mod shared;
-pub mod summary;
-pub mod via_hyper;
-pub mod via_reqwest;
-pub mod write_out;
+mod summary;
+mod via_hyper;
+mod via_reqwest;
+mod write_out;

@@ -209,7 +209,7 @@ fn outcome(
 }
 
 /// With `-L`, a last hop that is a redirect the rules could not follow
-/// (see [`crate::redirect::unfollowable`]) is a `redirect` failure of that
+/// (see `redirect::unfollowable`) is a `redirect` failure of that
 /// hop, naming the hop and why. Returns whether it was.
 pub fn fail_unfollowed_redirect(sent: &mut Sent) -> bool {
     let count = sent.hops.len();

@@ -6,10 +6,7 @@
 use httptrace::{BodyOutcome, Event, HookError};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 
-pub use crate::redact::{
-    DEFAULT_REDACTED_QUERY_PARAMS, HeaderPolicy, NEVER_RECORDED_HEADERS, URL_VALUED_HEADERS,
-    redact_url, redact_url_value, redacted_params,
-};
+pub use crate::redact::{HeaderPolicy, redact_url, redacted_params};
 
 /// The methods the conventions call known by default: RFC 9110's and PATCH
 /// (semantic conventions, `docs/http/http-spans.md`, note on

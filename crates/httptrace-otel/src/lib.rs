@@ -185,6 +185,41 @@
 //! level, at most once per signal per 10 s, a command-line tool from
 //! [`OtelGuard::finish`] (see [`export_errors`]).
 //!
+//! # How a request flows
+//!
+//! One GET through a reqwest-middleware stack, from the call to the bytes
+//! on the collector's wire, each step with the file that does it:
+//!
+//! 1. `TraceMiddleware::handle` (httptrace, `reqwest/middleware.rs`) asks
+//!    [`Config::make_trace`](httptrace::reqwest::Config::make_trace) for a
+//!    trace: [`OtelTrace`]'s [`httptrace::MakeTrace`] impl (`trace.rs`)
+//!    makes the request's state (`request.rs`) under the current `tracing`
+//!    span, and a [`httptrace::ClientTrace`] whose hooks feed it.
+//! 2. The round-trip driver (httptrace, `reqwest/round_trip.rs`) announces
+//!    each hop (`round_trip_start`) and, in a task-local, the hop in
+//!    flight (`reqwest/hops.rs`); the request-headers hook starts the hop's
+//!    CLIENT span (`request.rs`) and injects its `traceparent`
+//!    (`inject.rs`).
+//! 3. reqwest sends: the connector layer (`reqwest/connect.rs`) follows
+//!    the dial, with the resolver (`reqwest/dns.rs`) and the TLS observers
+//!    (`reqwest/tls.rs`) when DNS and TLS were handed to `Config`; a
+//!    redirect reqwest follows ends the hop and starts the next
+//!    (`reqwest/hops.rs`); the response body's end is watched
+//!    (`transport/body.rs`).
+//! 4. Every hook reaches `RequestState::on_event` (`request.rs`), then
+//!    `Hop::apply` (`hop.rs`): phases, status, error; its attributes come
+//!    from `attrs.rs`, its event name from [`conventions`]. A dial that
+//!    outlives its hop goes to a `dial` span (`late.rs`).
+//! 5. The hop's last event ends its span with each phase's duration and
+//!    the events in time order (`hop.rs`), and records the metrics
+//!    (`metrics.rs`).
+//! 6. The SDK's batch span processor hands finished spans to the exporter
+//!    [`Setup`] built (`setup/exporters.rs`): over OTLP/HTTP the wrapper in
+//!    `export_recording.rs` encodes the body (`otlp_body.rs`) and its HTTP
+//!    client sends it; over gRPC opentelemetry-otlp's exporter sends.
+//!    Either way the outcome is recorded (`export_status.rs`) and a
+//!    failure said in plain words ([`export_errors`]).
+//!
 //! # Cargo features
 //!
 //! `setup` (default): [`Setup`], [`init`] and [`OtelGuard`], the OTLP
@@ -205,7 +240,7 @@
 //! | `hop` | one round trip's span in the making: what each hook does to it |
 //! | `phase` | phase sub-spans and scrubbing credentials from messages |
 //! | `late` | dials that outlive their round trip |
-//! | [`attrs`] | event and span attributes (re-exporting `redact`'s items) |
+//! | `attrs` | event and span attributes (re-exporting `redact`'s items) |
 //! | `redact` | `url.full` and header redaction, which headers may be recorded |
 //! | `metrics` | the instruments, which are on (code and `HTTPTRACE_METRICS`), the per-phase and per-upstream samples |
 //! | `diag` | configuration problems said once per process (an unknown `HTTPTRACE_METRICS` name, a propagator that injects nothing) |
@@ -216,7 +251,7 @@
 //! | `propagation` | the W3C Trace Context propagator `Setup` installs: `traceparent` without `core::fmt` (feature `setup`) |
 #![warn(missing_docs)]
 
-pub mod attrs;
+mod attrs;
 pub mod conventions;
 mod diag;
 #[cfg(feature = "setup")]

@@ -20,17 +20,18 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use opentelemetry::InstrumentationScope;
 use opentelemetry::trace::{SpanKind, Status};
-use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
-use prost::encoding::encoded_len_varint;
 
-// Wire types.
-const VARINT: u32 = 0;
-const FIXED64: u32 = 1;
-const LEN: u32 = 2;
-const FIXED32: u32 = 5;
+// Protobuf field keys, varints and lengths.
+mod wire;
+// Attributes and their values.
+mod values;
+
+use values::*;
+use wire::*;
 
 /// The protobuf encoding of `ExportTraceServiceRequest` for `spans`, all
 /// under one `ResourceSpans` of `resource`, grouped by instrumentation
@@ -269,238 +270,6 @@ fn link_len(l: &opentelemetry::trace::Link) -> usize {
         + 4 // flags (6), fixed32, never zero
 }
 
-fn attributes_len<'a>(tag: u32, kvs: impl IntoIterator<Item = &'a KeyValue>) -> usize {
-    kvs.into_iter()
-        .map(|kv| message_field_len(tag, key_value_len(kv.key.as_str(), &kv.value)))
-        .sum()
-}
-
-// KeyValue { key = 1; AnyValue value = 2 } (the value always present).
-#[inline]
-fn key_value_len(k: &str, v: &Value) -> usize {
-    string_field_len(1, k) + message_field_len(2, any_value_len(v))
-}
-
-fn key_value(buf: &mut Vec<u8>, tag: u32, k: &str, v: &Value) {
-    // A scalar (nearly every attribute) is classified and measured once.
-    let scalar_value = scalar_of(v);
-    let value_len = scalar_value
-        .as_ref()
-        .map_or_else(|| any_value_len(v), scalar_len);
-    key(buf, tag, LEN);
-    encode_varint(
-        (string_field_len(1, k) + message_field_len(2, value_len)) as u64,
-        buf,
-    );
-    string_field(buf, 1, k);
-    key(buf, 2, LEN);
-    encode_varint(value_len as u64, buf);
-    match &scalar_value {
-        Some(s) => scalar(buf, s),
-        None => any_value(buf, v),
-    }
-}
-
-/// One element of an array, as an `AnyValue`.
-enum Scalar<'a> {
-    Bool(bool),
-    Int(i64),
-    Double(f64),
-    Str(&'a str),
-}
-
-// AnyValue is a oneof: the variant is written even when it holds the
-// default (an empty string, 0, false), as prost does.
-#[inline]
-fn scalar_len(s: &Scalar<'_>) -> usize {
-    match s {
-        Scalar::Str(v) => 1 + encoded_len_varint(v.len() as u64) + v.len(),
-        Scalar::Bool(_) => 2,
-        Scalar::Int(v) => 1 + encoded_len_varint(*v as u64),
-        Scalar::Double(_) => 9,
-    }
-}
-
-#[inline]
-fn scalar(buf: &mut Vec<u8>, s: &Scalar<'_>) {
-    match s {
-        Scalar::Str(v) => {
-            key(buf, 1, LEN);
-            encode_varint(v.len() as u64, buf);
-            buf.extend_from_slice(v.as_bytes());
-        }
-        Scalar::Bool(v) => {
-            key(buf, 2, VARINT);
-            encode_varint(u64::from(*v), buf);
-        }
-        Scalar::Int(v) => {
-            key(buf, 3, VARINT);
-            encode_varint(*v as u64, buf);
-        }
-        Scalar::Double(v) => {
-            key(buf, 4, FIXED64);
-            buf.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-}
-
-/// The elements of an array value; `None` for a kind this encoder does not
-/// know (the API's types are non-exhaustive), which becomes its text.
-fn array_items(a: &Array) -> Option<Vec<Scalar<'_>>> {
-    Some(match a {
-        Array::Bool(v) => v.iter().map(|b| Scalar::Bool(*b)).collect(),
-        Array::I64(v) => v.iter().map(|i| Scalar::Int(*i)).collect(),
-        Array::F64(v) => v.iter().map(|f| Scalar::Double(*f)).collect(),
-        Array::String(v) => v.iter().map(|s| Scalar::Str(s.as_str())).collect(),
-        _ => return None,
-    })
-}
-
-fn array_len(items: &[Scalar<'_>]) -> usize {
-    items
-        .iter()
-        .map(|s| message_field_len(1, scalar_len(s)))
-        .sum()
-}
-
-/// The value when it is one scalar (nearly every attribute): the fast path.
-#[inline]
-fn scalar_of(v: &Value) -> Option<Scalar<'_>> {
-    match v {
-        Value::Bool(b) => Some(Scalar::Bool(*b)),
-        Value::I64(i) => Some(Scalar::Int(*i)),
-        Value::F64(f) => Some(Scalar::Double(*f)),
-        Value::String(s) => Some(Scalar::Str(s.as_str())),
-        _ => None,
-    }
-}
-
-/// A value that is not one scalar: its array elements, or, for a kind this
-/// encoder does not know, its text.
-fn composite(v: &Value) -> Result<Vec<Scalar<'_>>, String> {
-    match v {
-        Value::Array(a) => array_items(a).ok_or_else(|| a.to_string()),
-        other => Err(other.to_string()),
-    }
-}
-
-fn any_value_len(v: &Value) -> usize {
-    if let Some(s) = scalar_of(v) {
-        return scalar_len(&s);
-    }
-    match composite(v) {
-        Ok(items) => message_field_len(5, array_len(&items)),
-        Err(text) => scalar_len(&Scalar::Str(&text)),
-    }
-}
-
-fn any_value(buf: &mut Vec<u8>, v: &Value) {
-    if let Some(s) = scalar_of(v) {
-        return scalar(buf, &s);
-    }
-    match composite(v) {
-        Ok(items) => {
-            key(buf, 5, LEN);
-            encode_varint(array_len(&items) as u64, buf);
-            for s in &items {
-                key(buf, 1, LEN);
-                encode_varint(scalar_len(s) as u64, buf);
-                scalar(buf, s);
-            }
-        }
-        Err(text) => scalar(buf, &Scalar::Str(&text)),
-    }
-}
-
-// Field helpers: proto3 leaves out scalar fields holding their default.
-
-/// A varint, pushed byte by byte: prost's `encode_varint` goes through
-/// `BufMut`, a capacity check and a one-byte slice copy per byte, and was
-/// a fifth of this encoder's instructions (the buffer is sized up front).
-#[inline]
-fn encode_varint(mut v: u64, buf: &mut Vec<u8>) {
-    while v >= 0x80 {
-        buf.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
-}
-
-#[inline]
-fn key(buf: &mut Vec<u8>, tag: u32, wire: u32) {
-    encode_varint(u64::from(tag << 3 | wire), buf);
-}
-
-#[inline]
-fn key_len(tag: u32) -> usize {
-    encoded_len_varint(u64::from(tag << 3))
-}
-
-#[inline]
-fn message_field_len(tag: u32, len: usize) -> usize {
-    key_len(tag) + encoded_len_varint(len as u64) + len
-}
-
-#[inline]
-fn string_field_len(tag: u32, s: &str) -> usize {
-    if s.is_empty() {
-        0
-    } else {
-        message_field_len(tag, s.len())
-    }
-}
-
-#[inline]
-fn string_field(buf: &mut Vec<u8>, tag: u32, s: &str) {
-    if !s.is_empty() {
-        bytes_field(buf, tag, s.as_bytes());
-    }
-}
-
-#[inline]
-fn bytes_field_len(tag: u32, len: usize) -> usize {
-    message_field_len(tag, len)
-}
-
-#[inline]
-fn bytes_field(buf: &mut Vec<u8>, tag: u32, b: &[u8]) {
-    key(buf, tag, LEN);
-    encode_varint(b.len() as u64, buf);
-    buf.extend_from_slice(b);
-}
-
-#[inline]
-fn varint_field_len(tag: u32, v: u64) -> usize {
-    if v == 0 {
-        0
-    } else {
-        key_len(tag) + encoded_len_varint(v)
-    }
-}
-
-#[inline]
-fn varint_field(buf: &mut Vec<u8>, tag: u32, v: u64) {
-    if v != 0 {
-        key(buf, tag, VARINT);
-        encode_varint(v, buf);
-    }
-}
-
-/// A timestamp field's length without converting it: `nanos` is zero, and
-/// the field left out, exactly for times not after the epoch.
-#[inline]
-fn time_field_len(tag: u32, t: SystemTime) -> usize {
-    if t > UNIX_EPOCH { key_len(tag) + 8 } else { 0 }
-}
-
-#[inline]
-fn fixed64_field(buf: &mut Vec<u8>, tag: u32, v: u64) {
-    if v != 0 {
-        key(buf, tag, FIXED64);
-        buf.extend_from_slice(&v.to_le_bytes());
-    }
-}
-
 /// The body of the export under way, shared by the span exporter (which
 /// encodes it) and the HTTP client (which sends it in place of the
 /// exporter's own, on every attempt of that export).
@@ -544,6 +313,7 @@ impl PreEncodedBody {
 mod tests {
     use super::*;
     use opentelemetry::trace::{Event, Link, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    use opentelemetry::{KeyValue, Value};
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
     use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
