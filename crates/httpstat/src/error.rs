@@ -1,4 +1,4 @@
-//! Why a round trip failed: the phase it is blamed on ([`Phase`]) and the
+//! Why a round trip failed: the phase it is blamed on ([`FailurePhase`]) and the
 //! one-line report ([`HopError`]) printed as `httpstat: <phase> failed: ...`.
 
 use std::fmt;
@@ -8,7 +8,7 @@ use httptrace::{ErrorKind, HookError};
 /// The phase a failure is attributed to (the `<phase>` of
 /// `httpstat: <phase> failed: ...`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
+pub enum FailurePhase {
     /// Name resolution.
     Dns,
     /// The TCP dial.
@@ -25,23 +25,23 @@ pub enum Phase {
     Redirect,
 }
 
-impl Phase {
+impl FailurePhase {
     /// The phase's name as printed: `dns`, `connect`, `tls`, `request`,
     /// `response`, `body` or `redirect`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Phase::Dns => "dns",
-            Phase::Connect => "connect",
-            Phase::Tls => "tls",
-            Phase::Request => "request",
-            Phase::Response => "response",
-            Phase::Body => "body",
-            Phase::Redirect => "redirect",
+            FailurePhase::Dns => "dns",
+            FailurePhase::Connect => "connect",
+            FailurePhase::Tls => "tls",
+            FailurePhase::Request => "request",
+            FailurePhase::Response => "response",
+            FailurePhase::Body => "body",
+            FailurePhase::Redirect => "redirect",
         }
     }
 }
 
-impl fmt::Display for Phase {
+impl fmt::Display for FailurePhase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -51,7 +51,7 @@ impl fmt::Display for Phase {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HopError {
     /// The phase the failure is attributed to.
-    pub phase: Phase,
+    pub phase: FailurePhase,
     /// The transport's low-cardinality error kind (`connection_refused`,
     /// `certificate`, `dns`, ...).
     pub kind: &'static str,
@@ -61,7 +61,7 @@ pub struct HopError {
 
 impl HopError {
     /// An error attributed to `phase`, from a hook's error.
-    pub fn from_hook(phase: Phase, error: &HookError) -> Self {
+    pub fn from_hook(phase: FailurePhase, error: &HookError) -> Self {
         Self {
             phase,
             kind: error.kind().as_str(),
@@ -73,11 +73,11 @@ impl HopError {
     /// too many redirects).
     pub fn from_client(error: &httptrace::reqwest::Error) -> Self {
         let phase = if error.is_redirect() {
-            Phase::Redirect
+            FailurePhase::Redirect
         } else if error.is_builder() {
-            Phase::Request
+            FailurePhase::Request
         } else {
-            phase_of_kind(error.kind()).unwrap_or(Phase::Request)
+            phase_of_kind(error.kind()).unwrap_or(FailurePhase::Request)
         };
         Self {
             phase,
@@ -88,7 +88,7 @@ impl HopError {
 
     /// An error attributed to `phase` from any error (one that no hook
     /// reported), with its sources joined into the message.
-    pub fn from_error(phase: Phase, error: &(dyn std::error::Error + 'static)) -> Self {
+    pub fn from_error(phase: FailurePhase, error: &(dyn std::error::Error + 'static)) -> Self {
         Self {
             phase,
             kind: ErrorKind::Other.as_str(),
@@ -112,13 +112,13 @@ pub(crate) fn one_line(message: &str) -> String {
 }
 
 /// The phase a hook error kind points at, when it points at one.
-pub(crate) fn phase_of_kind(kind: ErrorKind) -> Option<Phase> {
+pub(crate) fn phase_of_kind(kind: ErrorKind) -> Option<FailurePhase> {
     Some(match kind {
-        ErrorKind::Dns | ErrorKind::HostNotFound => Phase::Dns,
-        ErrorKind::ConnectionRefused | ErrorKind::Connect => Phase::Connect,
-        ErrorKind::Certificate | ErrorKind::Tls => Phase::Tls,
-        ErrorKind::Redirect => Phase::Redirect,
-        ErrorKind::InvalidRequest => Phase::Request,
+        ErrorKind::Dns | ErrorKind::HostNotFound => FailurePhase::Dns,
+        ErrorKind::ConnectionRefused | ErrorKind::Connect => FailurePhase::Connect,
+        ErrorKind::Certificate | ErrorKind::Tls => FailurePhase::Tls,
+        ErrorKind::Redirect => FailurePhase::Redirect,
+        ErrorKind::InvalidRequest => FailurePhase::Request,
         _ => return None,
     })
 }
@@ -146,13 +146,19 @@ mod tests {
 
     #[test]
     fn kinds_map_to_phases() {
-        assert_eq!(phase_of_kind(ErrorKind::Dns), Some(Phase::Dns));
-        assert_eq!(phase_of_kind(ErrorKind::HostNotFound), Some(Phase::Dns));
+        assert_eq!(phase_of_kind(ErrorKind::Dns), Some(FailurePhase::Dns));
+        assert_eq!(
+            phase_of_kind(ErrorKind::HostNotFound),
+            Some(FailurePhase::Dns)
+        );
         assert_eq!(
             phase_of_kind(ErrorKind::ConnectionRefused),
-            Some(Phase::Connect)
+            Some(FailurePhase::Connect)
         );
-        assert_eq!(phase_of_kind(ErrorKind::Certificate), Some(Phase::Tls));
+        assert_eq!(
+            phase_of_kind(ErrorKind::Certificate),
+            Some(FailurePhase::Tls)
+        );
         assert_eq!(phase_of_kind(ErrorKind::Timeout), None);
     }
 }

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use httptrace::{BodyOutcome, Event, HookError};
 
 use crate::error::phase_of_kind;
-pub use crate::error::{HopError, Phase};
+pub use crate::error::{FailurePhase, HopError};
 use crate::redact;
 
 /// One round trip: what `--json` prints as one line and the human output as
 /// one waterfall.
 #[derive(Clone, Debug)]
-pub struct Hop {
+pub struct HopReport {
     /// Which repetition of the request (`-n`) this hop belongs to, from 0.
     pub request_index: u32,
     /// 0 for the first hop, 1 for the first redirect, and so on.
@@ -72,7 +72,7 @@ pub struct Hop {
     /// When the hop started (`round_trip_start`'s `at`).
     pub start: Option<Instant>,
     /// The hop's events, ordered by `at`. Raw: their URLs and error
-    /// messages may hold credentials, redact with [`Hop::redact`].
+    /// messages may hold credentials, redact with [`HopReport::redact`].
     pub events: Vec<Event>,
     /// The URLs whose credentials must not be printed (the request's URL as
     /// given and the URL of every hop of the request).
@@ -97,7 +97,7 @@ pub fn split_hops(events: &[Event]) -> Vec<Vec<Event>> {
 }
 
 /// The request's URL as given and the URL of every round trip in `events`
-/// (one request's, all hops): what [`Hop::redact`] hides credentials of.
+/// (one request's, all hops): what [`HopReport::redact`] hides credentials of.
 pub fn secret_urls(request_url: &url::Url, events: &[Event]) -> Vec<url::Url> {
     let mut urls = vec![request_url.clone()];
     for e in events {
@@ -114,7 +114,7 @@ fn since(from: Instant, to: Instant) -> Duration {
     to.saturating_duration_since(from)
 }
 
-impl Hop {
+impl HopReport {
     /// The URL the hop requested, with its credentials (from its
     /// `round_trip_start`): for deciding things, never for printing.
     pub fn requested_url(&self) -> Option<&url::Url> {
@@ -131,7 +131,7 @@ impl Hop {
         url: &url::Url,
         error: HopError,
     ) -> Self {
-        Hop {
+        HopReport {
             request_index,
             resend_count: 0,
             method: method.to_string(),
@@ -178,12 +178,12 @@ impl Hop {
         // Stable: events with the same `at` keep their delivery order.
         events.sort_by_key(Event::at);
 
-        let mut hop = Hop::not_started(
+        let mut hop = HopReport::not_started(
             request_index,
             fallback_method,
             fallback_url,
             HopError {
-                phase: Phase::Request,
+                phase: FailurePhase::Request,
                 kind: "other",
                 message: String::new(),
             },
@@ -209,7 +209,7 @@ impl Hop {
         let mut body_done = None;
         let mut body_error = None;
         // The last phase event (dns/connect/tls/write) that carried an error.
-        let mut phase_error: Option<(Phase, HookError)> = None;
+        let mut phase_error: Option<(FailurePhase, HookError)> = None;
 
         for event in &events {
             match event {
@@ -231,7 +231,7 @@ impl Hop {
                         dns_done = Some(e.at);
                     }
                     if let Some(err) = &e.error {
-                        phase_error = Some((Phase::Dns, err.clone()));
+                        phase_error = Some((FailurePhase::Dns, err.clone()));
                     }
                 }
                 Event::ConnectStart(e) => {
@@ -247,9 +247,9 @@ impl Hop {
                         hop.remote_addr = e.addr;
                     }
                     match &e.error {
-                        Some(err) => phase_error = Some((Phase::Connect, err.clone())),
+                        Some(err) => phase_error = Some((FailurePhase::Connect, err.clone())),
                         // An earlier address failed, this one connected.
-                        None if matches!(phase_error, Some((Phase::Connect, _))) => {
+                        None if matches!(phase_error, Some((FailurePhase::Connect, _))) => {
                             phase_error = None;
                         }
                         None => {}
@@ -264,7 +264,7 @@ impl Hop {
                         tls_open = tls_open.saturating_sub(1);
                     }
                     if let Some(err) = &e.error {
-                        phase_error = Some((Phase::Tls, err.clone()));
+                        phase_error = Some((FailurePhase::Tls, err.clone()));
                     }
                 }
                 Event::GotConn(e) => {
@@ -283,7 +283,7 @@ impl Hop {
                 Event::WroteRequest(e) => {
                     wrote_request.get_or_insert(e.at);
                     if let Some(err) = &e.error {
-                        phase_error = Some((Phase::Request, err.clone()));
+                        phase_error = Some((FailurePhase::Request, err.clone()));
                     }
                 }
                 Event::GotFirstResponseByte(e) => {
@@ -337,7 +337,7 @@ impl Hop {
         };
 
         hop.error = match (body_error, round_trip_error, phase_error) {
-            (Some(err), _, _) => Some(HopError::from_hook(Phase::Body, &err)),
+            (Some(err), _, _) => Some(HopError::from_hook(FailurePhase::Body, &err)),
             // The hook event that carried the error decides the phase, and its
             // error is the most specific description.
             (None, Some(_), Some((phase, err))) => Some(HopError::from_hook(phase, &err)),
@@ -345,13 +345,13 @@ impl Hop {
                 let phase = phase_of_kind(err.kind()).unwrap_or(
                     // Timeouts, resets and the like: the phase in progress.
                     if dns_start.is_some() && dns_done.is_none() {
-                        Phase::Dns
+                        FailurePhase::Dns
                     } else if connect_start.is_some() && connect_done.is_none() {
-                        Phase::Connect
+                        FailurePhase::Connect
                     } else if tls_open > 0 {
-                        Phase::Tls
+                        FailurePhase::Tls
                     } else {
-                        Phase::Response
+                        FailurePhase::Response
                     },
                 );
                 Some(HopError::from_hook(phase, &err))
@@ -370,7 +370,7 @@ impl Hop {
         hop
     }
 
-    /// `text` with the credentials of [`Hop::secret_urls`] redacted.
+    /// `text` with the credentials of [`HopReport::secret_urls`] redacted.
     pub fn redact(&self, text: &str) -> String {
         redact::message(text, &self.secret_urls)
     }

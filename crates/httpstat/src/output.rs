@@ -8,7 +8,7 @@ use httptrace::{BodyOutcome, Event, HookError};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::hop::{Hop, HopError, version_str};
+use crate::hop::{HopError, HopReport, version_str};
 use crate::redact;
 
 /// Milliseconds as `f64`, to the microsecond.
@@ -58,7 +58,7 @@ struct EventJson {
 
 /// The hop as one line of JSON (no trailing newline). See the crate docs for
 /// the schema.
-pub fn json_line(hop: &Hop) -> String {
+pub fn json_line(hop: &HopReport) -> String {
     let events = hop
         .events
         .iter()
@@ -103,14 +103,14 @@ pub fn json_line(hop: &Hop) -> String {
     serde_json::to_string(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-fn hook_error(e: &HookError, hop: &Hop) -> Value {
+fn hook_error(e: &HookError, hop: &HopReport) -> Value {
     json!({ "kind": e.kind().as_str(), "message": hop.redact(e.message()) })
 }
 
 /// A few salient details of each event (never header values: those may hold
 /// secrets; `wrote_header_field` shows the field name only). URL credentials
 /// are redacted, in URLs and in error messages.
-fn details(event: &Event, hop: &Hop) -> Map<String, Value> {
+fn details(event: &Event, hop: &HopReport) -> Map<String, Value> {
     let mut m = Map::new();
     let mut put = |k: &str, v: Value| {
         m.insert(k.to_string(), v);
@@ -245,7 +245,7 @@ pub fn human_ms(d: Option<Duration>) -> String {
 /// The hop for people: a header line (method, URL, status, version, remote
 /// address, connection reuse), the status line and the response `headers`,
 /// then the waterfall.
-pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> String {
+pub fn human(hop: &HopReport, headers: Option<&http::HeaderMap>, style: Style) -> String {
     let mut s = String::new();
     let status = match hop.status {
         Some(code) => {
@@ -324,7 +324,7 @@ pub fn human(hop: &Hop, headers: Option<&http::HeaderMap>, style: Style) -> Stri
 /// A response header value as printed: URL credentials redacted, also in a
 /// `Location` that points somewhere this request did not go.
 pub(crate) fn header_value(
-    hop: &Hop,
+    hop: &HopReport,
     name: &http::HeaderName,
     value: &http::HeaderValue,
 ) -> String {
@@ -346,7 +346,7 @@ pub(crate) fn header_value(
 
 /// Appends the httpstat waterfall: one cell per phase, then the cumulative
 /// time at the end of each phase that happened.
-fn waterfall(s: &mut String, hop: &Hop, style: Style) {
+fn waterfall(s: &mut String, hop: &HopReport, style: Style) {
     let widths = TITLES.map(|t| t.len() + 2);
     // Column of the separator closing each cell ('|', or ']' for the last);
     // '[' is column 0.
@@ -409,16 +409,16 @@ fn waterfall(s: &mut String, hop: &Hop, style: Style) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hop::{HopError, Phase};
+    use crate::hop::{FailurePhase, HopError};
 
-    fn sample() -> Hop {
+    fn sample() -> HopReport {
         let url = url::Url::parse("https://u:p@svc.test/x").unwrap();
-        let mut hop = Hop::not_started(
+        let mut hop = HopReport::not_started(
             0,
             &http::Method::GET,
             &url,
             HopError {
-                phase: Phase::Request,
+                phase: FailurePhase::Request,
                 kind: "other",
                 message: String::new(),
             },

@@ -234,7 +234,7 @@ pub fn fail_unfollowed_redirect(sent: &mut Sent) -> bool {
         hop.method, hop.url
     );
     hop.error = Some(HopError {
-        phase: crate::hop::Phase::Redirect,
+        phase: crate::hop::FailurePhase::Redirect,
         kind: httptrace::ErrorKind::Redirect.as_str(),
         message: hop.redact(&message),
     });

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use httptrace::{ClientTrace, Event};
 
-use crate::hop::Hop;
+use crate::hop::HopReport;
 
 /// Exit status: every request completed (whatever its HTTP status).
 pub const EXIT_OK: u8 = 0;
@@ -102,7 +102,7 @@ pub fn otel_env_export_timeout() -> Option<std::time::Duration> {
 #[derive(Debug)]
 pub struct Sent {
     /// The hops, in order; the last one may carry the request's error.
-    pub hops: Vec<Hop>,
+    pub hops: Vec<HopReport>,
     /// The final response's headers, for a hop whose events do not carry
     /// them.
     pub final_headers: Option<http::HeaderMap>,

@@ -11,7 +11,7 @@ use httptrace::Event;
 
 use serde_json::{Map, Value, json};
 
-use crate::hop::Hop;
+use crate::hop::HopReport;
 use crate::output::{human_ms, ms};
 
 /// The phases summarised: JSON name, title.
@@ -148,7 +148,7 @@ impl Summary {
 
     /// Adds one request's round trips; `final_headers` are the final
     /// response's headers, for a last hop whose events do not carry them.
-    pub fn add(&mut self, hops: &[Hop], final_headers: Option<&http::HeaderMap>) {
+    pub fn add(&mut self, hops: &[HopReport], final_headers: Option<&http::HeaderMap>) {
         self.requests += 1;
         let last = hops.len().saturating_sub(1);
         for (i, hop) in hops.iter().enumerate() {
@@ -170,7 +170,7 @@ impl Summary {
     }
 
     /// Counts the hop's connection: reused, or new and why.
-    fn add_connection(&mut self, hop: &Hop, headers: Option<&http::HeaderMap>) {
+    fn add_connection(&mut self, hop: &HopReport, headers: Option<&http::HeaderMap>) {
         let Some(server) = hop.requested_url().map(|u| {
             format!(
                 "{}:{}",

@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Full};
 use httptrace::{ClientTrace, ErrorKind, Event};
 
 use crate::cli::{Args, HttpVersion};
-use crate::hop::{Hop, HopError, Phase};
+use crate::hop::{FailurePhase, HopError, HopReport};
 use crate::redact;
 use crate::redirect::{HopRequest, MAX_REDIRECTS};
 use crate::shared::{BodySink, EXIT_FAILED, EXIT_USAGE, EventLog, Sent, USER_AGENT, otel_enabled};
@@ -215,7 +215,7 @@ impl Client {
             let (events, outcome) = self.round_trip(&request, resend, sink).await;
             let outcome = match outcome {
                 Outcome::Next(_) if resend == MAX_REDIRECTS => Outcome::Failed(Some(HopError {
-                    phase: Phase::Redirect,
+                    phase: FailurePhase::Redirect,
                     kind: ErrorKind::Redirect.as_str(),
                     message: format!(
                         "error following redirect for url ({}): too many redirects (limit {MAX_REDIRECTS})",
@@ -251,7 +251,7 @@ impl Client {
             .into_iter()
             .enumerate()
             .map(|(i, r)| {
-                let mut hop = Hop::from_events(
+                let mut hop = HopReport::from_events(
                     index,
                     &r.events,
                     &r.request.method,
@@ -264,8 +264,8 @@ impl Client {
                     Outcome::TimedOut(limit) => {
                         let phase = match &hop.error {
                             Some(e) => e.phase,
-                            None if hop.status.is_some() => Phase::Body,
-                            None => Phase::Response,
+                            None if hop.status.is_some() => FailurePhase::Body,
+                            None => FailurePhase::Response,
                         };
                         hop.error = Some(HopError {
                             phase,
@@ -278,7 +278,7 @@ impl Client {
                     }
                     Outcome::Failed(Some(mut error)) => {
                         error.message = hop.redact(&error.message);
-                        if error.phase == Phase::Redirect {
+                        if error.phase == FailurePhase::Redirect {
                             hop.error = Some(error);
                         } else {
                             hop.error.get_or_insert(error);
@@ -332,7 +332,9 @@ impl Client {
             Ok(response) => response,
             // round_trip_done carried the classified error; this is only
             // used if it somehow did not.
-            Err(e) => return Outcome::Failed(Some(HopError::from_error(Phase::Request, &e))),
+            Err(e) => {
+                return Outcome::Failed(Some(HopError::from_error(FailurePhase::Request, &e)));
+            }
         };
         let (parts, mut body) = response.into_parts();
         let next = if self.follow {
@@ -365,7 +367,10 @@ impl Client {
                     }
                     // body_done carried the error; this is the fallback.
                     Err(e) => {
-                        return Outcome::Failed(Some(HopError::from_error(Phase::Body, &*e)));
+                        return Outcome::Failed(Some(HopError::from_error(
+                            FailurePhase::Body,
+                            &*e,
+                        )));
                     }
                 }
             }
@@ -385,7 +390,7 @@ fn http_request(request: &HopRequest, resend: u32) -> Result<http::Request<Full<
     let _ = url.set_password(None);
     url.set_fragment(None);
     let uri: http::Uri = url.as_str().parse().map_err(|e| HopError {
-        phase: Phase::Request,
+        phase: FailurePhase::Request,
         kind: ErrorKind::InvalidRequest.as_str(),
         message: format!("invalid request URL {url}: {e}"),
     })?;

@@ -2,7 +2,7 @@
 //! follows the redirects itself, its events split into hops.
 
 use crate::cli::Args;
-use crate::hop::{Hop, HopError, secret_urls, split_hops};
+use crate::hop::{HopError, HopReport, secret_urls, split_hops};
 use crate::redact;
 use crate::shared::{BodySink, EventLog, Sent};
 
@@ -62,9 +62,9 @@ pub async fn send(
 
     let events = log.take();
     let secrets = secret_urls(url, &events);
-    let mut hops: Vec<Hop> = split_hops(&events)
+    let mut hops: Vec<HopReport> = split_hops(&events)
         .iter()
-        .map(|evs| Hop::from_events(index, evs, &method, url, &secrets))
+        .map(|evs| HopReport::from_events(index, evs, &method, url, &secrets))
         .collect();
 
     // An error no hook reported (too many redirects, a request that could
@@ -73,7 +73,7 @@ pub async fn send(
     let unreported = match (&client_error, &read_error) {
         (Some(e), _) => Some(HopError::from_client(e)),
         (None, Some(e)) => Some(HopError {
-            phase: crate::hop::Phase::Body,
+            phase: crate::hop::FailurePhase::Body,
             kind: "other",
             message: e.to_string(),
         }),
@@ -85,7 +85,7 @@ pub async fn send(
             Some(last) => {
                 last.error.get_or_insert(error);
             }
-            None => hops.push(Hop::not_started(index, &method, url, error)),
+            None => hops.push(HopReport::not_started(index, &method, url, error)),
         }
     }
     Sent {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::hop::Hop;
+use crate::hop::HopReport;
 use crate::shared::Sent;
 
 /// The variables httpstat knows, in curl's spelling.
@@ -136,16 +136,16 @@ fn secs(d: Duration) -> f64 {
 pub fn variables(sent: &Sent, url: &url::Url, exit: u8) -> Map<String, Value> {
     let hops = &sent.hops;
     let last = hops.last();
-    let sum = |f: &dyn Fn(&Hop) -> Duration| secs(hops.iter().map(f).sum());
-    let namelookup = |h: &Hop| h.ends[0].unwrap_or_default();
-    let connect = |h: &Hop| h.ends[1].unwrap_or_else(|| namelookup(h));
-    let appconnect = |h: &Hop| h.ends[2].unwrap_or_default();
-    let pretransfer = |h: &Hop| {
+    let sum = |f: &dyn Fn(&HopReport) -> Duration| secs(hops.iter().map(f).sum());
+    let namelookup = |h: &HopReport| h.ends[0].unwrap_or_default();
+    let connect = |h: &HopReport| h.ends[1].unwrap_or_else(|| namelookup(h));
+    let appconnect = |h: &HopReport| h.ends[2].unwrap_or_default();
+    let pretransfer = |h: &HopReport| {
         let start = h.request_start.unwrap_or_default();
         start.max(connect(h)).max(appconnect(h))
     };
-    let starttransfer = |h: &Hop| h.ends[3].unwrap_or_default();
-    let total = |h: &Hop| h.total.unwrap_or_default();
+    let starttransfer = |h: &HopReport| h.ends[3].unwrap_or_default();
+    let total = |h: &HopReport| h.total.unwrap_or_default();
     let total_secs = sum(&total);
     let redirect = match (
         hops.first().and_then(|h| h.start),
@@ -273,7 +273,7 @@ impl WriteOut {
     pub fn render(
         &self,
         vars: &Map<String, Value>,
-        last: Option<&Hop>,
+        last: Option<&HopReport>,
         headers: Option<&http::HeaderMap>,
     ) -> (String, String) {
         let (mut out, mut err) = (String::new(), String::new());

@@ -1,4 +1,4 @@
-//! One round trip's span in the making: the [`Hop`] state the hooks of
+//! One round trip's span in the making: the [`HopSpan`] state the hooks of
 //! that round trip update, its phases, status and error.
 
 use std::borrow::Cow;
@@ -11,10 +11,10 @@ use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::attrs;
 use crate::metrics::{Instruments, base_attributes};
-use crate::phase::{self, Phase, open_phase, scrub_message};
+use crate::phase::{self, PhaseSpan, open_phase, scrub_message};
 use crate::settings::Settings;
 
-pub(crate) struct Hop {
+pub(crate) struct HopSpan {
     pub(crate) resend_count: u32,
     pub(crate) started: Instant,
     pub(crate) span: BoxedSpan,
@@ -42,7 +42,7 @@ pub(crate) struct Hop {
     /// the span's end time. The span itself may be ended a moment later,
     /// when a `put_idle_conn` stamped at the same instant may still follow.
     pub(crate) ended_at: Option<Instant>,
-    pub(crate) phases: Vec<Phase>,
+    pub(crate) phases: Vec<PhaseSpan>,
     /// Each finished phase's first start and last end, for the span's
     /// duration attributes and `httptrace.client.phase.duration`'s samples
     /// at its end (`None` when neither is taken).
@@ -56,7 +56,7 @@ pub(crate) struct Hop {
     pub(crate) duration_recorded: bool,
 }
 
-impl Hop {
+impl HopSpan {
     pub(crate) fn metric_base(&self) -> Vec<KeyValue> {
         base_attributes(self.method, self.server_address.as_ref(), self.server_port)
     }
@@ -95,7 +95,7 @@ impl Hop {
             }
             return;
         }
-        self.phases.push(Phase {
+        self.phases.push(PhaseSpan {
             name,
             start: Some(at),
             end: None,
@@ -113,7 +113,7 @@ impl Hop {
             self.end_phase(i, at, error);
             return;
         }
-        self.phases.push(Phase {
+        self.phases.push(PhaseSpan {
             name,
             start: None,
             end: Some(at),
@@ -134,7 +134,7 @@ impl Hop {
 
     /// Makes the spans of the phases whose both ends are known.
     pub(crate) fn emit_complete_phases(&mut self, tracer: &BoxedTracer) {
-        let (done, open): (Vec<Phase>, Vec<Phase>) = std::mem::take(&mut self.phases)
+        let (done, open): (Vec<PhaseSpan>, Vec<PhaseSpan>) = std::mem::take(&mut self.phases)
             .into_iter()
             .partition(|p| p.start.is_some() && p.end.is_some());
         self.phases = open;
@@ -160,7 +160,7 @@ impl Hop {
     pub(crate) fn emit_phase(
         &self,
         tracer: &BoxedTracer,
-        p: Phase,
+        p: PhaseSpan,
         hop_error: Option<Cow<'static, str>>,
     ) {
         let (Some(start), Some(end)) = (p.start, p.end) else {

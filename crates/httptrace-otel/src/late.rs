@@ -14,7 +14,7 @@ use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer}
 use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::attrs;
-use crate::phase::{Phase, done_phase, emit_phases, open_phase, scrub_message};
+use crate::phase::{PhaseSpan, done_phase, emit_phases, open_phase, scrub_message};
 
 /// What is left of one hop's unfinished dial.
 pub(crate) struct LateDial {
@@ -25,7 +25,7 @@ pub(crate) struct LateDial {
     /// The hop's end: hooks up to it are on the hop's span already.
     pub(crate) hop_end: Instant,
     /// Phases open at the hop's end, then those started after it.
-    pub(crate) phases: Vec<Phase>,
+    pub(crate) phases: Vec<PhaseSpan>,
     /// The dial's hooks after the hop's end.
     pub(crate) events: Vec<(Instant, &'static str, Vec<KeyValue>)>,
     /// The dial's outcome so far: the latest `*_done` that was not an
@@ -66,7 +66,7 @@ impl LateDial {
                     .filter(|kv| kv.key.as_str().starts_with("network.peer."))
                     .cloned()
                     .collect();
-                self.phases.push(Phase {
+                self.phases.push(PhaseSpan {
                     name,
                     start: Some(at),
                     end: None,

@@ -207,7 +207,7 @@
 //!    (`reqwest/hops.rs`); the response body's end is watched
 //!    (`transport/body.rs`).
 //! 4. Every hook reaches `RequestState::on_event` (`request.rs`), then
-//!    `Hop::apply` (`hop.rs`): phases, status, error; its attributes come
+//!    `HopSpan::apply` (`hop.rs`): phases, status, error; its attributes come
 //!    from `attrs.rs`, its event name from [`conventions`]. A dial that
 //!    outlives its hop goes to a `dial` span (`late.rs`).
 //! 5. The hop's last event ends its span with each phase's duration and

@@ -1,4 +1,4 @@
-//! Phase sub-spans (`dns`, `connect`, `tls`, `send`, `wait`, `receive`)
+//! PhaseSpan sub-spans (`dns`, `connect`, `tls`, `send`, `wait`, `receive`)
 //! in the making, what the transport hooks say about them, and taking
 //! credentials out of the messages they carry. Shared by the hop's state
 //! ([`crate::hop`]) and dials that outlive their hop ([`crate::late`]).
@@ -22,7 +22,7 @@ use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer};
 
 /// One phase sub-span in the making. Either end may be learnt first, since
 /// hooks are delivered late; the span is made once both are known.
-pub(crate) struct Phase {
+pub(crate) struct PhaseSpan {
     pub(crate) name: &'static str,
     pub(crate) start: Option<Instant>,
     pub(crate) end: Option<Instant>,
@@ -57,18 +57,19 @@ pub(crate) fn done_phase(event: &Event) -> Option<(&'static str, Option<String>)
 /// The open phase `name` that an end at `at` closes: for a connect attempt,
 /// the one to `peer`, else one whose address was not known at its start.
 pub(crate) fn open_phase(
-    phases: &[Phase],
+    phases: &[PhaseSpan],
     name: &str,
     peer: Option<&str>,
     at: Instant,
 ) -> Option<usize> {
-    let peer_of = |p: &Phase| {
+    let peer_of = |p: &PhaseSpan| {
         p.attrs
             .iter()
             .find(|kv| kv.key.as_str() == "network.peer.address")
             .map(|kv| kv.value.as_str().into_owned())
     };
-    let open = |p: &Phase| p.name == name && p.end.is_none() && p.start.is_some_and(|s| s <= at);
+    let open =
+        |p: &PhaseSpan| p.name == name && p.end.is_none() && p.start.is_some_and(|s| s <= at);
     let exact = peer.and_then(|peer| {
         phases
             .iter()
@@ -89,11 +90,11 @@ pub(crate) fn scrub_message(msg: &str, url: &url::Url, url_full: &str) -> String
     out
 }
 
-/// Phase spans under `parent`; a phase never closed ends at `end`.
+/// PhaseSpan spans under `parent`; a phase never closed ends at `end`.
 pub(crate) fn emit_phases(
     tracer: &BoxedTracer,
     parent: &Context,
-    phases: Vec<Phase>,
+    phases: Vec<PhaseSpan>,
     end: Instant,
     scrub: &dyn Fn(&str) -> String,
 ) {
@@ -111,7 +112,7 @@ pub(crate) fn emit_phases(
 pub(crate) fn emit_phase(
     tracer: &BoxedTracer,
     parent: &Context,
-    p: Phase,
+    p: PhaseSpan,
     (start, end): (Instant, Instant),
     scrub: &dyn Fn(&str) -> String,
     cut_short: Option<(Cow<'static, str>, String)>,

@@ -12,10 +12,10 @@ use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer}
 use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::attrs;
-use crate::hop::{Hop, hop_status_is_error};
+use crate::hop::{HopSpan, hop_status_is_error};
 use crate::late::LateDial;
 use crate::metrics::{self, Instruments};
-use crate::phase::{Phase, done_phase, is_dial_event, open_phase, scrub_message};
+use crate::phase::{PhaseSpan, done_phase, is_dial_event, open_phase, scrub_message};
 use crate::settings::{Propagation, Settings};
 
 pub(crate) struct RequestState {
@@ -33,7 +33,7 @@ pub(crate) struct RequestState {
     /// The request's own path (its first hop's), which the caller's
     /// template describes.
     first_path: OnceLock<String>,
-    pub(crate) hop: Mutex<Option<Hop>>,
+    pub(crate) hop: Mutex<Option<HopSpan>>,
     /// Without a caller span, one INTERNAL span for the whole request is the
     /// hops' parent, so that one request (all its redirect hops) is one
     /// trace. Ended when the request's state goes, at the last hop's end.
@@ -104,7 +104,7 @@ impl RequestState {
 
     /// Starts the span of the hop `start` describes, unless it is the current
     /// one already (the header hook and the event both announce a hop).
-    fn ensure_hop(&self, slot: &mut Option<Hop>, start: &RoundTripStart) {
+    fn ensure_hop(&self, slot: &mut Option<HopSpan>, start: &RoundTripStart) {
         if let Some(hop) = slot.as_ref()
             && hop.resend_count == start.resend_count
             && hop.started == start.at
@@ -117,7 +117,7 @@ impl RequestState {
         *slot = Some(self.start_hop(start));
     }
 
-    fn start_hop(&self, start: &RoundTripStart) -> Hop {
+    fn start_hop(&self, start: &RoundTripStart) -> HopSpan {
         let (method, original) = attrs::method(&start.method);
         let url_full = StringValue::from(Arc::<str>::from(attrs::redact_url(
             &start.url,
@@ -198,7 +198,7 @@ impl RequestState {
             .as_ref()
             .is_some_and(|m| m.phase_duration.is_some());
         let cx = parent.with_remote_span_context(span.span_context().clone());
-        let mut hop = Hop {
+        let mut hop = HopSpan {
             resend_count: start.resend_count,
             started: start.at,
             span,
@@ -289,7 +289,7 @@ impl RequestState {
         }
     }
 
-    fn record_event(&self, hop: &mut Hop, event: &Event) {
+    fn record_event(&self, hop: &mut HopSpan, event: &Event) {
         if !hop.recording || !self.settings.hook_events {
             return;
         }
@@ -324,7 +324,7 @@ impl RequestState {
     /// hop when it belongs there: no hop is open, or the open one started
     /// after the hook happened, or the hook ends a phase only that dial has
     /// open. Returns whether it took the hook.
-    fn to_late_dial(&self, current: Option<&Hop>, event: &Event) -> bool {
+    fn to_late_dial(&self, current: Option<&HopSpan>, event: &Event) -> bool {
         let mut dials = lock(&self.late_dials);
         if dials.is_empty() {
             return false;
@@ -350,7 +350,7 @@ impl RequestState {
         true
     }
 
-    fn record_duration(&self, hop: &mut Hop, at: Instant) {
+    fn record_duration(&self, hop: &mut HopSpan, at: Instant) {
         if hop.duration_recorded {
             return;
         }
@@ -373,7 +373,7 @@ impl RequestState {
 
     /// Ends the hop's span (and open phases) at its final event's time, or,
     /// when it never had one, now and as cancelled (`cancelled_at`).
-    fn finish(&self, mut hop: Hop, cancelled_at: Option<Instant>) {
+    fn finish(&self, mut hop: HopSpan, cancelled_at: Option<Instant>) {
         let end = match hop.ended_at {
             Some(end) => end,
             None => {
@@ -407,7 +407,7 @@ impl RequestState {
         // another connection) goes on; its last hooks are still to come.
         let failed = hop.error_type.is_some() && !hop_status_is_error(hop.status);
         if hop.recording && cancelled_at.is_none() && !failed {
-            let open: Vec<Phase> = hop
+            let open: Vec<PhaseSpan> = hop
                 .phases
                 .extract_if(.., |p| {
                     matches!(p.name, "dns" | "connect" | "tls")

@@ -134,12 +134,12 @@ impl SpanView {
     /// to a spare dial the pool started while the idle connection was on its
     /// way back, and are marked `spare`. A phase that never ended is not
     /// drawn.
-    pub fn phases(&self) -> Vec<Phase> {
+    pub fn phases(&self) -> Vec<PhaseBar> {
         let phases = httptrace::Phases::from_names(self.events.iter().filter_map(|e| {
             httptrace_otel::conventions::hook_name(&e.name).map(|hook| (hook, e.at))
         }));
         let reused = self.reused() == Some(true);
-        let mut out: Vec<Phase> = phases
+        let mut out: Vec<PhaseBar> = phases
             .iter()
             .filter_map(|(phase, interval)| {
                 let name = match phase {
@@ -147,7 +147,7 @@ impl SpanView {
                     httptrace::Phase::Receive => "transfer",
                     other => other.as_str(),
                 };
-                Some(Phase {
+                Some(PhaseBar {
                     name,
                     start: interval.start,
                     end: interval.end?,
@@ -162,7 +162,7 @@ impl SpanView {
 
 /// One phase of a round trip.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Phase {
+pub struct PhaseBar {
     /// `dns`, `connect`, `tls`, `wait` or `transfer`.
     pub name: &'static str,
     /// Start.
@@ -207,7 +207,7 @@ pub fn trace_ids(spans: &[SpanView]) -> Vec<String> {
 
 enum RowKind<'a> {
     Span(&'a SpanView),
-    Phase(Phase),
+    PhaseBar(PhaseBar),
 }
 
 struct Row<'a> {
@@ -219,13 +219,13 @@ impl Row<'_> {
     fn start(&self) -> SystemTime {
         match &self.kind {
             RowKind::Span(s) => s.start,
-            RowKind::Phase(p) => p.start,
+            RowKind::PhaseBar(p) => p.start,
         }
     }
     fn end(&self) -> SystemTime {
         match &self.kind {
             RowKind::Span(s) => s.end,
-            RowKind::Phase(p) => p.end,
+            RowKind::PhaseBar(p) => p.end,
         }
     }
 }
@@ -242,7 +242,7 @@ const BLUE: &str = "\x1b[34m";
 
 fn label_and_color(row: &Row<'_>) -> (String, &'static str) {
     match &row.kind {
-        RowKind::Phase(p) => {
+        RowKind::PhaseBar(p) => {
             let c = match p.name {
                 "dns" => CYAN,
                 "connect" => YELLOW,
@@ -310,7 +310,7 @@ fn children_rows<'a>(
 ) {
     enum Child<'a> {
         Span(&'a SpanView),
-        Phase(Phase),
+        PhaseBar(PhaseBar),
     }
     let mut kids: Vec<(SystemTime, Child<'a>)> = all
         .iter()
@@ -322,7 +322,7 @@ fn children_rows<'a>(
             parent
                 .phases()
                 .into_iter()
-                .map(|p| (p.start, Child::Phase(p))),
+                .map(|p| (p.start, Child::PhaseBar(p))),
         );
     }
     // Phases first on ties: the server span starts inside `wait`.
@@ -333,9 +333,9 @@ fn children_rows<'a>(
         let branch = if last { "└─ " } else { "├─ " };
         let deeper = format!("{prefix}{}", if last { "   " } else { "│  " });
         match kid {
-            Child::Phase(p) => rows.push(Row {
+            Child::PhaseBar(p) => rows.push(Row {
                 prefix: format!("{prefix}{branch}"),
-                kind: RowKind::Phase(p),
+                kind: RowKind::PhaseBar(p),
             }),
             Child::Span(s) => {
                 rows.push(Row {
@@ -434,7 +434,7 @@ pub fn render(spans: &[SpanView], trace_id: &str, style: Style) -> String {
     for (row, (label, color)) in rows.iter().zip(&labels) {
         let svc = match &row.kind {
             RowKind::Span(s) => s.service.as_str(),
-            RowKind::Phase(_) => "",
+            RowKind::PhaseBar(_) => "",
         };
         let start = since(row.start(), t0).as_secs_f64() / total.as_secs_f64();
         let end = since(row.end(), t0).as_secs_f64() / total.as_secs_f64();

@@ -66,7 +66,7 @@ pub(crate) struct Hops {
 }
 
 pub(super) struct HopState {
-    pub(super) hop: Hop,
+    pub(super) hop: HopInFlight,
     /// Set by the connector when a dial for this hop finished.
     pub(super) dialed: Option<DialedConn>,
     /// The redirect status the policy saw on this hop (an error from the
@@ -76,7 +76,7 @@ pub(super) struct HopState {
     pub(super) count: u32,
 }
 
-pub(super) struct Hop {
+pub(super) struct HopInFlight {
     pub(super) started: Instant,
     pub(super) get_conn_at: Instant,
     pub(super) method: http::Method,
@@ -143,7 +143,7 @@ impl Hops {
                 Some(n) => (n.head.method, n.head.headers, n.resend_body),
                 None => (hop.method.clone(), hop.headers.clone(), true),
             };
-        let next_hop = Hop {
+        let next_hop = HopInFlight {
             started: now,
             get_conn_at: now,
             method,

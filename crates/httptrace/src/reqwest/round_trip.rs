@@ -19,7 +19,7 @@ use hyper_util::client::legacy::connect::HttpInfo;
 use reqwest::ResponseBuilderExt;
 
 use super::error::classify;
-use super::hops::{Hop, HopState, Hops, ROUND_TRIP, RoundTripCtx, registry};
+use super::hops::{HopInFlight, HopState, Hops, ROUND_TRIP, RoundTripCtx, registry};
 use super::upload::{RequestBodyProbe, Upload};
 use crate::Traces;
 use crate::event::*;
@@ -107,7 +107,7 @@ where
     }
     let hops = Arc::new(Hops {
         state: Mutex::new(HopState {
-            hop: Hop {
+            hop: HopInFlight {
                 started,
                 get_conn_at,
                 method: request.method().clone(),
