@@ -191,7 +191,7 @@ impl HopSpan {
         if let Some(mut totals) = self.phase_totals.take() {
             let before = totals.len();
             if reused {
-                totals.retain(|(name, _, _)| !matches!(*name, "dns" | "connect" | "tls"));
+                totals.retain(|(name, _, _)| !phase::is_dial_phase(name));
             }
             spare = totals.len() < before;
             if self.recording {

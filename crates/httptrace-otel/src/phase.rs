@@ -31,6 +31,11 @@ pub(crate) struct PhaseSpan {
 }
 
 /// Whether `event` is a connection-setup hook (what a dial reports).
+/// The phases of a dial: what a spare or outlived dial consists of.
+pub(crate) fn is_dial_phase(name: &str) -> bool {
+    matches!(name, "dns" | "connect" | "tls")
+}
+
 pub(crate) fn is_dial_event(event: &Event) -> bool {
     matches!(
         event,

@@ -15,7 +15,9 @@ use crate::attrs;
 use crate::hop::{HopSpan, hop_status_is_error};
 use crate::late::LateDial;
 use crate::metrics::{self, Instruments};
-use crate::phase::{PhaseSpan, done_phase, is_dial_event, open_phase, scrub_message};
+use crate::phase::{
+    PhaseSpan, done_phase, is_dial_event, is_dial_phase, open_phase, scrub_message,
+};
 use crate::settings::{Propagation, Settings};
 
 pub(crate) struct RequestState {
@@ -410,9 +412,7 @@ impl RequestState {
             let open: Vec<PhaseSpan> = hop
                 .phases
                 .extract_if(.., |p| {
-                    matches!(p.name, "dns" | "connect" | "tls")
-                        && p.start.is_some()
-                        && p.end.is_none()
+                    is_dial_phase(p.name) && p.start.is_some() && p.end.is_none()
                 })
                 .collect();
             if !open.is_empty() {

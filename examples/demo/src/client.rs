@@ -11,19 +11,16 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 /// The name of the client's top-level span.
 pub const CALL_SPAN: &str = "demo-client call";
 
-/// The demo server's routes, as the client knows them: its hop spans are
-/// named `GET /` and `GET /gettime` (`url.template`).
-pub const ROUTES: [&str; 2] = ["/", "/gettime"];
-
 /// A reqwest client traced by `otel` (every round trip a CLIENT span with
-/// the hooks as events, `traceparent` injected per hop, named by [`ROUTES`]). DNS and TLS are
+/// the hooks as events, `traceparent` injected per hop, named by the server's
+/// [`ROUTES`](crate::server::ROUTES): `GET /`, `GET /gettime`). DNS and TLS are
 /// handed to the transport, so the waterfall shows them apart from the
 /// TCP connect.
 pub fn traced_client(
     otel: OtelTrace,
 ) -> Result<httptrace::reqwest::Client, httptrace::reqwest::Error> {
     let config = Config::new()
-        .make_trace(otel.url_templates(ROUTES))
+        .make_trace(otel.url_templates(crate::server::ROUTES))
         .dns(Dns::system())
         .tls(Tls::platform());
     reqwest::Client::builder()

@@ -23,6 +23,10 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 /// uses it to tell server spans from client spans.
 pub const TARGET: &str = "httptrace_demo::server";
 
+/// The server's routes (`app` serves these; the client names its hops by
+/// them, and the SERVER spans carry them as `http.route`).
+pub const ROUTES: [&str; 2] = ["/", "/gettime"];
+
 /// How long `/gettime` pretends to work.
 pub const WORK: Duration = Duration::from_millis(20);
 
@@ -30,8 +34,8 @@ pub const WORK: Duration = Duration::from_millis(20);
 /// caller's trace.
 pub fn app() -> Router {
     Router::new()
-        .route("/", get(redirect))
-        .route("/gettime", get(gettime))
+        .route(ROUTES[0], get(redirect))
+        .route(ROUTES[1], get(gettime))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(make_span)
@@ -55,7 +59,7 @@ fn make_span(req: &Request<Body>) -> Span {
     let method = req.method().as_str();
     let path = req.uri().path();
     // The route this path matched (the demo's routes are literal paths).
-    let route = ["/", "/gettime"].into_iter().find(|r| *r == path);
+    let route = ROUTES.into_iter().find(|r| *r == path);
     let span = tracing::info_span!(
         target: TARGET,
         "request",
