@@ -171,9 +171,11 @@ impl Builder {
         self
     }
 
-    /// Builds the client for request bodies of type `B`. The first client in
-    /// a process also seeds the TLS random generator (about 30 ms with
-    /// aws-lc), so that one-time cost is not counted as the first handshake.
+    /// Builds the client for request bodies of type `B`. The process's first
+    /// handshake seeds the TLS random generator (about 30 ms with aws-lc)
+    /// after the connect and before `tls_handshake_start`: that one-time
+    /// cost is a gap between the two phases, not part of either, and a
+    /// process that makes no TLS handshake never pays it.
     pub fn build<B>(self) -> Result<Client<B>, BoxError>
     where
         B: http_body::Body + Send + 'static + Unpin,

@@ -240,6 +240,9 @@ impl Connector {
     ) -> Result<(Box<dyn Stream>, bool), BoxError> {
         let name = ServerName::try_from(host.to_string())
             .map_err(|e| format!("invalid TLS server name {host:?}: {e}"))?;
+        // The process's first handshake seeds the generator first: a gap
+        // after the connect, not part of the handshake.
+        crate::transport::certs::seed_random(connector.config().crypto_provider().secure_random);
         traces.emit(Event::TlsHandshakeStart(TlsHandshakeStart {
             at: Instant::now(),
             server_name: host.to_string(),

@@ -40,11 +40,22 @@ struct DialState {
     dns_done: Option<Instant>,
     dns_failed: bool,
     /// First TLS session-store lookup: TCP is connected, ClientHello is built.
-    tls_hello: Option<(Instant, String)>,
+    tls_hello: Option<TlsHello>,
     resumable: bool,
     /// Chain seen by the verifier, and its verdict.
     verified: Option<(Vec<CertificateSummary>, Option<String>)>,
     finished: bool,
+}
+
+/// The first TLS session-store lookup of a dial.
+struct TlsHello {
+    /// The lookup was made: TCP is connected.
+    connected: Instant,
+    /// The handshake starts: after the lookup and, on the process's first
+    /// handshake, after its generator was seeded (`certs::seed_random`).
+    at: Instant,
+    /// The name the lookup was for (a proxy's, then the origin's).
+    server_name: String,
 }
 
 impl Dial {
@@ -82,18 +93,22 @@ impl Dial {
     /// the handshake's start; the name is the latest one's: through an
     /// `https://` proxy the proxy's handshake comes first, and the pair that
     /// is reported describes the origin's (whose chain and ALPN it carries).
-    pub(crate) fn tls_hello(&self, server_name: String, resumable: bool) {
+    pub(crate) fn tls_hello(&self, connected: Instant, server_name: String, resumable: bool) {
         let mut state = self.lock();
-        let (started, next_handshake) = match &state.tls_hello {
-            None => (Instant::now(), false),
-            Some((at, name)) => (*at, *name != server_name),
+        let (connected, started, next_handshake) = match &state.tls_hello {
+            None => (connected, Instant::now(), false),
+            Some(hello) => (hello.connected, hello.at, hello.server_name != server_name),
         };
         if next_handshake {
             // What the proxy's handshake verified or resumed is not the origin's.
             state.verified = None;
             state.resumable = false;
         }
-        state.tls_hello = Some((started, server_name));
+        state.tls_hello = Some(TlsHello {
+            connected,
+            at: started,
+            server_name,
+        });
         state.resumable |= resumable;
     }
 
@@ -131,9 +146,13 @@ impl Dial {
                     error,
                 }));
             }
-            Some((hello_at, server_name)) => {
+            Some(TlsHello {
+                connected,
+                at: hello_at,
+                server_name,
+            }) => {
                 self.traces.emit(Event::ConnectDone(ConnectDone {
-                    at: hello_at,
+                    at: connected,
                     network: "tcp",
                     addr,
                     error: None,

@@ -49,10 +49,11 @@ pub trait ClientBuilderExt: Sized {
         self.traced_with(Config::default())
     }
 
-    /// Builds a traced client with `config`. With [`Config::tls`], the first
-    /// client in a process also seeds the TLS random generator (about 30 ms
-    /// with aws-lc), so that one-time cost is not counted as the first
-    /// handshake.
+    /// Builds a traced client with `config`. With [`Config::tls`], the
+    /// process's first handshake seeds the TLS random generator (about 30 ms
+    /// with aws-lc) after the connect and before `tls_handshake_start`: that
+    /// one-time cost is a gap between the two phases, not part of either,
+    /// and a process that makes no TLS handshake never pays it.
     fn traced_with(self, config: Config) -> Result<Client, Error>;
 
     /// Builds a plain `reqwest::Client` with the hooks installed: connect

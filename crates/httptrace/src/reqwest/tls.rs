@@ -7,6 +7,7 @@
 //! which is also the moment TCP connected), the verifier sees the chain.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ClientSessionMemoryCache, ClientSessionStore, Resumption};
@@ -57,6 +58,7 @@ pub(crate) fn observed_config(
     };
     config.resumption = Resumption::store(Arc::new(ObservingSessionStore {
         inner: ClientSessionMemoryCache::new(256),
+        random: config.crypto_provider().secure_random,
     }));
     Ok(ObservedTls {
         config,
@@ -129,14 +131,24 @@ impl ServerCertVerifier for ObservingVerifier {
 }
 
 /// rustls's in-memory session cache, plus a note to the dial: the first
-/// lookup happens while the ClientHello is built, i.e. the handshake starts.
+/// lookup happens while the ClientHello is built, i.e. the connect is done
+/// and the handshake starts.
 #[derive(Debug)]
 struct ObservingSessionStore {
     inner: ClientSessionMemoryCache,
+    /// The configuration's generator, first drawn from just after this
+    /// lookup: seeded here first, between the two stamps.
+    random: &'static dyn rustls::crypto::SecureRandom,
 }
 
-fn hello(server_name: &ServerName<'_>, resumable: bool) {
-    Dial::with_current(|dial| dial.tls_hello(server_name.to_str().into_owned(), resumable));
+impl ObservingSessionStore {
+    fn hello(&self, server_name: &ServerName<'_>, resumable: bool) {
+        let connected = Instant::now();
+        certs::seed_random(self.random);
+        Dial::with_current(|dial| {
+            dial.tls_hello(connected, server_name.to_str().into_owned(), resumable)
+        });
+    }
 }
 
 impl ClientSessionStore for ObservingSessionStore {
@@ -145,7 +157,7 @@ impl ClientSessionStore for ObservingSessionStore {
     }
 
     fn kx_hint(&self, server_name: &ServerName<'_>) -> Option<NamedGroup> {
-        hello(server_name, false);
+        self.hello(server_name, false);
         self.inner.kx_hint(server_name)
     }
 
@@ -162,7 +174,7 @@ impl ClientSessionStore for ObservingSessionStore {
         server_name: &ServerName<'_>,
     ) -> Option<rustls::client::Tls12ClientSessionValue> {
         let session = self.inner.tls12_session(server_name);
-        hello(server_name, session.is_some());
+        self.hello(server_name, session.is_some());
         session
     }
 
@@ -183,7 +195,7 @@ impl ClientSessionStore for ObservingSessionStore {
         server_name: &ServerName<'static>,
     ) -> Option<rustls::client::Tls13ClientSessionValue> {
         let ticket = self.inner.take_tls13_ticket(server_name);
-        hello(server_name, ticket.is_some());
+        self.hello(server_name, ticket.is_some());
         ticket
     }
 }

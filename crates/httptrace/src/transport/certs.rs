@@ -11,16 +11,28 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
 use crate::event::CertificateSummary;
 
-/// Seeds the provider's random generator now, when a client is built: with
-/// aws-lc the first draw in a process costs tens of milliseconds (measured
-/// 32 ms here), which would otherwise be counted as the first TLS
-/// handshake's time although no byte went over the network for it.
-fn seed_random(provider: &rustls::crypto::CryptoProvider) {
-    // A failure here would fail the handshake too, and be reported there.
-    let _ = provider.secure_random.fill(&mut [0u8; 1]);
+/// Draws once from `random` the first time a handshake in this process uses
+/// it, and returns when it is ready. With aws-lc the first draw seeds its
+/// generator from CPU jitter, about 30 ms (measured 32 ms here) of
+/// computation and no network: the transports call this after the connect
+/// and before they stamp `tls_handshake_start`, so that wait is a gap between
+/// the two phases rather than part of either. A process that never makes a
+/// TLS handshake never pays it (httpstat on a plain-HTTP URL, a service
+/// whose upstreams are all `http://`).
+pub(crate) fn seed_random(random: &'static dyn rustls::crypto::SecureRandom) {
+    // The generators seeded so far, by address: one or two per process.
+    static SEEDED: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+    let id = random as *const dyn rustls::crypto::SecureRandom as *const () as usize;
+    let mut seeded = SEEDED.lock().unwrap_or_else(|p| p.into_inner());
+    if !seeded.contains(&id) {
+        // A failure here fails the handshake too, and is reported there.
+        let _ = random.fill(&mut [0u8; 1]);
+        seeded.push(id);
+    }
 }
 
-/// The TLS client configuration both transports use: aws-lc, the TLS
+/// The TLS client configuration both transports use: aws-lc (its generator
+/// seeded at the first handshake, see [`seed_random`]), the TLS
 /// versions and client certificate of `identity`, the verifier for these roots (passed through `observe`, which
 /// may wrap it but must delegate every decision), and ALPN for HTTP/2 and
 /// HTTP/1.1, or HTTP/1.1 only.
@@ -33,7 +45,6 @@ pub(crate) fn client_config(
     observe: impl FnOnce(Arc<dyn ServerCertVerifier>) -> Arc<dyn ServerCertVerifier>,
 ) -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    seed_random(&provider);
     let verifier = verifier(extra_roots, built_in_roots, accept_invalid, &provider)?;
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(identity.versions.protocols())?
