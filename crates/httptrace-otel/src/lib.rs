@@ -247,13 +247,16 @@
 //! | [`conventions`] | the hook-to-event names, every attribute key with its type, unit and status, [`conventions::check`] |
 //! | `setup`, `setup/env`, `setup/exporters`, `setup/bridge`, `guard` | the pipeline, what the `OTEL_*` variables ask, its OTLP exporters, the `tracing` bridge's details and its guard (feature `setup`) |
 //! | [`export_errors`], `export_status`, `export_recording` | what became of the exports, and the wrappers recording it (feature `setup`) |
-//! | `otlp_body` | the OTLP/HTTP traces body, encoded straight from the SDK's spans (feature `setup`) |
+//! | `otlp_body` | the OTLP traces request, encoded straight from the SDK's spans, sent over HTTP and gRPC (feature `setup`) |
+//! | `export`, `export/grpc`, `export/retry`, `export/config` | the OTLP/gRPC traces sender, its retries and failures in plain words, the `OTEL_EXPORTER_OTLP_*` transport settings (feature `setup`) |
 //! | `propagation` | the W3C Trace Context propagator `Setup` installs: `traceparent` without `core::fmt` (feature `setup`) |
 #![warn(missing_docs)]
 
 mod attrs;
 pub mod conventions;
 mod diag;
+#[cfg(feature = "setup")]
+mod export;
 #[cfg(feature = "setup")]
 pub mod export_errors;
 #[cfg(feature = "setup")]

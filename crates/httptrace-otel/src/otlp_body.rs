@@ -310,7 +310,7 @@ impl PreEncodedBody {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use opentelemetry::trace::{Event, Link, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
     use opentelemetry::{KeyValue, Value};
@@ -323,7 +323,7 @@ mod tests {
     use std::time::Duration;
 
     /// opentelemetry-proto's encoding of the same request.
-    fn reference(spans: &[SpanData], resource: &Resource) -> Vec<u8> {
+    pub(crate) fn reference(spans: &[SpanData], resource: &Resource) -> Vec<u8> {
         let resource_spans = group_spans_by_resource_and_scope(
             spans.to_vec(),
             &ResourceAttributesWithSchema::from(resource),
@@ -369,7 +369,8 @@ mod tests {
         ]
     }
 
-    fn span(scope: &InstrumentationScope, n: u64) -> SpanData {
+    /// A span with every kind of field, the `n`th of a batch.
+    pub(crate) fn span(scope: &InstrumentationScope, n: u64) -> SpanData {
         let mut events = SpanEvents::default();
         events
             .events
