@@ -10,7 +10,7 @@ use std::time::Duration;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 
-use crate::export_errors::Signal;
+use crate::export::errors::Signal;
 use crate::guard::{DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, OtelGuard};
 
 // What the `tracing` bridge adds to spans.
@@ -298,7 +298,7 @@ impl Setup {
         let meter_provider = if metrics {
             let status = self.export_status(Signal::Metrics, metrics_protocol);
             exports.push(status.clone());
-            let exporter = crate::export_recording::RecordingMetricExporter::new(
+            let exporter = crate::export::recording::RecordingMetricExporter::new(
                 self.metric_exporter(metrics_protocol, &status)?,
                 status,
             );

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::export_errors::Signal;
+use crate::export::errors::Signal;
 
 /// Reads a variable's raw value (`None`: unset or not Unicode).
 pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;

@@ -24,10 +24,10 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
 use super::config::{self, Lookup};
+use super::otlp_body;
 use super::retry::{Backoff, classify_grpc_status, retry_class_of, sdk_error};
-use crate::export_errors::Signal;
-use crate::export_status::ExportStatus;
-use crate::otlp_body;
+use crate::export::errors::Signal;
+use crate::export::status::ExportStatus;
 
 /// The method every OTLP/gRPC traces export calls.
 const SERVICE: &str = "opentelemetry.proto.collector.trace.v1.TraceService";

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use tonic::Code;
 
-use crate::export_errors::{ExportErrorKind, Signal, human_duration};
-use crate::export_status::classify_transport_error;
+use crate::export::errors::{ExportErrorKind, Signal, human_duration};
+use crate::export::status::classify_transport_error;
 
 /// opentelemetry-otlp's `RetryPolicy::recommended()`, the tonic default:
 /// up to 3 retries, from 100 ms doubling up to 1.6 s, plus up to 100 ms

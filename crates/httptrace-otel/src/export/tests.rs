@@ -16,9 +16,9 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
 use prost::Message as _;
 
 use super::grpc::GrpcSpanExporter;
-use crate::export_errors::Signal;
-use crate::export_status::ExportStatus;
-use crate::otlp_body::tests::{reference, span};
+use crate::export::errors::Signal;
+use crate::export::otlp_body::tests::{reference, span};
+use crate::export::status::ExportStatus;
 
 #[derive(Clone, Default)]
 struct Collector(Arc<Mutex<Vec<ExportTraceServiceRequest>>>);

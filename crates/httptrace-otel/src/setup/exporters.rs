@@ -13,11 +13,11 @@ use opentelemetry_otlp::WithExportConfig;
 
 use super::{InitError, Protocol, Setup};
 use crate::export::config;
+use crate::export::errors::{self, Signal};
 use crate::export::grpc::GrpcSpanExporter;
-use crate::export_errors::{self, Signal};
-use crate::export_recording::RecordingSpanExporter;
-use crate::export_status::ExportStatus;
-use crate::otlp_body::PreEncodedBody;
+use crate::export::otlp_body::PreEncodedBody;
+use crate::export::recording::RecordingSpanExporter;
+use crate::export::status::ExportStatus;
 
 /// Builds an OTLP exporter of either signal: the span and metric exporter
 /// builders share their methods but no trait, hence a macro.
@@ -42,7 +42,7 @@ macro_rules! otlp_exporter {
                 // Our client: it tells refused, timeout and 404 apart.
                 let timeout = export_timeout($status.signal(), $setup.export_timeout);
                 let mut client =
-                    crate::export_recording::RecordingHttpClient::new(timeout, $status.clone())
+                    crate::export::recording::RecordingHttpClient::new(timeout, $status.clone())
                         .map_err(|e| InitError(format!(concat!($what, ": {}"), e)))?;
                 if let Some(body) = $body {
                     client = client.with_pre_encoded_body(body);
@@ -67,7 +67,7 @@ impl Setup {
             Signal::Traces => "/v1/traces",
             Signal::Metrics => "/v1/metrics",
         };
-        let endpoint = export_errors::display_endpoint(
+        let endpoint = errors::display_endpoint(
             signal,
             protocol == Protocol::Grpc,
             self.endpoint_for(protocol, path).as_deref(),
@@ -85,7 +85,7 @@ impl Setup {
     }
 
     /// The OTLP/HTTP span exporter, wrapped to record its outcomes, sending
-    /// the body it encodes itself (`otlp_body.rs`).
+    /// the body it encodes itself (`export/otlp_body.rs`).
     pub(super) fn http_span_exporter(
         &self,
         status: Arc<ExportStatus>,

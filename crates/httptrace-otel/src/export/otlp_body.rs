@@ -15,7 +15,7 @@
 //!
 //! The exporter keeps opentelemetry-otlp's transport (endpoint, headers,
 //! timeout, retries): [`PreEncodedBody`] hands this body to the HTTP client,
-//! which sends it in place of the exporter's own (see `export_status.rs`).
+//! which sends it in place of the exporter's own (see `recording.rs`).
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
