@@ -83,3 +83,47 @@ fn the_message_sent_is_opentelemetry_protos() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0], want);
 }
+
+/// The channel is built as opentelemetry-otlp builds it: an endpoint tonic
+/// cannot parse and an `https` one without TLS are errors naming it.
+#[test]
+fn endpoints_the_channel_cannot_take_are_errors() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _in = rt.enter();
+    let build = |endpoint: &str| {
+        let status = ExportStatus::new(Signal::Traces, endpoint.into(), Duration::from_secs(1));
+        GrpcSpanExporter::new(&|_| None, Some(endpoint), None, status, &mut Vec::new())
+    };
+    let err = build("http://bad host:4317").unwrap_err();
+    assert!(
+        err.contains("invalid endpoint 'http://bad host:4317'"),
+        "{err}"
+    );
+    let https = build("https://collector.test:4317");
+    #[cfg(not(feature = "tls"))]
+    {
+        let err = https.unwrap_err();
+        assert!(
+            err.contains("uses HTTPS") && err.contains("`tls` feature"),
+            "{err}"
+        );
+    }
+    #[cfg(feature = "tls")]
+    assert!(https.is_ok(), "{:?}", https.err());
+    // A schemeless endpoint is https unless insecure.
+    let insecure = |k: &str| (k == "OTEL_EXPORTER_OTLP_INSECURE").then(|| "true".to_string());
+    let status = ExportStatus::new(Signal::Traces, String::new(), Duration::from_secs(1));
+    assert!(
+        GrpcSpanExporter::new(
+            &insecure,
+            Some("collector.test:4317"),
+            None,
+            status,
+            &mut Vec::new()
+        )
+        .is_ok()
+    );
+}

@@ -67,11 +67,16 @@ impl Setup {
             Signal::Traces => "/v1/traces",
             Signal::Metrics => "/v1/metrics",
         };
-        let endpoint = errors::display_endpoint(
-            signal,
-            protocol == Protocol::Grpc,
-            self.endpoint_for(protocol, path).as_deref(),
-        );
+        let programmatic = self.endpoint_for(protocol, path);
+        if signal == Signal::Traces && protocol == Protocol::Grpc {
+            // Where our gRPC exporter sends, as it resolves it.
+            let env = |k: &str| (self.env)(k);
+            let (endpoint, _) = config::grpc_endpoint(&env, signal, programmatic.as_deref());
+            let timeout = config::timeout(&env, signal, self.export_timeout);
+            return ExportStatus::new(signal, errors::shown_endpoint(&endpoint), timeout);
+        }
+        let endpoint =
+            errors::display_endpoint(signal, protocol == Protocol::Grpc, programmatic.as_deref());
         let timeout = export_timeout(signal, self.export_timeout);
         ExportStatus::new(signal, endpoint, timeout)
     }
