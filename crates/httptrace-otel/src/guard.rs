@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::export_errors::{ExportError, Signal};
-use crate::export_status::{End, ExportStatus};
+use crate::export::errors::{ExportError, Signal};
+use crate::export::status::{End, ExportStatus};
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{InstrumentationScope, global};

@@ -214,10 +214,11 @@
 //!    the events in time order (`hop.rs`), and records the metrics
 //!    (`metrics.rs`).
 //! 6. The SDK's batch span processor hands finished spans to the exporter
-//!    [`Setup`] built (`setup/exporters.rs`): over OTLP/HTTP the wrapper in
-//!    `export_recording.rs` encodes the body (`otlp_body.rs`) and its HTTP
-//!    client sends it; over gRPC opentelemetry-otlp's exporter sends.
-//!    Either way the outcome is recorded (`export_status.rs`) and a
+//!    [`Setup`] built (`setup/exporters.rs`). Either way the batch is
+//!    encoded straight from the SDK's spans (`export/otlp_body.rs`): over
+//!    OTLP/HTTP the wrapper in `export/recording.rs` hands the body to its
+//!    HTTP client, which sends it; over gRPC `export/grpc.rs` sends it
+//!    through tonic. The outcome is recorded (`export/status.rs`) and a
 //!    failure said in plain words ([`export_errors`]).
 //!
 //! # Cargo features
@@ -246,8 +247,10 @@
 //! | `diag` | configuration problems said once per process (an unknown `HTTPTRACE_METRICS` name, a propagator that injects nothing) |
 //! | [`conventions`] | the hook-to-event names, every attribute key with its type, unit and status, [`conventions::check`] |
 //! | `setup`, `setup/env`, `setup/exporters`, `setup/bridge`, `guard` | the pipeline, what the `OTEL_*` variables ask, its OTLP exporters, the `tracing` bridge's details and its guard (feature `setup`) |
-//! | [`export_errors`], `export_status`, `export_recording` | what became of the exports, and the wrappers recording it (feature `setup`) |
-//! | `otlp_body` | the OTLP/HTTP traces body, encoded straight from the SDK's spans (feature `setup`) |
+//! | `export/otlp_body` | the OTLP traces request, encoded straight from the SDK's spans, sent over HTTP and gRPC (feature `setup`) |
+//! | `export/grpc`, `export/retry`, `export/config` | the OTLP/gRPC traces sender, its retries and failures in plain words, the `OTEL_EXPORTER_OTLP_*` transport settings (feature `setup`) |
+//! | `export/recording` | the OTLP/HTTP span exporter's wrapper and client, and the metric exporter's wrapper (feature `setup`) |
+//! | [`export_errors`] (`export/errors`), `export/status` | what became of the exports, in plain words (feature `setup`) |
 //! | `propagation` | the W3C Trace Context propagator `Setup` installs: `traceparent` without `core::fmt` (feature `setup`) |
 #![warn(missing_docs)]
 
@@ -255,19 +258,15 @@ mod attrs;
 pub mod conventions;
 mod diag;
 #[cfg(feature = "setup")]
-pub mod export_errors;
+mod export;
 #[cfg(feature = "setup")]
-mod export_recording;
-#[cfg(feature = "setup")]
-mod export_status;
+pub use export::errors as export_errors;
 #[cfg(feature = "setup")]
 mod guard;
 mod hop;
 mod inject;
 mod late;
 mod metrics;
-#[cfg(feature = "setup")]
-mod otlp_body;
 mod phase;
 #[cfg(feature = "setup")]
 mod propagation;

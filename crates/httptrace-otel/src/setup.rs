@@ -10,7 +10,7 @@ use std::time::Duration;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 
-use crate::export_errors::Signal;
+use crate::export::errors::Signal;
 use crate::guard::{DEFAULT_OTEL_FILTER, DEFAULT_SHUTDOWN_TIMEOUT, OtelGuard};
 
 // What the `tracing` bridge adds to spans.
@@ -25,7 +25,9 @@ pub use bridge::BridgeDetails;
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
-    /// OTLP over gRPC (tonic); default port 4317.
+    /// OTLP over gRPC (tonic); default port 4317. Traces are encoded as
+    /// over HTTP (straight from the SDK's spans) and sent by this crate's
+    /// tonic client; metrics by opentelemetry-otlp's tonic exporter.
     Grpc,
     /// OTLP over HTTP with protobuf bodies; default port 4318. The
     /// specification's default, and the cheaper one here: the traces body
@@ -107,8 +109,10 @@ impl Setup {
     }
 
     /// The defaults, reading `OTEL_*` variables through `lookup` instead of
-    /// the process environment (for tests). The exporters and the SDK still
-    /// read the variables they handle themselves from the process
+    /// the process environment (for tests). The OTLP/gRPC traces exporter
+    /// reads its transport variables (endpoint, insecure, headers, timeout,
+    /// compression) through `lookup` too; the other exporters and the SDK
+    /// still read the variables they handle themselves from the process
     /// environment: endpoint, headers, timeout, compression, sampler,
     /// resource attributes, batch and metric-interval settings.
     pub fn with_env(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
@@ -260,7 +264,6 @@ impl Setup {
         let tracer_provider = if traces {
             let status = self.export_status(Signal::Traces, traces_protocol);
             exports.push(status.clone());
-            let exporter = self.span_exporter(traces_protocol, status)?;
             let mut batch = BatchConfigBuilder::default();
             if let Some(n) = self.max_queue_size {
                 batch = batch.with_max_queue_size(n);
@@ -268,9 +271,21 @@ impl Setup {
             if let Some(d) = self.scheduled_delay {
                 batch = batch.with_scheduled_delay(d);
             }
-            let processor = BatchSpanProcessor::builder(exporter)
-                .with_batch_config(batch.build())
-                .build();
+            let batch = batch.build();
+            // Either way the batch is encoded by `otlp_body`; the exporters
+            // differ in how the bytes travel.
+            let processor = match traces_protocol {
+                Protocol::Grpc => {
+                    BatchSpanProcessor::builder(self.grpc_span_exporter(status, &mut notes)?)
+                        .with_batch_config(batch)
+                        .build()
+                }
+                Protocol::HttpProtobuf => {
+                    BatchSpanProcessor::builder(self.http_span_exporter(status)?)
+                        .with_batch_config(batch)
+                        .build()
+                }
+            };
             Some(
                 SdkTracerProvider::builder()
                     .with_span_processor(processor)
@@ -283,7 +298,7 @@ impl Setup {
         let meter_provider = if metrics {
             let status = self.export_status(Signal::Metrics, metrics_protocol);
             exports.push(status.clone());
-            let exporter = crate::export_recording::RecordingMetricExporter::new(
+            let exporter = crate::export::recording::RecordingMetricExporter::new(
                 self.metric_exporter(metrics_protocol, &status)?,
                 status,
             );

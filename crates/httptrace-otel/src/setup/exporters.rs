@@ -1,5 +1,10 @@
 //! The OTLP exporters [`Setup`] builds: gRPC or HTTP/protobuf, per signal,
 //! their endpoints, and the export status each one records to.
+//!
+//! Traces over gRPC go through our own sender (`export/grpc.rs`), with the
+//! body the HTTP path sends too. Metrics over gRPC stay on
+//! opentelemetry-otlp's tonic exporter: one small export per interval,
+//! whose conversion costs little next to the spans'.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,10 +12,12 @@ use std::time::Duration;
 use opentelemetry_otlp::WithExportConfig;
 
 use super::{InitError, Protocol, Setup};
-use crate::export_errors::{self, Signal};
-use crate::export_recording::RecordingSpanExporter;
-use crate::export_status::ExportStatus;
-use crate::otlp_body::PreEncodedBody;
+use crate::export::config;
+use crate::export::errors::{self, Signal};
+use crate::export::grpc::GrpcSpanExporter;
+use crate::export::otlp_body::PreEncodedBody;
+use crate::export::recording::RecordingSpanExporter;
+use crate::export::status::ExportStatus;
 
 /// Builds an OTLP exporter of either signal: the span and metric exporter
 /// builders share their methods but no trait, hence a macro.
@@ -35,7 +42,7 @@ macro_rules! otlp_exporter {
                 // Our client: it tells refused, timeout and 404 apart.
                 let timeout = export_timeout($status.signal(), $setup.export_timeout);
                 let mut client =
-                    crate::export_recording::RecordingHttpClient::new(timeout, $status.clone())
+                    crate::export::recording::RecordingHttpClient::new(timeout, $status.clone())
                         .map_err(|e| InitError(format!(concat!($what, ": {}"), e)))?;
                 if let Some(body) = $body {
                     client = client.with_pre_encoded_body(body);
@@ -60,11 +67,16 @@ impl Setup {
             Signal::Traces => "/v1/traces",
             Signal::Metrics => "/v1/metrics",
         };
-        let endpoint = export_errors::display_endpoint(
-            signal,
-            protocol == Protocol::Grpc,
-            self.endpoint_for(protocol, path).as_deref(),
-        );
+        let programmatic = self.endpoint_for(protocol, path);
+        if signal == Signal::Traces && protocol == Protocol::Grpc {
+            // Where our gRPC exporter sends, as it resolves it.
+            let env = |k: &str| (self.env)(k);
+            let (endpoint, _) = config::grpc_endpoint(&env, signal, programmatic.as_deref());
+            let timeout = config::timeout(&env, signal, self.export_timeout);
+            return ExportStatus::new(signal, errors::shown_endpoint(&endpoint), timeout);
+        }
+        let endpoint =
+            errors::display_endpoint(signal, protocol == Protocol::Grpc, programmatic.as_deref());
         let timeout = export_timeout(signal, self.export_timeout);
         ExportStatus::new(signal, endpoint, timeout)
     }
@@ -77,28 +89,41 @@ impl Setup {
         })
     }
 
-    /// The span exporter, wrapped to record its outcomes; over HTTP it
-    /// sends the body it encodes itself (`otlp_body.rs`).
-    pub(super) fn span_exporter(
+    /// The OTLP/HTTP span exporter, wrapped to record its outcomes, sending
+    /// the body it encodes itself (`export/otlp_body.rs`).
+    pub(super) fn http_span_exporter(
         &self,
-        protocol: Protocol,
         status: Arc<ExportStatus>,
     ) -> Result<RecordingSpanExporter<opentelemetry_otlp::SpanExporter>, InitError> {
-        let body = (protocol == Protocol::HttpProtobuf).then(Arc::<PreEncodedBody>::default);
+        let body = Arc::<PreEncodedBody>::default();
         let inner = otlp_exporter!(
             self,
-            protocol,
+            Protocol::HttpProtobuf,
             SpanExporter,
             "/v1/traces",
             "OTLP span exporter",
             status,
-            body.clone()
+            Some(body.clone())
         )?;
-        let exporter = RecordingSpanExporter::new(inner, status);
-        Ok(match body {
-            Some(body) => exporter.with_pre_encoded_body(body),
-            None => exporter,
-        })
+        Ok(RecordingSpanExporter::new(inner, status).with_pre_encoded_body(body))
+    }
+
+    /// The OTLP/gRPC span exporter (ours), its transport variables read
+    /// through the setup's lookup. Inside the export runtime.
+    pub(super) fn grpc_span_exporter(
+        &self,
+        status: Arc<ExportStatus>,
+        notes: &mut Vec<String>,
+    ) -> Result<GrpcSpanExporter, InitError> {
+        let env = |k: &str| (self.env)(k);
+        GrpcSpanExporter::new(
+            &env,
+            self.endpoint_for(Protocol::Grpc, "").as_deref(),
+            self.export_timeout,
+            status,
+            notes,
+        )
+        .map_err(|e| InitError(format!("OTLP span exporter: {e}")))
     }
 
     pub(super) fn metric_exporter(
@@ -118,23 +143,8 @@ impl Setup {
     }
 }
 
-/// The export timeout opentelemetry-otlp uses for `signal`: programmatic,
-/// else `OTEL_EXPORTER_OTLP_<SIGNAL>_TIMEOUT`, else
-/// `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds), else 10 s.
+/// The export timeout opentelemetry-otlp uses for `signal`, from the
+/// process environment (see `config::timeout`).
 pub(crate) fn export_timeout(signal: Signal, programmatic: Option<Duration>) -> Duration {
-    let ms = |k: &str| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-    };
-    programmatic
-        .or_else(|| {
-            ms(&format!(
-                "OTEL_EXPORTER_OTLP_{}_TIMEOUT",
-                signal.env_suffix()
-            ))
-            .map(Duration::from_millis)
-        })
-        .or_else(|| ms("OTEL_EXPORTER_OTLP_TIMEOUT").map(Duration::from_millis))
-        .unwrap_or(Duration::from_secs(10))
+    config::timeout(&config::process_env, signal, programmatic)
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use opentelemetry_sdk::error::OTelSdkResult;
 
-use crate::export_status::{ExportStatus, classify_status, classify_transport_error};
-use crate::otlp_body::{self, PreEncodedBody};
+use crate::export::otlp_body::{self, PreEncodedBody};
+use crate::export::status::{ExportStatus, classify_status, classify_transport_error};
 
 /// A span exporter that records each export's outcome for its signal.
 ///
@@ -275,7 +275,7 @@ mod tests {
 
     fn status() -> Arc<ExportStatus> {
         ExportStatus::new(
-            crate::export_errors::Signal::Traces,
+            crate::export::errors::Signal::Traces,
             "http://127.0.0.1:4318/v1/traces".into(),
             Duration::from_secs(10),
         )

@@ -7,7 +7,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::export_errors::{ExportError, ExportErrorKind, Signal, WARN_INTERVAL, human_duration};
+use crate::export::errors::{ExportError, ExportErrorKind, Signal, WARN_INTERVAL, human_duration};
 
 #[derive(Debug, Default)]
 struct State {

@@ -177,6 +177,11 @@ pub(crate) fn display_endpoint(signal: Signal, grpc: bool, programmatic: Option<
         (None, None, None) if grpc => "http://localhost:4317".to_string(),
         (None, None, None) => with_path("http://localhost:4318"),
     };
+    shown_endpoint(&raw)
+}
+
+/// `raw` without userinfo, query or fragment.
+pub(crate) fn shown_endpoint(raw: &str) -> String {
     match url::Url::parse(raw.trim()) {
         Ok(mut url) => {
             let _ = url.set_username("");

@@ -15,7 +15,7 @@
 //!
 //! The exporter keeps opentelemetry-otlp's transport (endpoint, headers,
 //! timeout, retries): [`PreEncodedBody`] hands this body to the HTTP client,
-//! which sends it in place of the exporter's own (see `export_status.rs`).
+//! which sends it in place of the exporter's own (see `recording.rs`).
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -310,7 +310,7 @@ impl PreEncodedBody {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use opentelemetry::trace::{Event, Link, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
     use opentelemetry::{KeyValue, Value};
@@ -323,7 +323,7 @@ mod tests {
     use std::time::Duration;
 
     /// opentelemetry-proto's encoding of the same request.
-    fn reference(spans: &[SpanData], resource: &Resource) -> Vec<u8> {
+    pub(crate) fn reference(spans: &[SpanData], resource: &Resource) -> Vec<u8> {
         let resource_spans = group_spans_by_resource_and_scope(
             spans.to_vec(),
             &ResourceAttributesWithSchema::from(resource),
@@ -369,7 +369,8 @@ mod tests {
         ]
     }
 
-    fn span(scope: &InstrumentationScope, n: u64) -> SpanData {
+    /// A span with every kind of field, the `n`th of a batch.
+    pub(crate) fn span(scope: &InstrumentationScope, n: u64) -> SpanData {
         let mut events = SpanEvents::default();
         events
             .events

@@ -1,0 +1,129 @@
+//! The gRPC sender against a real tonic server: the message it sends is
+//! the one opentelemetry-otlp's tonic exporter would send.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
+use prost::Message as _;
+
+use super::grpc::GrpcSpanExporter;
+use crate::export::errors::Signal;
+use crate::export::otlp_body::tests::{reference, span};
+use crate::export::status::ExportStatus;
+
+#[derive(Clone, Default)]
+struct Collector(Arc<Mutex<Vec<ExportTraceServiceRequest>>>);
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.lock().unwrap().push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+#[test]
+fn the_message_sent_is_opentelemetry_protos() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let collector = Collector::default();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(collector.clone()))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+
+    let ours = InstrumentationScope::builder("httptrace-otel")
+        .with_version("0.1.0")
+        .with_attributes([KeyValue::new("scope.attr", "x")])
+        .build();
+    let theirs = InstrumentationScope::builder("tracing-opentelemetry").build();
+    let resource = Resource::builder_empty()
+        .with_attributes([KeyValue::new("service.name", "grpc-test")])
+        .with_schema_url([], "https://opentelemetry.io/schemas/1.37.0")
+        .build();
+    let spans: Vec<SpanData> = (0..12)
+        .map(|n| span(if n % 3 == 1 { &theirs } else { &ours }, n))
+        .collect();
+
+    let status = ExportStatus::new(
+        Signal::Traces,
+        format!("http://{addr}"),
+        Duration::from_secs(5),
+    );
+    let endpoint = format!("http://{addr}");
+    let mut exporter = {
+        let _in = rt.enter();
+        GrpcSpanExporter::new(&|_| None, Some(&endpoint), None, status, &mut Vec::new()).unwrap()
+    };
+    exporter.set_resource(&resource);
+    rt.block_on(exporter.export(spans.clone())).unwrap();
+
+    let got = collector.0.lock().unwrap().clone();
+    let want = ExportTraceServiceRequest::decode(reference(&spans, &resource).as_slice()).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0], want);
+}
+
+/// The channel is built as opentelemetry-otlp builds it: an endpoint tonic
+/// cannot parse and an `https` one without TLS are errors naming it.
+#[test]
+fn endpoints_the_channel_cannot_take_are_errors() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _in = rt.enter();
+    let build = |endpoint: &str| {
+        let status = ExportStatus::new(Signal::Traces, endpoint.into(), Duration::from_secs(1));
+        GrpcSpanExporter::new(&|_| None, Some(endpoint), None, status, &mut Vec::new())
+    };
+    let err = build("http://bad host:4317").unwrap_err();
+    assert!(
+        err.contains("invalid endpoint 'http://bad host:4317'"),
+        "{err}"
+    );
+    let https = build("https://collector.test:4317");
+    #[cfg(not(feature = "tls"))]
+    {
+        let err = https.unwrap_err();
+        assert!(
+            err.contains("uses HTTPS") && err.contains("`tls` feature"),
+            "{err}"
+        );
+    }
+    #[cfg(feature = "tls")]
+    assert!(https.is_ok(), "{:?}", https.err());
+    // A schemeless endpoint is https unless insecure.
+    let insecure = |k: &str| (k == "OTEL_EXPORTER_OTLP_INSECURE").then(|| "true".to_string());
+    let status = ExportStatus::new(Signal::Traces, String::new(), Duration::from_secs(1));
+    assert!(
+        GrpcSpanExporter::new(
+            &insecure,
+            Some("collector.test:4317"),
+            None,
+            status,
+            &mut Vec::new()
+        )
+        .is_ok()
+    );
+}
