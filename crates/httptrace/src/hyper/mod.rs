@@ -17,7 +17,7 @@
 //! | `round_trip_start`, `get_conn`, `round_trip_done`, `body_done` | exact | around hyper-util's request future and the response body |
 //! | `dns_start` / `dns_done` | exact | hickory-resolver, concurrent lookups coalesced |
 //! | `connect_start` / `connect_done` | exact, per address | one pair per attempt; attempts race Happy Eyeballs style, families interleaved, the next starting after 300 ms unanswered; losers end `Cancelled` |
-//! | `tls_handshake_start` / `tls_handshake_done` | exact | around tokio-rustls' handshake; version, ALPN, resumption, full chain |
+//! | `tls_handshake_start` / `tls_handshake_done` | exact | around tokio-rustls' handshake (the process's first starts after the TLS generator's one-time seeding, a gap after `connect_done`); version, ALPN, resumption, full chain |
 //! | `got_conn` | exact | the instant hyper-util's pool hands the connection over (its connection capture), reused / idle from the connection registry; if the caller captures the connection itself, the time is approx. (the dial's end, or `get_conn` for a pooled one) |
 //! | `wrote_header_field` | approx. | the request's headers at `wrote_headers` time (hyper adds `host` and framing headers) |
 //! | `wrote_headers` | exact on HTTP/1.1 | the exchange's first write to the socket (head, maybe with the start of the body) |

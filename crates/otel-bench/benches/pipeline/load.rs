@@ -10,13 +10,15 @@ pub(crate) enum Plan {
 }
 
 /// `concurrency` tasks sending GETs on one client until the plan is done;
-/// the number of requests made.
+/// the number of requests made, and how many of their parent spans were
+/// sampled (by `sampled`, when given; else all of them).
 pub(crate) async fn load(
     client: Arc<BenchClient>,
     url: Arc<str>,
     concurrency: usize,
     plan: Plan,
-) -> u64 {
+    sampled: Option<fn(&tracing::Span) -> bool>,
+) -> (u64, u64) {
     let deadline = match plan {
         Plan::For(d) => Some(Instant::now() + d),
         Plan::Count(_) => None,
@@ -31,29 +33,32 @@ pub(crate) async fn load(
         let url = url.clone();
         let left = left.clone();
         tasks.spawn(async move {
-            let mut done = 0u64;
+            let (mut done, mut kept) = (0u64, 0u64);
             loop {
                 if deadline.is_some_and(|d| Instant::now() >= d)
                     || left
                         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
                         .is_err()
                 {
-                    return done;
+                    return (done, kept);
                 }
-                let n = client
-                    .get(&url)
-                    .instrument(tracing::info_span!("parent"))
-                    .await;
+                let parent = tracing::info_span!("parent");
+                if sampled.is_none_or(|f| f(&parent)) {
+                    kept += 1;
+                }
+                let n = client.get(&url).instrument(parent).await;
                 assert_eq!(n, BODY.len(), "wrong body length");
                 done += 1;
             }
         });
     }
-    let mut total = 0;
+    let (mut total, mut kept) = (0, 0);
     while let Some(done) = tasks.join_next().await {
-        total += done.unwrap();
+        let (d, k) = done.unwrap();
+        total += d;
+        kept += k;
     }
-    total
+    (total, kept)
 }
 
 /// Counters read at both ends of a measured window.
@@ -101,6 +106,8 @@ impl Env {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Run {
     pub(crate) requests: u64,
+    /// Requests whose parent span was sampled (all, without a sampler).
+    pub(crate) sampled: u64,
     /// Seconds from the window's start to the last response.
     pub(crate) load_secs: f64,
     /// Seconds the final flush took (exporting what was still queued).
@@ -128,7 +135,7 @@ impl Run {
         x as f64 / self.requests as f64
     }
     pub(crate) fn dropped(&self, variant: Variant) -> i64 {
-        (variant.expected_spans() * self.requests) as i64 - self.spans as i64
+        (variant.expected_spans() * self.sampled) as i64 - self.spans as i64
     }
 }
 
@@ -160,15 +167,18 @@ pub(crate) fn run_variant(
             let client = Arc::new(pipeline.client(variant));
             // Warm-up: connections open, first-use initialisation done, then
             // everything it exported is out of the way.
+            let probe = pipeline.sampled_probe().filter(|_| tuning.sampled);
             rt.block_on(load(
                 client.clone(),
                 url.clone(),
                 concurrency,
                 Plan::Count(4 * concurrency as u64),
+                probe,
             ));
             pipeline.flush();
             let start = env.snapshot(&received);
-            let requests = rt.block_on(load(client.clone(), url, concurrency, plan));
+            let (requests, sampled) =
+                rt.block_on(load(client.clone(), url, concurrency, plan, probe));
             let loaded = Instant::now();
             drop(client);
             pipeline.flush();
@@ -181,6 +191,7 @@ pub(crate) fn run_variant(
             let process = end.process_cpu - start.process_cpu;
             Run {
                 requests,
+                sampled,
                 load_secs: loaded.duration_since(start.at).as_secs_f64(),
                 flush_secs: end.at.duration_since(loaded).as_secs_f64(),
                 client_cpu_ns: process.saturating_sub(server + receiver),

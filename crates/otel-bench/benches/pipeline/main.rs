@@ -81,6 +81,9 @@
 //!     `OtelTrace::new().hook_events(false)`: the same pipeline and spans,
 //!     the hop span without its hook events and with the phases' durations
 //!     as attributes instead.
+//!   - `plain-parent`: `plain`'s client under `httptrace-otel`'s pipeline
+//!     and subscriber: each request in the parent span, which is exported
+//!     (one span per request); the baseline for sampled runs.
 //!   - `httptrace-otel-aggregates`: `httptrace-otel` with
 //!     `OptInMetric::PhaseDuration` and `OptInMetric::RoundTrips` on: the
 //!     same spans, and per hop its phase samples and its round trip
@@ -142,13 +145,21 @@
 //! both can drop spans at 64 in flight on one core, which marks them INVALID),
 //! `--variant NAME[,NAME]` (`plain`, `traced`, `httptrace-otel`,
 //! `reqwest-tracing`, `httptrace-otel-no-events`,
-//! `httptrace-otel-aggregates`), `--concurrency N[,N]`,
+//! `httptrace-otel-aggregates`, `plain-parent`), `--concurrency N[,N]`,
 //! e.g. for a profile:
 //! `-- --variant httptrace-otel --concurrency 64 --rounds 1 --secs 20`.
 //! `--receiver-priority low|normal|idle` (the receiver's scheduling
 //! against the server, default `low`, see above);
 //! `--otel-metrics on|off` (httptrace-otel's metrics, `Setup::metrics` and
 //! `OtelTrace::metrics`, default `on`; reqwest-tracing records none);
+//! `--sampler-ratio R` samples like a production service: both SDKs get
+//! `OTEL_TRACES_SAMPLER=parentbased_traceidratio` and
+//! `OTEL_TRACES_SAMPLER_ARG=R`, the parent span is sampled at ratio R and
+//! its children follow; the load counts which parents were sampled, and a
+//! variant must deliver its spans for those (and no others). Then the
+//! column "vs (g)" is what matters: `plain-parent` is plain reqwest inside
+//! the same parent span under the same subscriber and pipeline, so the
+//! cost of the parent span itself is in the baseline;
 //! `--collector-down` points the exporters at a closed port instead of the
 //! receiver, with either protocol (every span is then lost, as expected,
 //! and the rows say so);
@@ -253,7 +264,18 @@ fn options() -> Options {
             Some("off") => false,
             Some(other) => panic!("--otel-metrics on|off, not {other}"),
         },
+        sampled: value("--sampler-ratio").is_some(),
     };
+    if let Some(ratio) = value("--sampler-ratio") {
+        let r: f64 = ratio.parse().expect("--sampler-ratio 0..1");
+        assert!((0.0..=1.0).contains(&r), "--sampler-ratio 0..1, not {r}");
+        // SAFETY: at start-up, before any thread of ours exists; both SDKs
+        // read these when their providers are built.
+        unsafe {
+            std::env::set_var("OTEL_TRACES_SAMPLER", "parentbased_traceidratio");
+            std::env::set_var("OTEL_TRACES_SAMPLER_ARG", ratio);
+        }
+    }
     let collector_down = args.iter().any(|a| a == "--collector-down");
     let protocol = value("--protocol").map_or(Protocol::Http, |p| Protocol::parse(p));
     let receiver_priority =
@@ -357,7 +379,7 @@ fn main() {
                     run.rate(),
                     run.per_req(run.client_cpu_ns) / 1e3,
                     run.spans,
-                    variant.expected_spans() * run.requests,
+                    variant.expected_spans() * run.sampled,
                     run.per_req(run.receiver_cpu_ns) / 1e3,
                 );
                 runs[ci][vi].push(run);

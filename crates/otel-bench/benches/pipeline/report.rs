@@ -35,18 +35,23 @@ pub(crate) fn status_kib(field: &str) -> u64 {
 /// Prints the markdown table; true when a row is INVALID.
 pub(crate) fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
     let plain = opts.variants.iter().position(|&v| v == Variant::Plain);
+    let plain_parent = opts
+        .variants
+        .iter()
+        .position(|&v| v == Variant::PlainParent);
     let mut invalid = false;
     println!();
     println!(
-        "| variant | OTLP | in flight | req/s (median) | throughput vs plain [min, max] (counting the final flush) | client CPU µs/req, median [min, max] | allocs/req (request thread + other client threads) | reallocs/req | spans/req expected | spans/req got | receiver CPU µs/req | flush ms (median) |"
+        "| variant | OTLP | in flight | req/s (median) | throughput vs plain [min, max] (counting the final flush) | vs (g) [min, max] | client CPU µs/req, median [min, max] | allocs/req (request thread + other client threads) | reallocs/req | spans/req expected | spans/req got | receiver CPU µs/req | flush ms (median) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (ci, &concurrency) in opts.concurrency.iter().enumerate() {
         for (vi, &variant) in opts.variants.iter().enumerate() {
             let rs = &runs[ci][vi];
             let dropped: i64 = rs.iter().map(|r| r.dropped(variant)).sum();
             let requests: u64 = rs.iter().map(|r| r.requests).sum();
             let spans: u64 = rs.iter().map(|r| r.spans).sum();
+            let sampled: u64 = rs.iter().map(|r| r.sampled).sum();
             let bad_round = rs.iter().any(|r| r.dropped(variant) != 0);
             let ratio = if bad_round {
                 invalid = true;
@@ -70,11 +75,23 @@ pub(crate) fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
             } else {
                 "n/a (plain not run)".to_string()
             };
+            let vs_parent = match plain_parent {
+                Some(gi) if !bad_round => {
+                    let v: Vec<f64> = rs
+                        .iter()
+                        .zip(&runs[ci][gi])
+                        .map(|(r, g)| r.rate() / g.rate())
+                        .collect();
+                    let (lo, hi) = min_max(&v);
+                    format!("{:.2} [{lo:.2}, {hi:.2}]", median(v))
+                }
+                _ => "–".to_string(),
+            };
             if bad_round {
                 eprintln!(
                     "\n!!! INVALID: {} at {concurrency} in flight: the receiver got {spans} spans for {requests} requests, expected {} !!!",
                     variant.label(),
-                    variant.expected_spans() * requests
+                    variant.expected_spans() * sampled
                 );
             }
             let cpu: Vec<f64> = rs
@@ -83,7 +100,7 @@ pub(crate) fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
                 .collect();
             let (cpu_lo, cpu_hi) = min_max(&cpu);
             println!(
-                "| {} | {} | {concurrency} | {:.0} | {ratio} | {:.1} [{cpu_lo:.1}, {cpu_hi:.1}] | {:.1} ({:.1} + {:.1}) | {:.1} | {} | {:.3} | {:.1} | {:.1} |",
+                "| {} | {} | {concurrency} | {:.0} | {ratio} | {vs_parent} | {:.1} [{cpu_lo:.1}, {cpu_hi:.1}] | {:.1} ({:.1} + {:.1}) | {:.1} | {:.3} | {:.3} | {:.1} | {:.1} |",
                 variant.label(),
                 if variant.expected_spans() == 0 {
                     "–"
@@ -100,7 +117,7 @@ pub(crate) fn report(opts: &Options, runs: &[Vec<Vec<Run>>]) -> bool {
                         .collect()
                 ),
                 median(rs.iter().map(|r| r.per_req(r.reallocs)).collect()),
-                variant.expected_spans(),
+                variant.expected_spans() as f64 * sampled as f64 / requests as f64,
                 spans as f64 / requests as f64,
                 median(
                     rs.iter()

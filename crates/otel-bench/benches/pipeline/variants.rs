@@ -16,15 +16,20 @@ pub(crate) enum Variant {
     /// (c) with `httptrace.client.phase.duration` and
     /// `httptrace.client.round_trips` on.
     HttptraceOtelAggregates,
+    /// Plain reqwest inside the parent span under (c)'s subscriber and
+    /// pipeline: the baseline of a service that traces its own spans but
+    /// not its HTTP calls (what sampling is measured against).
+    PlainParent,
 }
 
-pub(crate) const VARIANTS: [Variant; 6] = [
+pub(crate) const VARIANTS: [Variant; 7] = [
     Variant::Plain,
     Variant::Traced,
     Variant::HttptraceOtel,
     Variant::ReqwestTracing,
     Variant::HttptraceOtelNoEvents,
     Variant::HttptraceOtelAggregates,
+    Variant::PlainParent,
 ];
 
 impl Variant {
@@ -36,6 +41,7 @@ impl Variant {
             Variant::ReqwestTracing => "reqwest-tracing",
             Variant::HttptraceOtelNoEvents => "httptrace-otel-no-events",
             Variant::HttptraceOtelAggregates => "httptrace-otel-aggregates",
+            Variant::PlainParent => "plain-parent",
         }
     }
 
@@ -47,6 +53,7 @@ impl Variant {
             Variant::ReqwestTracing => "(d) reqwest-tracing 0.7 + OTel 0.32",
             Variant::HttptraceOtelNoEvents => "(e) (c) with hook_events(false)",
             Variant::HttptraceOtelAggregates => "(f) (c) with phase_duration + round_trips",
+            Variant::PlainParent => "(g) plain reqwest in (c)'s parent span and subscriber",
         }
     }
 
@@ -60,6 +67,8 @@ impl Variant {
             | Variant::HttptraceOtelAggregates => 2,
             // The parent span + reqwest-tracing's request span.
             Variant::ReqwestTracing => 2,
+            // The parent span alone.
+            Variant::PlainParent => 1,
         }
     }
 }
@@ -105,6 +114,10 @@ pub(crate) struct Tuning {
     /// httptrace-otel's metrics (`Setup::metrics`, `OtelTrace::metrics`);
     /// reqwest-tracing records none.
     pub(crate) otel_metrics: bool,
+    /// `--sampler-ratio`: both SDKs sample by `OTEL_TRACES_SAMPLER` =
+    /// `parentbased_traceidratio` (set in the environment at start-up), and
+    /// the load counts which parents were sampled.
+    pub(crate) sampled: bool,
 }
 
 /// What a variant installs besides its client: the `tracing` dispatcher
@@ -136,7 +149,8 @@ impl Pipeline {
             Variant::Plain | Variant::Traced => Pipeline::None,
             Variant::HttptraceOtel
             | Variant::HttptraceOtelNoEvents
-            | Variant::HttptraceOtelAggregates => {
+            | Variant::HttptraceOtelAggregates
+            | Variant::PlainParent => {
                 let mut setup = httptrace_otel::Setup::with_env(|_| None);
                 if let Some(n) = max_queue {
                     setup = setup.max_queue_size(n);
@@ -231,7 +245,7 @@ impl Pipeline {
 
     pub(crate) fn client(&self, variant: Variant) -> BenchClient {
         match variant {
-            Variant::Plain => BenchClient::Plain(reqwest::Client::new()),
+            Variant::Plain | Variant::PlainParent => BenchClient::Plain(reqwest::Client::new()),
             Variant::Traced => BenchClient::Traced(reqwest::Client::builder().traced().unwrap()),
             Variant::HttptraceOtel
             | Variant::HttptraceOtelNoEvents
@@ -252,6 +266,24 @@ impl Pipeline {
                     .with(reqwest_tracing::TracingMiddleware::default())
                     .build(),
             ),
+        }
+    }
+
+    /// Whether a parent span was sampled, read through the variant's own
+    /// `tracing-opentelemetry` line; `None` without a pipeline.
+    pub(crate) fn sampled_probe(&self) -> Option<fn(&tracing::Span) -> bool> {
+        match self {
+            Pipeline::None => None,
+            Pipeline::HttptraceOtel { .. } => Some(|span| {
+                use opentelemetry::trace::TraceContextExt as _;
+                use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+                span.context().span().span_context().is_sampled()
+            }),
+            Pipeline::ReqwestTracing { .. } => Some(|span| {
+                use opentelemetry_032::trace::TraceContextExt as _;
+                use tracing_opentelemetry_033::OpenTelemetrySpanExt as _;
+                span.context().span().span_context().is_sampled()
+            }),
         }
     }
 
