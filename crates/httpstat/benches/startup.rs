@@ -8,7 +8,8 @@
 //!
 //! `cargo bench -p httpstat --bench startup` runs 40 pairs per URL;
 //! `-- --runs N` changes that, `-- --smoke` runs 3 (no thresholds: it fails
-//! only when a run fails). Needs `curl` on the PATH.
+//! only when a run fails), `-- --bin PATH` measures another build of
+//! httpstat. Needs `curl` on the PATH.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -63,7 +64,13 @@ fn main() {
         .position(|a| a == "--runs")
         .and_then(|i| args.get(i + 1))
         .map_or(if smoke { 3 } else { 40 }, |n| n.parse().expect("--runs N"));
-    let httpstat = env!("CARGO_BIN_EXE_httpstat");
+    // `--bin PATH`: another build of httpstat (say, one built with
+    // `AWS_LC_SYS_NO_JITTER_ENTROPY=1`), against the same servers.
+    let other = args
+        .iter()
+        .position(|a| a == "--bin")
+        .and_then(|i| args.get(i + 1));
+    let httpstat = other.map_or(env!("CARGO_BIN_EXE_httpstat"), String::as_str);
 
     // The servers run on this runtime's worker while the main thread waits
     // for the child processes.
