@@ -171,11 +171,12 @@ impl Builder {
         self
     }
 
-    /// Builds the client for request bodies of type `B`. The process's first
-    /// handshake seeds the TLS random generator (about 30 ms with aws-lc)
-    /// after the connect and before `tls_handshake_start`: that one-time
-    /// cost is a gap between the two phases, not part of either, and a
-    /// process that makes no TLS handshake never pays it.
+    /// Builds the client for request bodies of type `B`. The TLS random
+    /// generator's one-time seeding (about 30 ms with aws-lc) starts on its
+    /// own thread when the process's first `https://` dial begins, beside
+    /// DNS and connect; what is left of it when the connect is done is a gap
+    /// before `tls_handshake_start`, part of neither phase. A process that
+    /// makes no TLS handshake never pays it.
     pub fn build<B>(self) -> Result<Client<B>, BoxError>
     where
         B: http_body::Body + Send + 'static + Unpin,

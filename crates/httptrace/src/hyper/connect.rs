@@ -120,6 +120,12 @@ impl Connector {
         };
         let host = bare_host(&uri).ok_or("URL has no host")?;
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        if https {
+            // Overlaps the generator's one-time seeding with DNS and connect.
+            crate::transport::certs::start_seeding(
+                self.tls.config().crypto_provider().secure_random,
+            );
+        }
         // Through a proxy, DNS and connect are the proxy's, as in Go; only
         // TLS (through the tunnel) is the origin's.
         let intercept = self.proxy.as_ref().and_then(|p| p.matcher.intercept(&uri));

@@ -228,6 +228,10 @@ pub(crate) struct TraceConnectLayer {
     pub(crate) registry: Arc<ConnRegistry>,
     /// See [`Dial`]'s field of the same name.
     pub(crate) verifier_observed: bool,
+    /// With [`Config::tls`](super::Config::tls): its generator, seeded in
+    /// the background from the first dial for an `https://` hop on
+    /// (`certs::start_seeding`).
+    pub(crate) tls_random: Option<&'static dyn rustls::crypto::SecureRandom>,
 }
 
 impl<S> tower_layer::Layer<S> for TraceConnectLayer {
@@ -238,6 +242,7 @@ impl<S> tower_layer::Layer<S> for TraceConnectLayer {
             inner: Arc::new(inner),
             registry: self.registry.clone(),
             verifier_observed: self.verifier_observed,
+            tls_random: self.tls_random,
         }
     }
 }
@@ -253,6 +258,7 @@ pub(crate) struct TraceConnect<S> {
     inner: Arc<S>,
     registry: Arc<ConnRegistry>,
     verifier_observed: bool,
+    tls_random: Option<&'static dyn rustls::crypto::SecureRandom>,
 }
 
 impl<S> Clone for TraceConnect<S> {
@@ -261,6 +267,7 @@ impl<S> Clone for TraceConnect<S> {
             inner: self.inner.clone(),
             registry: self.registry.clone(),
             verifier_observed: self.verifier_observed,
+            tls_random: self.tls_random,
         }
     }
 }
@@ -290,6 +297,17 @@ where
         // Read in the task of the round trip that asked for the connection;
         // the dial may later finish in a background task.
         let round_trip = RoundTripCtx::current();
+        // A dial for an `https://` hop on a client with our TLS: the
+        // generator's seeding starts now, beside DNS and connect (reqwest
+        // hides the scheme from a connector layer; the hop knows it).
+        if let Some(random) = self.tls_random
+            && round_trip
+                .as_ref()
+                .and_then(|rt| rt.hops.as_ref())
+                .is_some_and(|hops| hops.lock().hop.url.scheme() == "https")
+        {
+            crate::transport::certs::start_seeding(random);
+        }
         let registry = self.registry.clone();
         let mut inner = S::clone(&self.inner);
         let future = async move {

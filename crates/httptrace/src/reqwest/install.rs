@@ -49,11 +49,12 @@ pub trait ClientBuilderExt: Sized {
         self.traced_with(Config::default())
     }
 
-    /// Builds a traced client with `config`. With [`Config::tls`], the
-    /// process's first handshake seeds the TLS random generator (about 30 ms
-    /// with aws-lc) after the connect and before `tls_handshake_start`: that
-    /// one-time cost is a gap between the two phases, not part of either,
-    /// and a process that makes no TLS handshake never pays it.
+    /// Builds a traced client with `config`. With [`Config::tls`], the TLS
+    /// random generator's one-time seeding (about 30 ms with aws-lc) starts
+    /// on its own thread when the process's first dial for an `https://`
+    /// hop begins, beside DNS and connect; what is left of it when the
+    /// connect is done is a gap before `tls_handshake_start`, part of
+    /// neither phase. A process that makes no TLS handshake never pays it.
     fn traced_with(self, config: Config) -> Result<Client, Error>;
 
     /// Builds a plain `reqwest::Client` with the hooks installed: connect
@@ -218,9 +219,11 @@ fn install(
     config: &Config,
 ) -> Result<reqwest::ClientBuilder, Error> {
     let mut verifier_observed = false;
+    let mut tls_random = None;
     if let Some(tls) = &config.tls {
         let observed = observed_tls(tls, settings)?;
         verifier_observed = observed.verifier_observed;
+        tls_random = Some(observed.config.crypto_provider().secure_random);
         builder = builder
             .tls_backend_preconfigured(observed.config)
             .tls_info(true);
@@ -238,6 +241,7 @@ fn install(
     Ok(builder.connector_layer(TraceConnectLayer {
         registry: hops::registry().clone(),
         verifier_observed,
+        tls_random,
     }))
 }
 

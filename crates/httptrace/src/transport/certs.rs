@@ -11,24 +11,50 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
 use crate::event::CertificateSummary;
 
+/// The generators seeded so far in this process, by address (one or two).
+static SEEDED: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+fn generator_id(random: &'static dyn rustls::crypto::SecureRandom) -> usize {
+    random as *const dyn rustls::crypto::SecureRandom as *const () as usize
+}
+
 /// Draws once from `random` the first time a handshake in this process uses
 /// it, and returns when it is ready. With aws-lc the first draw seeds its
 /// generator from CPU jitter, about 30 ms (measured 32 ms here) of
 /// computation and no network: the transports call this after the connect
-/// and before they stamp `tls_handshake_start`, so that wait is a gap between
-/// the two phases rather than part of either. A process that never makes a
-/// TLS handshake never pays it (httpstat on a plain-HTTP URL, a service
-/// whose upstreams are all `http://`).
+/// and before they stamp `tls_handshake_start`, so that whatever is left of
+/// that wait is a gap between the two phases rather than part of either. A
+/// process that never makes a TLS handshake never pays it (httpstat on a
+/// plain-HTTP URL, a service whose upstreams are all `http://`).
 pub(crate) fn seed_random(random: &'static dyn rustls::crypto::SecureRandom) {
-    // The generators seeded so far, by address: one or two per process.
-    static SEEDED: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
-    let id = random as *const dyn rustls::crypto::SecureRandom as *const () as usize;
+    let id = generator_id(random);
+    // Held while seeding: a handshake that needs the generator waits here
+    // for a seeding already under way (`start_seeding`).
     let mut seeded = SEEDED.lock().unwrap_or_else(|p| p.into_inner());
     if !seeded.contains(&id) {
         // A failure here fails the handshake too, and is reported there.
         let _ = random.fill(&mut [0u8; 1]);
         seeded.push(id);
     }
+}
+
+/// Starts seeding `random` on a thread of its own, when a dial that will
+/// need TLS begins: the seeding then overlaps the dial's DNS lookup and
+/// connect (tens of milliseconds to a remote host; the handshake waits in
+/// [`seed_random`] only for what is left). Once per generator and process.
+pub(crate) fn start_seeding(random: &'static dyn rustls::crypto::SecureRandom) {
+    static STARTED: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+    let id = generator_id(random);
+    let mut started = STARTED.lock().unwrap_or_else(|p| p.into_inner());
+    if started.contains(&id) {
+        return;
+    }
+    started.push(id);
+    drop(started);
+    // Without a thread, the handshake seeds inline, as before.
+    let _ = std::thread::Builder::new()
+        .name("httptrace-tls-seed".into())
+        .spawn(move || seed_random(random));
 }
 
 /// The TLS client configuration both transports use: aws-lc (its generator
