@@ -242,3 +242,28 @@ fn zstd_is_an_error_for_both_signals() {
         );
     }
 }
+
+#[test]
+fn a_closed_port_is_refused() {
+    // Bound, not listening, kept for the test's length: refuses for sure.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let refused = {
+        let _in = rt.enter();
+        httptrace_testkit::http::refused_addr()
+    };
+    let guard = pipeline(format!("http://{}", refused.addr()), &[]);
+    one_span(&guard);
+    let errors = guard.finish();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].kind(), ExportErrorKind::Refused);
+    assert_eq!(
+        errors[0].to_string(),
+        format!(
+            "traces not exported to http://{}/v1/traces: connection refused",
+            refused.addr()
+        )
+    );
+}
