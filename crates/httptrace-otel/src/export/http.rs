@@ -170,7 +170,8 @@ impl HttpSpanExporter {
                 format!("HTTP export failed with status code: {}", code.as_u16()),
             ));
         }
-        // Taken: what it says of rejected spans is only logged.
+        // A 2xx is a success: what the answer says of rejected spans is
+        // logged, not retried (the specification's rule).
         let mut answer = Vec::new();
         match (&mut response)
             .take(MAX_RESPONSE_BODY)
