@@ -214,12 +214,16 @@
 //!    the events in time order (`hop.rs`), and records the metrics
 //!    (`metrics.rs`).
 //! 6. The SDK's batch span processor hands finished spans to the exporter
-//!    [`Setup`] built (`setup/exporters.rs`). Either way the batch is
-//!    encoded straight from the SDK's spans (`export/otlp_body.rs`): over
-//!    OTLP/HTTP the wrapper in `export/recording.rs` hands the body to its
-//!    HTTP client, which sends it; over gRPC `export/grpc.rs` sends it
-//!    through tonic. The outcome is recorded (`export/status.rs`) and a
-//!    failure said in plain words ([`export_errors`]).
+//!    [`Setup`] built (`setup/exporters.rs`), one of ours either way. It
+//!    encodes the batch straight from the SDK's spans
+//!    (`export/otlp_body.rs`) and sends it: over OTLP/HTTP
+//!    `export/http.rs` POSTs it (gzipped if asked) with reqwest's blocking
+//!    client, on the batch thread; over gRPC `export/grpc.rs` sends it
+//!    through tonic, on the export runtime. Both resolve the
+//!    `OTEL_EXPORTER_OTLP_*` settings as opentelemetry-otlp does
+//!    (`export/config.rs`) and retry as it does (`export/retry.rs`). The
+//!    outcome is recorded (`export/status.rs`) and a failure said in plain
+//!    words ([`export_errors`]).
 //!
 //! # Cargo features
 //!
@@ -228,7 +232,9 @@
 //! opentelemetry_sdk, tracing-subscriber). A service that builds its own
 //! providers turns it off (`default-features = false`) and keeps only the
 //! mapping: [`OtelTrace`] with [`OtelTrace::with_tracer`] and
-//! [`OtelTrace::meter`]. `tls`: https:// collector endpoints.
+//! [`OtelTrace::meter`]. `tls`: https:// collector endpoints. gzip
+//! (`OTEL_EXPORTER_OTLP_*COMPRESSION=gzip`) is built in with `setup`, for
+//! both signals and both protocols; `zstd` is a build error of [`Setup`].
 //!
 //! # Layout
 //!
@@ -248,8 +254,9 @@
 //! | [`conventions`] | the hook-to-event names, every attribute key with its type, unit and status, [`conventions::check`] |
 //! | `setup`, `setup/env`, `setup/exporters`, `setup/bridge`, `guard` | the pipeline, what the `OTEL_*` variables ask, its OTLP exporters, the `tracing` bridge's details and its guard (feature `setup`) |
 //! | `export/otlp_body` | the OTLP traces request, encoded straight from the SDK's spans, sent over HTTP and gRPC (feature `setup`) |
-//! | `export/grpc`, `export/retry`, `export/config` | the OTLP/gRPC traces sender, its retries and failures in plain words, the `OTEL_EXPORTER_OTLP_*` transport settings (feature `setup`) |
-//! | `export/recording` | the OTLP/HTTP span exporter's wrapper and client, and the metric exporter's wrapper (feature `setup`) |
+//! | `export/http`, `export/grpc` | the OTLP/HTTP and OTLP/gRPC span exporters: each encodes the batch and sends it (feature `setup`) |
+//! | `export/config`, `export/retry` | the `OTEL_EXPORTER_OTLP_*` transport settings of both, resolved as opentelemetry-otlp does; its retry policy and gRPC failures in plain words (feature `setup`) |
+//! | `export/recording` | the metric exporters' wrapper and the OTLP/HTTP metric exporter's client, recording outcomes (feature `setup`) |
 //! | [`export_errors`] (`export/errors`), `export/status` | what became of the exports, in plain words (feature `setup`) |
 //! | `propagation` | the W3C Trace Context propagator `Setup` installs: `traceparent` without `core::fmt` (feature `setup`) |
 #![warn(missing_docs)]

@@ -33,7 +33,9 @@ pub enum Protocol {
     /// specification's default, and the cheaper one here: the traces body
     /// is encoded straight from the SDK's spans (the same bytes as
     /// opentelemetry-otlp's, a third of its cost; see BENCHMARKS.md) and
-    /// sent by opentelemetry-otlp's HTTP exporter.
+    /// POSTed by this crate's exporter with the same reqwest blocking
+    /// client opentelemetry-otlp uses; metrics by opentelemetry-otlp's HTTP
+    /// exporter.
     HttpProtobuf,
 }
 
@@ -109,11 +111,12 @@ impl Setup {
     }
 
     /// The defaults, reading `OTEL_*` variables through `lookup` instead of
-    /// the process environment (for tests). The OTLP/gRPC traces exporter
-    /// reads its transport variables (endpoint, insecure, headers, timeout,
-    /// compression) through `lookup` too; the other exporters and the SDK
-    /// still read the variables they handle themselves from the process
-    /// environment: endpoint, headers, timeout, compression, sampler,
+    /// the process environment (for tests). The OTLP traces exporters (both
+    /// protocols) read their transport variables (endpoint, insecure,
+    /// headers, timeout, compression) through `lookup` too; the metric
+    /// exporters and the SDK still read the variables they handle
+    /// themselves from the process environment: endpoint, headers, timeout,
+    /// compression (`zstd` is refused through `lookup` first), sampler,
     /// resource attributes, batch and metric-interval settings.
     pub fn with_env(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
         Setup {
@@ -281,7 +284,7 @@ impl Setup {
                         .build()
                 }
                 Protocol::HttpProtobuf => {
-                    BatchSpanProcessor::builder(self.http_span_exporter(status)?)
+                    BatchSpanProcessor::builder(self.http_span_exporter(status, &mut notes)?)
                         .with_batch_config(batch)
                         .build()
                 }
@@ -299,7 +302,7 @@ impl Setup {
             let status = self.export_status(Signal::Metrics, metrics_protocol);
             exports.push(status.clone());
             let exporter = crate::export::recording::RecordingMetricExporter::new(
-                self.metric_exporter(metrics_protocol, &status)?,
+                self.metric_exporter(metrics_protocol, &status, &mut notes)?,
                 status,
             );
             Some(

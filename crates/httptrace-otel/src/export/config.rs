@@ -1,10 +1,11 @@
-//! The OTLP transport settings of our exporters, resolved from the program
-//! and the `OTEL_EXPORTER_OTLP_*` variables exactly as opentelemetry-otlp
-//! 0.33 resolves them (`exporter/mod.rs`, `exporter/tonic/mod.rs`): a
-//! deployment that configured its tonic exporter keeps every setting when
-//! traces go through our gRPC sender instead. The rules are copied, not
-//! reached through its builder, because it keeps the resolved values to
-//! itself; they live here, once, with their tests.
+//! The OTLP transport settings of our traces exporters (`grpc.rs`,
+//! `http.rs`), resolved from the program and the `OTEL_EXPORTER_OTLP_*`
+//! variables exactly as opentelemetry-otlp 0.33 resolves them
+//! (`exporter/mod.rs`, `exporter/tonic/mod.rs`, `exporter/http/mod.rs`): a
+//! deployment that configured its exporter keeps every setting when traces
+//! go through ours instead. The rules are copied, not reached through its
+//! builders, because they keep the resolved values to themselves; they
+//! live here, once, with their tests.
 //!
 //! The variables are read through a lookup (the process environment in
 //! service, a map in tests) that returns raw values: opentelemetry-otlp
@@ -27,6 +28,9 @@ pub(crate) fn process_env(key: &str) -> Option<String> {
 
 /// Where a gRPC exporter sends when nothing says otherwise.
 pub(crate) const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
+/// Where an HTTP exporter sends when nothing says otherwise (plus the
+/// signal's path).
+pub(crate) const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318";
 /// The export timeout when nothing says otherwise.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -77,6 +81,45 @@ pub(crate) fn grpc_endpoint(
     )
 }
 
+/// An HTTP exporter's endpoint and where it came from (as for gRPC):
+/// programmatic (already the full URL: `Setup` appends the signal's path),
+/// else `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT` as is, else
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` plus the signal's path (`/v1/traces`), else
+/// `http://localhost:4318` plus that path. Empty values count as unset; the
+/// `INSECURE` rule is gRPC's only.
+pub(crate) fn http_endpoint(
+    lookup: Lookup<'_>,
+    signal: Signal,
+    programmatic: Option<&str>,
+) -> (String, String) {
+    let specific = signal_var(signal, "ENDPOINT");
+    let nonempty = |k: &str| lookup(k).filter(|v| !v.is_empty());
+    if let Some(p) = programmatic.filter(|p| !p.is_empty()) {
+        (p.to_string(), "endpoint".to_string())
+    } else if let Some(e) = nonempty(&specific) {
+        (e, specific)
+    } else if let Some(e) = nonempty("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        (
+            with_path(&e, signal.http_path()),
+            "OTEL_EXPORTER_OTLP_ENDPOINT".to_string(),
+        )
+    } else {
+        (
+            with_path(DEFAULT_HTTP_ENDPOINT, signal.http_path()),
+            "endpoint".to_string(),
+        )
+    }
+}
+
+/// `base` and `path` joined as opentelemetry-otlp joins them: one `/` of a
+/// trailing `/` on `base` dropped, no more.
+fn with_path(base: &str, path: &str) -> String {
+    match (base.ends_with('/'), path.strip_prefix('/')) {
+        (true, Some(rest)) => format!("{base}{rest}"),
+        _ => format!("{base}{path}"),
+    }
+}
+
 /// `OTEL_EXPORTER_OTLP_<SIGNAL>_INSECURE`, else `OTEL_EXPORTER_OTLP_INSECURE`
 /// (set but empty counts as set): `true` in any case means insecure.
 fn insecure(lookup: Lookup<'_>, signal: Signal) -> bool {
@@ -101,13 +144,15 @@ fn apply_insecure_scheme(endpoint: String, insecure: bool) -> String {
     }
 }
 
-/// The headers a gRPC exporter sends as metadata: a `user-agent`, then
+/// The headers a traces exporter sends (as gRPC metadata, or HTTP headers):
+/// a `user-agent` naming this crate (opentelemetry-otlp's names itself),
+/// then
 /// `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS` if set (even empty), else
 /// `OTEL_EXPORTER_OTLP_HEADERS`: `key=value` pairs separated by commas,
 /// trimmed, values URL-decoded (kept as written when they do not decode),
 /// pairs with an empty key or value and invalid names or values skipped.
 /// A variable's header replaces the default of the same name.
-pub(crate) fn grpc_headers(lookup: Lookup<'_>, signal: Signal) -> HeaderMap {
+pub(crate) fn headers(lookup: Lookup<'_>, signal: Signal) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(
         http::header::USER_AGENT,
@@ -162,18 +207,24 @@ fn url_decode(value: &str) -> Option<String> {
     }
 }
 
+/// A compression our exporters can apply to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Compression {
+    Gzip,
+}
+
 /// What `OTEL_EXPORTER_OTLP_<SIGNAL>_COMPRESSION`, else
-/// `OTEL_EXPORTER_OTLP_COMPRESSION`, asks of a gRPC exporter, checked in
-/// that order (empty counts as unset): `none` is no compression; a value
-/// that is no algorithm is skipped with a note, as opentelemetry-otlp warns
-/// and skips it. `gzip` and `zstd` are errors: this build has neither in
-/// tonic, and where opentelemetry-otlp would warn and send uncompressed, a
-/// setting we cannot keep is said, not dropped.
-pub(crate) fn grpc_compression(
+/// `OTEL_EXPORTER_OTLP_COMPRESSION`, asks of an exporter, checked in that
+/// order (empty counts as unset): `none` is no compression, `gzip` (any
+/// case) is gzip; a value that is no algorithm is skipped with a note, as
+/// opentelemetry-otlp warns and skips it. `zstd` is an error: this build
+/// has no zstd, and where opentelemetry-otlp would warn and send
+/// uncompressed, a setting we cannot keep is said, not dropped.
+pub(crate) fn compression(
     lookup: Lookup<'_>,
     signal: Signal,
     notes: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<Option<Compression>, String> {
     for name in [
         signal_var(signal, "COMPRESSION"),
         "OTEL_EXPORTER_OTLP_COMPRESSION".into(),
@@ -182,11 +233,12 @@ pub(crate) fn grpc_compression(
             continue;
         };
         match value.to_ascii_lowercase().as_str() {
-            "none" => return Ok(()),
-            algorithm @ ("gzip" | "zstd") => {
+            "none" => return Ok(None),
+            "gzip" => return Ok(Some(Compression::Gzip)),
+            "zstd" => {
                 return Err(format!(
-                    "{name}={value}: {algorithm} compression over gRPC is not built in \
-                     (tonic's `{algorithm}` feature); unset it or set `none`"
+                    "{name}={value}: zstd compression is not built in; \
+                     set `gzip` or `none`, or unset it"
                 ));
             }
             _ => notes.push(format!(
@@ -194,7 +246,7 @@ pub(crate) fn grpc_compression(
             )),
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -285,7 +337,7 @@ mod tests {
 
     #[test]
     fn headers_merge_decode_and_skip() {
-        let h = |pairs: &[(&str, &str)]| grpc_headers(&env(pairs), T);
+        let h = |pairs: &[(&str, &str)]| headers(&env(pairs), T);
         let default = h(&[]);
         assert_eq!(default.len(), 1);
         assert!(
@@ -321,37 +373,90 @@ mod tests {
     }
 
     #[test]
-    fn compression_we_cannot_keep_is_an_error() {
-        let c = |pairs: &[(&str, &str)], notes: &mut Vec<String>| {
-            grpc_compression(&env(pairs), T, notes)
-        };
+    fn http_endpoint_precedence_and_the_signal_path() {
+        let e = |pairs: &[(&str, &str)], p: Option<&str>| http_endpoint(&env(pairs), T, p);
+        assert_eq!(
+            e(&[], None),
+            ("http://localhost:4318/v1/traces".into(), "endpoint".into())
+        );
+        let both = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://general:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://traces:4318/custom",
+            ),
+        ];
+        // The program's is the full URL already; the signal's is used as is.
+        assert_eq!(
+            e(&both, Some("http://prog:1/v1/traces")).0,
+            "http://prog:1/v1/traces"
+        );
+        assert_eq!(
+            e(&both, None),
+            (
+                "http://traces:4318/custom".into(),
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".into()
+            )
+        );
+        // The general one gets the path, one trailing `/` dropped.
+        let general = |v: &str| e(&[("OTEL_EXPORTER_OTLP_ENDPOINT", v)], Some("")).0;
+        assert_eq!(general("http://g:4318"), "http://g:4318/v1/traces");
+        assert_eq!(general("http://g:4318/"), "http://g:4318/v1/traces");
+        assert_eq!(
+            general("http://g:4318/otlp//"),
+            "http://g:4318/otlp//v1/traces"
+        );
+        // Empty counts as unset; INSECURE and the metrics variable are not read.
+        let ignored = [
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:1"),
+            ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+        ];
+        assert_eq!(e(&ignored, None).0, "http://localhost:4318/v1/traces");
+        assert_eq!(
+            e(&ignored, Some("c.test:4318/v1/traces")).0,
+            "c.test:4318/v1/traces"
+        );
+    }
+
+    #[test]
+    fn compression_gzip_none_and_what_we_cannot_keep() {
+        let c =
+            |pairs: &[(&str, &str)], notes: &mut Vec<String>| compression(&env(pairs), T, notes);
         let mut notes = Vec::new();
-        assert_eq!(c(&[], &mut notes), Ok(()));
+        assert_eq!(c(&[], &mut notes), Ok(None));
         assert_eq!(
             c(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "none")], &mut notes),
-            Ok(())
+            Ok(None)
+        );
+        assert_eq!(
+            c(
+                &[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP")],
+                &mut notes
+            ),
+            Ok(Some(Compression::Gzip))
         );
         let err = c(
-            &[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP")],
+            &[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd")],
             &mut notes,
         )
         .unwrap_err();
         assert!(
-            err.contains("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=GZIP") && err.contains("gzip"),
+            err.contains("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=zstd")
+                && err.contains("not built in"),
             "{err}"
         );
-        assert!(c(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd")], &mut notes).is_err());
         // The signal's `none` wins over the general `gzip`.
         let none_first = [
             ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "none"),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
         ];
-        assert_eq!(c(&none_first, &mut notes), Ok(()));
+        assert_eq!(c(&none_first, &mut notes), Ok(None));
         assert!(notes.is_empty());
         // An unknown value is skipped with a note, and the next one read.
         let unknown = [
             ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "brotli"),
-            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"),
         ];
         assert!(c(&unknown, &mut notes).is_err());
         assert_eq!(notes.len(), 1);

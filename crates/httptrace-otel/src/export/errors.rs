@@ -1,12 +1,14 @@
 //! What became of the exports: per signal, whether the last export reached
 //! the collector, and if not, why, in plain words.
 //!
-//! The pipeline's exporters are wrapped so that every export's outcome is
-//! recorded for its signal (the SDK itself drops the result of the export
-//! made at shutdown). Over OTLP/HTTP the exporter's HTTP client is this
-//! crate's own, so a refused connection, a timeout or a collector answering
-//! 404 for a signal it does not take is told apart (the exporter itself only
-//! says "network error"). Over gRPC the exporter's status code says it.
+//! Every export's outcome is recorded for its signal (the SDK itself drops
+//! the result of the export made at shutdown): by our traces exporters,
+//! and by a wrapper around the metric exporter. Over OTLP/HTTP each attempt
+//! is seen by this crate's code (our exporter, or the metric exporter's
+//! HTTP client), so a refused connection, a timeout or a collector
+//! answering 404 for a signal it does not take is told apart
+//! (opentelemetry-otlp itself only says "network error"). Over gRPC the
+//! status code says it.
 //!
 //! A failed export during the run is reported through `tracing` at warn
 //! level, at most once per signal per [`WARN_INTERVAL`] (the line says how
@@ -47,7 +49,7 @@ impl Signal {
         }
     }
 
-    fn http_path(self) -> &'static str {
+    pub(crate) fn http_path(self) -> &'static str {
         match self {
             Signal::Traces => "/v1/traces",
             Signal::Metrics => "/v1/metrics",

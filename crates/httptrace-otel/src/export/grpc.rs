@@ -7,7 +7,8 @@
 //! (about 70 000 instructions per request on the batch thread, measured);
 //! the codec here writes the bytes `otlp_body::encode_traces` produced.
 //! The transport is the one it builds (`config.rs` resolves the same
-//! settings the same way), and so are the retries and the error texts.
+//! settings the same way, gzip included), and so are the retries and the
+//! error texts.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,13 +63,20 @@ impl GrpcSpanExporter {
         notes: &mut Vec<String>,
     ) -> Result<Self, String> {
         let signal = Signal::Traces;
-        config::grpc_compression(lookup, signal, notes)?;
+        let compression = config::compression(lookup, signal, notes)?;
         let timeout = config::timeout(lookup, signal, programmatic_timeout);
         let (endpoint, source) = config::grpc_endpoint(lookup, signal, programmatic_endpoint);
-        let metadata = MetadataMap::from_headers(config::grpc_headers(lookup, signal));
+        let metadata = MetadataMap::from_headers(config::headers(lookup, signal));
         let channel = channel(&endpoint, &source, timeout)?;
+        let mut client = Grpc::new(channel);
+        // As opentelemetry-otlp's tonic client: gzip both ways when asked.
+        if compression == Some(config::Compression::Gzip) {
+            client = client
+                .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+                .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        }
         Ok(GrpcSpanExporter {
-            client: Grpc::new(channel),
+            client,
             metadata,
             runtime: tokio::runtime::Handle::try_current()
                 .map_err(|_| "the gRPC exporter needs the export runtime".to_string())?,
@@ -221,8 +229,8 @@ async fn call(
 
 /// A collector that took the export but rejected some spans says so in a
 /// partial success: logged, not retried, as the specification asks (and
-/// opentelemetry-otlp does).
-fn partial_success(response: &ExportTraceServiceResponse) {
+/// opentelemetry-otlp does). The HTTP exporter's too.
+pub(super) fn partial_success(response: &ExportTraceServiceResponse) {
     if let Some(partial) = &response.partial_success
         && (partial.rejected_spans > 0 || !partial.error_message.is_empty())
     {

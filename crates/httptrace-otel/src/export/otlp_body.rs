@@ -13,11 +13,9 @@
 //! `ExportTraceServiceRequest`, byte for byte (the tests compare with
 //! opentelemetry-proto's).
 //!
-//! The exporter keeps opentelemetry-otlp's transport (endpoint, headers,
-//! timeout, retries): [`PreEncodedBody`] hands this body to the HTTP client,
-//! which sends it in place of the exporter's own (see `recording.rs`).
+//! Both traces exporters send it: `http.rs` as the POST body, `grpc.rs` as
+//! the call's message.
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::InstrumentationScope;
@@ -270,45 +268,6 @@ fn link_len(l: &opentelemetry::trace::Link) -> usize {
         + 4 // flags (6), fixed32, never zero
 }
 
-/// The body of the export under way, shared by the span exporter (which
-/// encodes it) and the HTTP client (which sends it in place of the
-/// exporter's own, on every attempt of that export).
-#[derive(Debug, Default)]
-pub(crate) struct PreEncodedBody(Mutex<Slot>);
-
-#[derive(Debug, Default)]
-struct Slot {
-    body: Option<opentelemetry_http::Bytes>,
-    sent: bool,
-}
-
-impl PreEncodedBody {
-    fn lock(&self) -> MutexGuard<'_, Slot> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Holds `body` for the next export's requests.
-    pub(crate) fn set(&self, body: Vec<u8>) {
-        *self.lock() = Slot {
-            body: Some(body.into()),
-            sent: false,
-        };
-    }
-
-    /// The body to send, if one is held (marking it sent).
-    pub(crate) fn body_to_send(&self) -> Option<opentelemetry_http::Bytes> {
-        let mut slot = self.lock();
-        let body = slot.body.clone()?;
-        slot.sent = true;
-        Some(body)
-    }
-
-    /// Ends the export: drops the body; whether any request carried it.
-    pub(crate) fn finish(&self) -> bool {
-        std::mem::take(&mut *self.lock()).sent
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -479,20 +438,5 @@ pub(crate) mod tests {
             .with_attributes([KeyValue::new("service.name", "x")])
             .build();
         assert_eq!(encode_traces(&[], &resource), reference(&[], &resource));
-    }
-
-    #[test]
-    fn the_slot_says_whether_a_request_carried_the_body() {
-        let slot = PreEncodedBody::default();
-        assert!(slot.body_to_send().is_none());
-        assert!(!slot.finish());
-        slot.set(vec![1, 2, 3]);
-        assert_eq!(slot.body_to_send().as_deref(), Some(&[1u8, 2, 3][..]));
-        // A retry sends the same body again.
-        assert_eq!(slot.body_to_send().as_deref(), Some(&[1u8, 2, 3][..]));
-        assert!(slot.finish());
-        assert!(slot.body_to_send().is_none(), "finish drops the body");
-        slot.set(vec![4]);
-        assert!(!slot.finish(), "not sent");
     }
 }

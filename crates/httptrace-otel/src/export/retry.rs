@@ -1,6 +1,7 @@
-//! What a failed gRPC export attempt means: whether to try again and after
-//! how long (opentelemetry-otlp 0.33's policy for its tonic exporters,
-//! which retry by default), and what to tell the user, in plain words.
+//! What a failed export attempt means: whether to try again and after how
+//! long (opentelemetry-otlp 0.33's policy, on by default for its tonic and
+//! its HTTP exporters alike), and, for gRPC, what to tell the user in plain
+//! words (HTTP's words are `status.rs`'s).
 
 use std::error::Error as _;
 use std::time::{Duration, Instant};
@@ -59,6 +60,38 @@ pub(crate) fn retry_class_of(status: &tonic::Status) -> Retry {
         .get_details_retry_info()
         .and_then(|info| info.retry_delay);
     retry_class(status.code(), delay)
+}
+
+/// The retry class of an HTTP attempt that got `status` (`None`: no
+/// response at all, a transport failure) with this `Retry-After` header, as
+/// opentelemetry-otlp's `classify_http_error`: 429 and 503 after the
+/// server's delay (seconds or an HTTP date, capped at 10 min) or with
+/// backoff, 502, 504 and transport failures with backoff, nothing else.
+pub(crate) fn http_retry_class(
+    status: Option<http::StatusCode>,
+    retry_after: Option<&str>,
+) -> Retry {
+    match status.map(|s| s.as_u16()) {
+        None | Some(502 | 504) => Retry::Yes,
+        Some(429 | 503) => retry_after
+            .and_then(parse_retry_after)
+            .map_or(Retry::Yes, |d| {
+                Retry::After(d.min(Duration::from_secs(600)))
+            }),
+        Some(_) => Retry::No,
+    }
+}
+
+/// `Retry-After` as delay seconds or an HTTP date (whole seconds from now).
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    if let Ok(seconds) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let left = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(Duration::from_secs(left.as_secs()))
 }
 
 /// The backoff between attempts of one export (opentelemetry-otlp's
@@ -230,6 +263,38 @@ mod tests {
             Code::Internal,
         ] {
             assert_eq!(retry_class(code, None), Retry::No, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn http_retried_as_the_specification_says() {
+        use http::StatusCode as S;
+        let c = |s: Option<u16>, after| http_retry_class(s.map(|s| S::from_u16(s).unwrap()), after);
+        assert_eq!(c(None, None), Retry::Yes, "no response");
+        for code in [502, 504, 429, 503] {
+            assert_eq!(c(Some(code), None), Retry::Yes, "{code}");
+        }
+        assert_eq!(
+            c(Some(503), Some(" 7")),
+            Retry::After(Duration::from_secs(7))
+        );
+        assert_eq!(
+            c(Some(429), Some("99999")),
+            Retry::After(Duration::from_secs(600))
+        );
+        assert_eq!(c(Some(429), Some("soon")), Retry::Yes);
+        // A date in the past: retry now (the backoff's own delay applies).
+        assert_eq!(
+            c(Some(429), Some("Fri, 31 Dec 1999 23:59:59 GMT")),
+            Retry::After(Duration::ZERO)
+        );
+        assert_eq!(
+            c(Some(502), Some("7")),
+            Retry::Yes,
+            "only 429 and 503 read it"
+        );
+        for code in [400, 401, 404, 413, 500] {
+            assert_eq!(c(Some(code), Some("1")), Retry::No, "{code}");
         }
     }
 

@@ -1,7 +1,7 @@
 //! What became of each signal's exports: the outcome of every export
-//! recorded by wrappers around the SDK's exporters (and, over OTLP/HTTP,
-//! by the exporter's HTTP client), failures classified in plain words and
-//! warned about at most once per [`WARN_INTERVAL`].
+//! recorded by our traces exporters, by the wrapper around the metric
+//! exporter (and, over OTLP/HTTP, by its HTTP client), failures classified
+//! in plain words and warned about at most once per [`WARN_INTERVAL`].
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,7 @@ use crate::export::errors::{ExportError, ExportErrorKind, Signal, WARN_INTERVAL,
 struct State {
     /// An export is under way.
     in_flight: bool,
-    /// What the HTTP client saw on the current export's last attempt.
+    /// What the sender saw on the current export's last attempt.
     attempt: Option<(ExportErrorKind, String)>,
     /// The last finished export's failure (`None`: it succeeded, or none
     /// finished yet).
@@ -100,7 +100,8 @@ impl ExportStatus {
         }
     }
 
-    /// What the HTTP client saw on one attempt of the current export.
+    /// What the sender (our exporter, or the metric exporter's HTTP
+    /// client) saw on one attempt of the current export.
     pub(crate) fn attempt_failed(&self, kind: ExportErrorKind, detail: String) {
         self.lock().attempt = Some((kind, detail));
     }
@@ -194,8 +195,9 @@ pub(crate) fn warn(error: &ExportError, suppressed: u64) {
     }
 }
 
-/// Kind and readable detail of an error the exporter returned, when the
-/// HTTP client saw nothing (gRPC, or a failure before any request).
+/// Kind and readable detail of an error the exporter returned, when no
+/// attempt was recorded (opentelemetry-otlp's gRPC metric exporter, or a
+/// failure before any request).
 fn classify_sdk_error(
     error: &OTelSdkError,
     signal: Signal,

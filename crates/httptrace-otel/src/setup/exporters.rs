@@ -1,10 +1,11 @@
 //! The OTLP exporters [`Setup`] builds: gRPC or HTTP/protobuf, per signal,
 //! their endpoints, and the export status each one records to.
 //!
-//! Traces over gRPC go through our own sender (`export/grpc.rs`), with the
-//! body the HTTP path sends too. Metrics over gRPC stay on
-//! opentelemetry-otlp's tonic exporter: one small export per interval,
-//! whose conversion costs little next to the spans'.
+//! Traces go through our own exporters, `export/grpc.rs` and
+//! `export/http.rs`, which send the body `export/otlp_body.rs` encodes.
+//! Metrics stay on opentelemetry-otlp's exporters (the HTTP one with our
+//! recording client): one small export per interval, whose conversion
+//! costs little next to the spans'.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,14 +16,14 @@ use super::{InitError, Protocol, Setup};
 use crate::export::config;
 use crate::export::errors::{self, Signal};
 use crate::export::grpc::GrpcSpanExporter;
-use crate::export::otlp_body::PreEncodedBody;
-use crate::export::recording::RecordingSpanExporter;
+use crate::export::http::HttpSpanExporter;
 use crate::export::status::ExportStatus;
 
-/// Builds an OTLP exporter of either signal: the span and metric exporter
-/// builders share their methods but no trait, hence a macro.
+/// Builds an opentelemetry-otlp exporter (the metric one; the span and
+/// metric exporter builders share their methods but no trait, hence a
+/// macro).
 macro_rules! otlp_exporter {
-    ($setup:expr, $protocol:expr, $exporter:ident, $path:literal, $what:literal, $status:expr, $body:expr) => {{
+    ($setup:expr, $protocol:expr, $exporter:ident, $path:literal, $what:literal, $status:expr) => {{
         let endpoint = $setup.endpoint_for($protocol, $path);
         let built = match $protocol {
             Protocol::Grpc => {
@@ -41,12 +42,9 @@ macro_rules! otlp_exporter {
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
                 // Our client: it tells refused, timeout and 404 apart.
                 let timeout = export_timeout($status.signal(), $setup.export_timeout);
-                let mut client =
+                let client =
                     crate::export::recording::RecordingHttpClient::new(timeout, $status.clone())
                         .map_err(|e| InitError(format!(concat!($what, ": {}"), e)))?;
-                if let Some(body) = $body {
-                    client = client.with_pre_encoded_body(body);
-                }
                 b = opentelemetry_otlp::WithHttpConfig::with_http_client(b, client);
                 if let Some(e) = endpoint {
                     b = b.with_endpoint(e);
@@ -68,10 +66,15 @@ impl Setup {
             Signal::Metrics => "/v1/metrics",
         };
         let programmatic = self.endpoint_for(protocol, path);
-        if signal == Signal::Traces && protocol == Protocol::Grpc {
-            // Where our gRPC exporter sends, as it resolves it.
+        if signal == Signal::Traces {
+            // Where our exporter sends, as it resolves it.
             let env = |k: &str| (self.env)(k);
-            let (endpoint, _) = config::grpc_endpoint(&env, signal, programmatic.as_deref());
+            let (endpoint, _) = match protocol {
+                Protocol::Grpc => config::grpc_endpoint(&env, signal, programmatic.as_deref()),
+                Protocol::HttpProtobuf => {
+                    config::http_endpoint(&env, signal, programmatic.as_deref())
+                }
+            };
             let timeout = config::timeout(&env, signal, self.export_timeout);
             return ExportStatus::new(signal, errors::shown_endpoint(&endpoint), timeout);
         }
@@ -89,23 +92,23 @@ impl Setup {
         })
     }
 
-    /// The OTLP/HTTP span exporter, wrapped to record its outcomes, sending
-    /// the body it encodes itself (`export/otlp_body.rs`).
+    /// The OTLP/HTTP span exporter (ours), its transport variables read
+    /// through the setup's lookup.
     pub(super) fn http_span_exporter(
         &self,
         status: Arc<ExportStatus>,
-    ) -> Result<RecordingSpanExporter<opentelemetry_otlp::SpanExporter>, InitError> {
-        let body = Arc::<PreEncodedBody>::default();
-        let inner = otlp_exporter!(
-            self,
-            Protocol::HttpProtobuf,
-            SpanExporter,
-            "/v1/traces",
-            "OTLP span exporter",
+        notes: &mut Vec<String>,
+    ) -> Result<HttpSpanExporter, InitError> {
+        let env = |k: &str| (self.env)(k);
+        HttpSpanExporter::new(
+            &env,
+            self.endpoint_for(Protocol::HttpProtobuf, "/v1/traces")
+                .as_deref(),
+            self.export_timeout,
             status,
-            Some(body.clone())
-        )?;
-        Ok(RecordingSpanExporter::new(inner, status).with_pre_encoded_body(body))
+            notes,
+        )
+        .map_err(|e| InitError(format!("OTLP span exporter: {e}")))
     }
 
     /// The OTLP/gRPC span exporter (ours), its transport variables read
@@ -126,19 +129,26 @@ impl Setup {
         .map_err(|e| InitError(format!("OTLP span exporter: {e}")))
     }
 
+    /// opentelemetry-otlp's metric exporter. It reads the compression
+    /// variables itself (gzip built in, as for traces); `zstd`, which it
+    /// would warn about and drop, is checked here first so that both
+    /// signals fail alike.
     pub(super) fn metric_exporter(
         &self,
         protocol: Protocol,
         status: &Arc<ExportStatus>,
+        notes: &mut Vec<String>,
     ) -> Result<opentelemetry_otlp::MetricExporter, InitError> {
+        let env = |k: &str| (self.env)(k);
+        config::compression(&env, Signal::Metrics, notes)
+            .map_err(|e| InitError(format!("OTLP metric exporter: {e}")))?;
         otlp_exporter!(
             self,
             protocol,
             MetricExporter,
             "/v1/metrics",
             "OTLP metric exporter",
-            status,
-            None::<Arc<PreEncodedBody>>
+            status
         )
     }
 }

@@ -20,8 +20,11 @@ use crate::export::errors::Signal;
 use crate::export::otlp_body::tests::{reference, span};
 use crate::export::status::ExportStatus;
 
+/// A call's `grpc-encoding` and message.
+type Call = (Option<String>, ExportTraceServiceRequest);
+
 #[derive(Clone, Default)]
-struct Collector(Arc<Mutex<Vec<ExportTraceServiceRequest>>>);
+struct Collector(Arc<Mutex<Vec<Call>>>);
 
 #[tonic::async_trait]
 impl TraceService for Collector {
@@ -29,13 +32,26 @@ impl TraceService for Collector {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.0.lock().unwrap().push(request.into_inner());
+        let encoding = request
+            .metadata()
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap().to_string());
+        self.0
+            .lock()
+            .unwrap()
+            .push((encoding, request.into_inner()));
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
 
 #[test]
-fn the_message_sent_is_opentelemetry_protos() {
+fn the_message_sent_is_opentelemetry_protos_gzipped_or_not() {
+    for gzip in [false, true] {
+        the_message_sent_is_opentelemetry_protos(gzip);
+    }
+}
+
+fn the_message_sent_is_opentelemetry_protos(gzip: bool) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -48,7 +64,10 @@ fn the_message_sent_is_opentelemetry_protos() {
     let addr = listener.local_addr().unwrap();
     rt.spawn(
         tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(collector.clone()))
+            .add_service(
+                TraceServiceServer::new(collector.clone())
+                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+            )
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
     );
 
@@ -73,7 +92,10 @@ fn the_message_sent_is_opentelemetry_protos() {
     let endpoint = format!("http://{addr}");
     let mut exporter = {
         let _in = rt.enter();
-        GrpcSpanExporter::new(&|_| None, Some(&endpoint), None, status, &mut Vec::new()).unwrap()
+        let env = move |k: &str| {
+            (gzip && k == "OTEL_EXPORTER_OTLP_COMPRESSION").then(|| "gzip".to_string())
+        };
+        GrpcSpanExporter::new(&env, Some(&endpoint), None, status, &mut Vec::new()).unwrap()
     };
     exporter.set_resource(&resource);
     rt.block_on(exporter.export(spans.clone())).unwrap();
@@ -81,7 +103,9 @@ fn the_message_sent_is_opentelemetry_protos() {
     let got = collector.0.lock().unwrap().clone();
     let want = ExportTraceServiceRequest::decode(reference(&spans, &resource).as_slice()).unwrap();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0], want);
+    assert_eq!(got[0].1, want);
+    let encoding = got[0].0.as_deref();
+    assert_eq!(encoding, gzip.then_some("gzip"), "gzip: {gzip}");
 }
 
 /// The channel is built as opentelemetry-otlp builds it: an endpoint tonic
