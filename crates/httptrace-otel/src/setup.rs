@@ -30,10 +30,9 @@ pub enum Protocol {
     /// tonic client; metrics by opentelemetry-otlp's tonic exporter.
     Grpc,
     /// OTLP over HTTP with protobuf bodies; default port 4318. The
-    /// specification's default, and the cheaper one here: the traces body
-    /// is encoded straight from the SDK's spans (the same bytes as
-    /// opentelemetry-otlp's, a third of its cost; see BENCHMARKS.md) and
-    /// POSTed by this crate's exporter with the same reqwest blocking
+    /// specification's default. The traces body is encoded straight from
+    /// the SDK's spans, as over gRPC (the same bytes as opentelemetry-otlp's,
+    /// a third of its cost; see BENCHMARKS.md), and POSTed by this crate's exporter with the same reqwest blocking
     /// client opentelemetry-otlp uses; metrics by opentelemetry-otlp's HTTP
     /// exporter.
     HttpProtobuf,

@@ -182,6 +182,29 @@ pub(crate) fn display_endpoint(signal: Signal, grpc: bool, programmatic: Option<
     shown_endpoint(&raw)
 }
 
+/// `raw` for an error message: without whatever precedes an `@` in its
+/// authority (a URL that does not parse may still carry credentials), and
+/// without query or fragment when it parses.
+pub(crate) fn endpoint_in_message(raw: &str) -> String {
+    let (scheme, rest) = match raw.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, raw),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    let bare = match scheme {
+        Some(scheme) => format!("{scheme}://{rest}"),
+        None => rest.to_string(),
+    };
+    match url::Url::parse(bare.trim()) {
+        Ok(_) => shown_endpoint(&bare),
+        Err(_) => bare,
+    }
+}
+
 /// `raw` without userinfo, query or fragment.
 pub(crate) fn shown_endpoint(raw: &str) -> String {
     match url::Url::parse(raw.trim()) {
@@ -204,6 +227,23 @@ pub(crate) fn shown_endpoint(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_in_messages_lose_credentials_even_unparsed() {
+        assert_eq!(
+            endpoint_in_message("http://user:secret@bad host:4317/x"),
+            "http://bad host:4317/x"
+        );
+        assert_eq!(endpoint_in_message("user:secret@bad host"), "bad host");
+        assert_eq!(
+            endpoint_in_message("https://user:secret@collector:4317"),
+            "https://collector:4317"
+        );
+        assert_eq!(
+            endpoint_in_message("http://bad host:4318"),
+            "http://bad host:4318"
+        );
+    }
 
     #[test]
     fn endpoints_lose_credentials_and_query() {

@@ -92,12 +92,10 @@ impl GrpcSpanExporter {
 /// timeout per call, TLS (`ClientTlsConfig::new()`) for `https`, connected
 /// lazily.
 fn channel(endpoint: &str, source: &str, timeout: Duration) -> Result<Channel, String> {
-    let built = tonic::transport::Endpoint::from_shared(endpoint.to_string()).map_err(|e| {
-        format!(
-            "{source}: invalid endpoint '{endpoint}': {}",
-            source_chain(&e)
-        )
-    })?;
+    // Messages name the endpoint without its credentials.
+    let shown = crate::export::errors::endpoint_in_message(endpoint);
+    let built = tonic::transport::Endpoint::from_shared(endpoint.to_string())
+        .map_err(|e| format!("{source}: invalid endpoint '{shown}': {}", source_chain(&e)))?;
     let https = built
         .uri()
         .scheme()
@@ -108,7 +106,7 @@ fn channel(endpoint: &str, source: &str, timeout: Duration) -> Result<Channel, S
             .tls_config(tonic::transport::ClientTlsConfig::new())
             .map_err(|e| {
                 format!(
-                    "{source}: failed to configure default TLS for HTTPS endpoint '{endpoint}': {}",
+                    "{source}: failed to configure default TLS for HTTPS endpoint '{shown}': {}",
                     source_chain(&e)
                 )
             })?
@@ -118,7 +116,7 @@ fn channel(endpoint: &str, source: &str, timeout: Duration) -> Result<Channel, S
     #[cfg(not(feature = "tls"))]
     if https {
         return Err(format!(
-            "{source}: endpoint '{endpoint}' uses HTTPS but this build has no TLS; \
+            "{source}: endpoint '{shown}' uses HTTPS but this build has no TLS; \
              enable httptrace-otel's `tls` feature"
         ));
     }

@@ -75,7 +75,10 @@ impl HttpSpanExporter {
             .parse::<http::Uri>()
             .map_err(|e| e.to_string())
             .and_then(|_| reqwest::Url::parse(&endpoint).map_err(|e| e.to_string()))
-            .map_err(|e| format!("{source}: invalid endpoint '{endpoint}': {e}"))?;
+            .map_err(|e| {
+                let shown = crate::export::errors::endpoint_in_message(&endpoint);
+                format!("{source}: invalid endpoint '{shown}': {e}")
+            })?;
         let mut headers = HeaderMap::new();
         headers.insert(
             header::CONTENT_TYPE,
