@@ -5,42 +5,13 @@
 //! request is the process's first handshake.
 #![cfg(feature = "reqwest")]
 
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+mod handshake_stamps;
 
 use httptrace::reqwest::{ClientBuilderExt, Config, Tls};
-use httptrace::{ClientTrace, Event};
 use httptrace_testkit::http::TestServer;
 use httptrace_testkit::tls::TestCa;
 
-/// (connect_done, tls_handshake_start, tls_handshake_done) of one request.
-async fn stamps(client: &httptrace::reqwest::Client, url: &str) -> (Instant, Instant, Instant) {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let log = events.clone();
-    let trace = ClientTrace::new().on_event(move |e| log.lock().unwrap().push(e.clone()));
-    client
-        .get(url)
-        .trace(trace)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let events = events.lock().unwrap();
-    let find = |name: &str| {
-        events
-            .iter()
-            .find(|e| e.name() == name)
-            .map(Event::at)
-            .unwrap_or_else(|| panic!("no {name} in {events:?}"))
-    };
-    (
-        find("connect_done"),
-        find("tls_handshake_start"),
-        find("tls_handshake_done"),
-    )
-}
+use handshake_stamps::stamps;
 
 #[tokio::test]
 async fn the_generators_seeding_is_a_gap_before_the_handshake_not_part_of_it() {
