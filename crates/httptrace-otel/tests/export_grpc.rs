@@ -3,21 +3,20 @@
 //! attributes, the configured headers as metadata), and what a failing
 //! collector is recorded as.
 
-use std::collections::HashMap;
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use httptrace_otel::{ExportErrorKind, OtelGuard, Protocol, Setup};
-use opentelemetry::KeyValue;
-use opentelemetry::trace::{Span as _, Tracer as _};
+use httptrace_otel::{ExportError, ExportErrorKind, OtelGuard, Protocol, Setup};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
+
+use support::otlp::{self, assert_the_one_span};
 
 /// What the collector got: each call's metadata and message.
 type Calls = Arc<Mutex<Vec<(tonic::metadata::MetadataMap, ExportTraceServiceRequest)>>>;
@@ -78,28 +77,18 @@ fn pipeline(endpoint: String, env: &[(&str, &str)]) -> OtelGuard {
 }
 
 fn setup(endpoint: String, env: &[(&str, &str)]) -> Setup {
-    let env: HashMap<String, String> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Setup::with_env(move |k| env.get(k).cloned())
-        .protocol(Protocol::Grpc)
-        .endpoint(endpoint)
-        .metrics(false)
-        .install_subscriber(false)
-        .fmt(false)
-        .export_timeout(Duration::from_secs(3))
+    otlp::setup(Protocol::Grpc, endpoint, env)
 }
 
+const TRACER: &str = "export-grpc-test";
+
 fn one_span(guard: &OtelGuard) {
-    let tracer = guard.tracer("export-grpc-test").unwrap();
-    let mut span = tracer.start("GET /items");
-    span.set_attribute(KeyValue::new("http.response.status_code", 200));
-    span.add_event(
-        "got_conn",
-        vec![KeyValue::new("net.peer.name", "example.test")],
-    );
-    span.end();
+    otlp::one_span(guard, TRACER);
+}
+
+/// The one error an export of [`one_span`] to `endpoint` was recorded as.
+fn export_error(endpoint: String) -> ExportError {
+    otlp::the_export_error(pipeline(endpoint, &[]), TRACER)
 }
 
 #[test]
@@ -119,43 +108,16 @@ fn spans_arrive_with_their_events_attributes_and_the_headers() {
     let (metadata, request) = &calls[0];
     assert_eq!(metadata.get("x-api-key").unwrap(), "s cret", "URL-decoded");
     assert_eq!(metadata.get("x-tenant").unwrap(), "t1");
-    let spans: Vec<_> = request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans)
-        .collect();
-    assert_eq!(spans.len(), 1);
-    let span = spans[0];
-    assert_eq!(span.name, "GET /items");
-    let attr = |kvs: &[opentelemetry_proto::tonic::common::v1::KeyValue], key: &str| {
-        kvs.iter()
-            .find(|kv| kv.key == key)
-            .and_then(|kv| kv.value.clone())
-            .and_then(|v| v.value)
-    };
-    assert_eq!(
-        attr(&span.attributes, "http.response.status_code"),
-        Some(Value::IntValue(200))
-    );
-    assert_eq!(span.events.len(), 1);
-    assert_eq!(span.events[0].name, "got_conn");
-    assert_eq!(
-        attr(&span.events[0].attributes, "net.peer.name"),
-        Some(Value::StringValue("example.test".into()))
-    );
+    assert_the_one_span(request);
 }
 
 #[test]
 fn an_unavailable_collector_is_retried_then_reported_in_plain_words() {
     let (addr, calls) = collector(Some(tonic::Code::Unavailable));
-    let guard = pipeline(format!("http://{addr}"), &[]);
-    one_span(&guard);
-    let errors = guard.finish();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].kind(), ExportErrorKind::Other);
+    let error = export_error(format!("http://{addr}"));
+    assert_eq!(error.kind(), ExportErrorKind::Other);
     assert_eq!(
-        errors[0].to_string(),
+        error.to_string(),
         format!(
             "traces not exported to http://{addr}: the collector is unavailable (gRPC Unavailable)"
         )
@@ -167,13 +129,10 @@ fn an_unavailable_collector_is_retried_then_reported_in_plain_words() {
 #[test]
 fn a_collector_without_traces_is_unimplemented() {
     let (addr, calls) = collector(Some(tonic::Code::Unimplemented));
-    let guard = pipeline(format!("http://{addr}"), &[]);
-    one_span(&guard);
-    let errors = guard.finish();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].kind(), ExportErrorKind::Unimplemented);
+    let error = export_error(format!("http://{addr}"));
+    assert_eq!(error.kind(), ExportErrorKind::Unimplemented);
     assert_eq!(
-        errors[0].detail(),
+        error.detail(),
         "the collector does not accept traces (gRPC Unimplemented)"
     );
     assert_eq!(calls.lock().unwrap().len(), 1, "not retried");
@@ -190,13 +149,10 @@ fn a_closed_port_is_refused() {
         let _in = rt.enter();
         httptrace_testkit::http::refused_addr()
     };
-    let guard = pipeline(format!("http://{refused}"), &[]);
-    one_span(&guard);
-    let errors = guard.finish();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].kind(), ExportErrorKind::Refused);
+    let error = export_error(format!("http://{refused}"));
+    assert_eq!(error.kind(), ExportErrorKind::Refused);
     assert_eq!(
-        errors[0].to_string(),
+        error.to_string(),
         format!("traces not exported to http://{refused}: connection refused")
     );
 }

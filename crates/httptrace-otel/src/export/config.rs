@@ -64,17 +64,13 @@ pub(crate) fn grpc_endpoint(
     signal: Signal,
     programmatic: Option<&str>,
 ) -> (String, String) {
-    let specific = signal_var(signal, "ENDPOINT");
-    let nonempty = |k: &str| lookup(k).filter(|v| !v.is_empty());
-    let (endpoint, source) = if let Some(p) = programmatic.filter(|p| !p.is_empty()) {
-        (p.to_string(), "endpoint".to_string())
-    } else if let Some(e) = nonempty(&specific) {
-        (e, specific)
-    } else if let Some(e) = nonempty("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        (e, "OTEL_EXPORTER_OTLP_ENDPOINT".to_string())
-    } else {
-        (DEFAULT_GRPC_ENDPOINT.to_string(), "endpoint".to_string())
-    };
+    let (endpoint, source) = endpoint_and_source(
+        lookup,
+        signal,
+        programmatic,
+        DEFAULT_GRPC_ENDPOINT,
+        str::to_string,
+    );
     (
         apply_insecure_scheme(endpoint, insecure(lookup, signal)),
         source,
@@ -92,6 +88,28 @@ pub(crate) fn http_endpoint(
     signal: Signal,
     programmatic: Option<&str>,
 ) -> (String, String) {
+    endpoint_and_source(
+        lookup,
+        signal,
+        programmatic,
+        DEFAULT_HTTP_ENDPOINT,
+        |base| with_path(base, signal.http_path()),
+    )
+}
+
+/// The order both protocols take an endpoint in, and where it came from
+/// (`endpoint` for the program's or the default, else the variable's name):
+/// programmatic, else `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT` as is, else
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`, else `default`; empty values count as
+/// unset. The general variable and the default go through `finish` (HTTP
+/// appends the signal's path there; gRPC keeps them as they are).
+fn endpoint_and_source(
+    lookup: Lookup<'_>,
+    signal: Signal,
+    programmatic: Option<&str>,
+    default: &str,
+    finish: impl Fn(&str) -> String,
+) -> (String, String) {
     let specific = signal_var(signal, "ENDPOINT");
     let nonempty = |k: &str| lookup(k).filter(|v| !v.is_empty());
     if let Some(p) = programmatic.filter(|p| !p.is_empty()) {
@@ -99,15 +117,9 @@ pub(crate) fn http_endpoint(
     } else if let Some(e) = nonempty(&specific) {
         (e, specific)
     } else if let Some(e) = nonempty("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        (
-            with_path(&e, signal.http_path()),
-            "OTEL_EXPORTER_OTLP_ENDPOINT".to_string(),
-        )
+        (finish(&e), "OTEL_EXPORTER_OTLP_ENDPOINT".to_string())
     } else {
-        (
-            with_path(DEFAULT_HTTP_ENDPOINT, signal.http_path()),
-            "endpoint".to_string(),
-        )
+        (finish(default), "endpoint".to_string())
     }
 }
 

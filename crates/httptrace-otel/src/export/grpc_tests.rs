@@ -4,21 +4,20 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
+use opentelemetry_sdk::trace::SpanExporter as _;
 use prost::Message as _;
 
 use super::grpc::GrpcSpanExporter;
 use crate::export::errors::Signal;
-use crate::export::otlp_body::tests::{reference, span};
+use crate::export::otlp_body::tests::reference;
 use crate::export::status::ExportStatus;
+use crate::export::test_support::{batch, runtime};
 
 /// A call's `grpc-encoding` and message.
 type Call = (Option<String>, ExportTraceServiceRequest);
@@ -52,11 +51,7 @@ fn the_message_sent_is_opentelemetry_protos_gzipped_or_not() {
 }
 
 fn the_message_sent_is_opentelemetry_protos(gzip: bool) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let collector = Collector::default();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -70,19 +65,7 @@ fn the_message_sent_is_opentelemetry_protos(gzip: bool) {
             )
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
     );
-
-    let ours = InstrumentationScope::builder("httptrace-otel")
-        .with_version("0.1.0")
-        .with_attributes([KeyValue::new("scope.attr", "x")])
-        .build();
-    let theirs = InstrumentationScope::builder("tracing-opentelemetry").build();
-    let resource = Resource::builder_empty()
-        .with_attributes([KeyValue::new("service.name", "grpc-test")])
-        .with_schema_url([], "https://opentelemetry.io/schemas/1.37.0")
-        .build();
-    let spans: Vec<SpanData> = (0..12)
-        .map(|n| span(if n % 3 == 1 { &theirs } else { &ours }, n))
-        .collect();
+    let (spans, resource) = batch("grpc-test");
 
     let status = ExportStatus::new(
         Signal::Traces,

@@ -2,56 +2,27 @@
 //! byte for byte, the one opentelemetry-proto encodes (gzipped or not),
 //! and failed attempts are retried as opentelemetry-otlp retries them.
 
-use std::io::Read as _;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::BodyExt as _;
-use httptrace_testkit::http::{TestServer, full_body};
-use opentelemetry::{InstrumentationScope, KeyValue};
+use httptrace_testkit::http::{Received, TestServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
+use opentelemetry_sdk::trace::SpanExporter as _;
 use prost::Message as _;
 
 use super::http::HttpSpanExporter;
 use crate::export::errors::Signal;
-use crate::export::otlp_body::tests::{reference, span};
+use crate::export::otlp_body::tests::reference;
 use crate::export::status::ExportStatus;
+use crate::export::test_support::{batch, gunzip, runtime};
 
-/// What the server got: each request's head and body.
-type Received = Arc<Mutex<Vec<(http::request::Parts, Bytes)>>>;
-
-/// A server on a port it bound (kept while the runtime lives), answering
-/// every request with `status` and `answer`.
+/// A recording server on a port it bound, on `rt` (kept while the runtime
+/// lives), answering every request with `status` and `answer`.
 fn collector(rt: &tokio::runtime::Runtime, status: u16, answer: Bytes) -> (TestServer, Received) {
-    let received = Received::default();
-    let r = received.clone();
     let _in = rt.enter();
-    let server = TestServer::http_with_handler(move |req| {
-        let (r, answer) = (r.clone(), answer.clone());
-        async move {
-            let (parts, body) = req.into_parts();
-            let body = body.collect().await.unwrap().to_bytes();
-            r.lock().unwrap().push((parts, body));
-            http::Response::builder()
-                .status(status)
-                .body(full_body(answer))
-                .unwrap()
-        }
-    });
-    (server, received)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap()
+    TestServer::recording(status, answer)
 }
 
 fn exporter(endpoint: &str, env: &'static [(&'static str, &'static str)]) -> HttpSpanExporter {
@@ -62,22 +33,6 @@ fn exporter(endpoint: &str, env: &'static [(&'static str, &'static str)]) -> Htt
     };
     let status = ExportStatus::new(Signal::Traces, endpoint.into(), Duration::from_secs(5));
     HttpSpanExporter::new(&lookup, Some(endpoint), None, status, &mut Vec::new()).unwrap()
-}
-
-fn batch() -> (Vec<SpanData>, Resource) {
-    let ours = InstrumentationScope::builder("httptrace-otel")
-        .with_version("0.1.0")
-        .with_attributes([KeyValue::new("scope.attr", "x")])
-        .build();
-    let theirs = InstrumentationScope::builder("tracing-opentelemetry").build();
-    let resource = Resource::builder_empty()
-        .with_attributes([KeyValue::new("service.name", "http-test")])
-        .with_schema_url([], "https://opentelemetry.io/schemas/1.37.0")
-        .build();
-    let spans = (0..12)
-        .map(|n| span(if n % 3 == 1 { &theirs } else { &ours }, n))
-        .collect();
-    (spans, resource)
 }
 
 #[test]
@@ -92,7 +47,7 @@ fn the_body_posted_is_opentelemetry_protos_gzipped_or_not() {
             &[("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s%20cret")]
         };
         let mut exporter = exporter(&endpoint, env);
-        let (spans, resource) = batch();
+        let (spans, resource) = batch("http-test");
         exporter.set_resource(&resource);
         futures_block_on(exporter.export(spans.clone())).unwrap();
 
@@ -110,10 +65,7 @@ fn the_body_posted_is_opentelemetry_protos_gzipped_or_not() {
         );
         let body = if gzip {
             assert_eq!(head.headers["content-encoding"], "gzip");
-            let mut plain = Vec::new();
-            flate2::read::GzDecoder::new(body.as_ref())
-                .read_to_end(&mut plain)
-                .unwrap();
+            let plain = gunzip(body);
             assert!(body.len() < plain.len(), "compressed");
             plain
         } else {
@@ -132,7 +84,7 @@ fn failed_attempts_are_retried_as_opentelemetry_otlp_retries_them() {
     for (code, attempts) in [(503, 4), (502, 4), (404, 1), (400, 1), (500, 1)] {
         let (server, received) = collector(&rt, code, Bytes::new());
         let exporter = exporter(&server.url("/v1/traces"), &[]);
-        let err = futures_block_on(exporter.export(batch().0)).unwrap_err();
+        let err = futures_block_on(exporter.export(batch("http-test").0)).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!("Operation failed: HTTP export failed with status code: {code}")
@@ -152,12 +104,12 @@ fn a_partial_success_is_a_success() {
     };
     let (server, received) = collector(&rt, 200, answer.encode_to_vec().into());
     let exporter = exporter(&server.url("/v1/traces"), &[]);
-    futures_block_on(exporter.export(batch().0)).unwrap();
+    futures_block_on(exporter.export(batch("http-test").0)).unwrap();
     assert_eq!(received.lock().unwrap().len(), 1, "not retried");
     // Neither is an answer that is no protobuf.
     let (server, _) = collector(&rt, 200, Bytes::from_static(b"ok"));
     let exporter = self::exporter(&server.url("/v1/traces"), &[]);
-    futures_block_on(exporter.export(batch().0)).unwrap();
+    futures_block_on(exporter.export(batch("http-test").0)).unwrap();
 }
 
 #[test]

@@ -29,3 +29,5 @@ pub(crate) mod status;
 mod grpc_tests;
 #[cfg(test)]
 mod http_tests;
+#[cfg(test)]
+mod test_support;

@@ -5,6 +5,8 @@
 
 #[cfg(feature = "setup")]
 pub mod e2e;
+#[cfg(feature = "setup")]
+pub mod otlp;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};

@@ -17,7 +17,8 @@
 //!
 //! Inside: `server` ([`TestServer`] on hyper), `handler` (the types a custom
 //! handler sees), `routes` and `bodies` (the built-in routes below), `raw`
-//! (the raw-socket servers, [`refused_addr`], [`BlackHole`]).
+//! (the raw-socket servers, [`refused_addr`], [`BlackHole`]), `recording`
+//! ([`TestServer::recording`], keeping every request it is sent).
 //!
 //! # Built-in routes (of [`TestServer::http`] / [`TestServer::https`])
 //!
@@ -50,10 +51,12 @@
 mod bodies;
 mod handler;
 mod raw;
+mod recording;
 mod routes;
 mod server;
 
 pub use handler::{BoxError, ConnInfo, Handler, HandlerFuture, TestBody, full_body};
 pub(crate) use raw::read_head;
 pub use raw::{BlackHole, RefusedAddr, refused_addr};
+pub use recording::Received;
 pub use server::TestServer;
