@@ -228,8 +228,9 @@
 //! # Cargo features
 //!
 //! `setup` (default): [`Setup`], [`init`] and [`OtelGuard`], the OTLP
-//! pipeline in one call (opentelemetry-otlp over gRPC and HTTP,
-//! opentelemetry_sdk, tracing-subscriber). A service that builds its own
+//! pipeline in one call (OTLP over gRPC and HTTP: this crate's span
+//! exporters and opentelemetry-otlp's metric exporters; opentelemetry_sdk,
+//! tracing-subscriber). A service that builds its own
 //! providers turns it off (`default-features = false`) and keeps only the
 //! mapping: [`OtelTrace`] with [`OtelTrace::with_tracer`] and
 //! [`OtelTrace::meter`]. `tls`: https:// collector endpoints. gzip
