@@ -2,31 +2,32 @@
 //! ended and its TLS handshake started and ended. A directory module, so
 //! that cargo does not build it as a test of its own.
 
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use httptrace::{ClientTrace, Event};
+// The integration tests' event recorder.
+#[path = "../it/support.rs"]
+mod support;
+
+use support::Recorder;
 
 /// (connect_done, tls_handshake_start, tls_handshake_done) of one request.
 pub async fn stamps(client: &httptrace::reqwest::Client, url: &str) -> (Instant, Instant, Instant) {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let log = events.clone();
-    let trace = ClientTrace::new().on_event(move |e| log.lock().unwrap().push(e.clone()));
+    let rec = Recorder::new();
     client
         .get(url)
-        .trace(trace)
+        .trace(rec.trace())
         .send()
         .await
         .unwrap()
         .bytes()
         .await
         .unwrap();
-    let events = events.lock().unwrap();
+    let events = rec.events();
     let find = |name: &str| {
         events
             .iter()
             .find(|e| e.name() == name)
-            .map(Event::at)
+            .map(|e| e.at())
             .unwrap_or_else(|| panic!("no {name} in {events:?}"))
     };
     (
