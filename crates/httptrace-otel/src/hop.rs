@@ -383,8 +383,12 @@ impl HopSpan {
                 // An HTTP/1 connection goes back to the pool when its body was
                 // read to the end, and the transport reports that right after:
                 // keep the span for that event. Otherwise nothing follows.
+                // Only a span that records events waits for it (it is not
+                // delivered otherwise: `hop_interest`).
                 let put_idle_may_follow = matches!(e.outcome, BodyOutcome::Completed)
-                    && hop.protocol.is_none_or(|v| v < http::Version::HTTP_2);
+                    && hop.protocol.is_none_or(|v| v < http::Version::HTTP_2)
+                    && hop.recording
+                    && settings.hook_events;
                 finish_now = !put_idle_may_follow;
             }
             _ => {}

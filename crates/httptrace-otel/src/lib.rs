@@ -272,6 +272,7 @@ pub use export::errors as export_errors;
 #[cfg(feature = "setup")]
 mod guard;
 mod hop;
+mod hop_interest;
 mod inject;
 mod late;
 mod metrics;

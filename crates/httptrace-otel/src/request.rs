@@ -6,13 +6,14 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
-use httptrace::{ErrorKind, Event, RequestInfo, RoundTripStart, system_time};
+use httptrace::{ErrorKind, Event, Interest, RequestInfo, RoundTripStart, system_time};
 use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::attrs;
 use crate::hop::{HopSpan, hop_status_is_error};
+use crate::hop_interest::hop_interest;
 use crate::late::LateDial;
 use crate::metrics::{self, Instruments};
 use crate::phase::{
@@ -43,6 +44,9 @@ pub(crate) struct RequestState {
     pub(crate) last_end: Mutex<Option<Instant>>,
     /// Dials of finished hops still under way (one per hop at most).
     pub(crate) late_dials: Mutex<Vec<LateDial>>,
+    /// The events the open hop reads (`hop_interest`): the transports
+    /// build no others.
+    pub(crate) interest: Interest,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,6 +93,7 @@ impl RequestState {
             first_path: OnceLock::new(),
             last_end: Mutex::new(None),
             late_dials: Mutex::new(Vec::new()),
+            interest: Interest::default(),
         }
     }
 
@@ -116,7 +121,13 @@ impl RequestState {
         if let Some(previous) = slot.take() {
             self.finish(previous, None);
         }
-        *slot = Some(self.start_hop(start));
+        let hop = self.start_hop(start);
+        self.interest.set(hop_interest(
+            hop.recording,
+            &self.settings,
+            self.instruments.as_ref(),
+        ));
+        *slot = Some(hop);
     }
 
     fn start_hop(&self, start: &RoundTripStart) -> HopSpan {

@@ -80,26 +80,7 @@ impl Event {
     /// The hook's name in snake case (`dns_start`, `got_conn`, ...), stable for
     /// use as an event or log field name.
     pub fn name(&self) -> &'static str {
-        match self {
-            Event::RoundTripStart(_) => "round_trip_start",
-            Event::GetConn(_) => "get_conn",
-            Event::DnsStart(_) => "dns_start",
-            Event::DnsDone(_) => "dns_done",
-            Event::ConnectStart(_) => "connect_start",
-            Event::ConnectDone(_) => "connect_done",
-            Event::TlsHandshakeStart(_) => "tls_handshake_start",
-            Event::TlsHandshakeDone(_) => "tls_handshake_done",
-            Event::GotConn(_) => "got_conn",
-            Event::PutIdleConn(_) => "put_idle_conn",
-            Event::WroteHeaderField(_) => "wrote_header_field",
-            Event::WroteHeaders(_) => "wrote_headers",
-            Event::Wait100Continue(_) => "wait_100_continue",
-            Event::WroteRequest(_) => "wrote_request",
-            Event::Got1xxResponse(_) => "got_1xx_response",
-            Event::GotFirstResponseByte(_) => "got_first_response_byte",
-            Event::RoundTripDone(_) => "round_trip_done",
-            Event::BodyDone(_) => "body_done",
-        }
+        self.kind().name()
     }
 
     /// The error this event reports, if it reports one.

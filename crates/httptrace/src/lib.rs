@@ -49,8 +49,15 @@
 //! # fn main() {}
 //! ```
 //!
-//! The core ([`ClientTrace`], [`Event`], [`Traces`], and [`Phases`], the
-//! phase timings of a round trip computed from its events) knows no transport;
+//! A hook left unset costs nothing, as in Go: the transports build an event
+//! only when a hook will receive it. A catch-all hook says which kinds it
+//! wants with an [`Interest`] it may change while the request runs (the
+//! OpenTelemetry adapter narrows it when a hop's span is not sampled, to what
+//! its metrics read).
+//!
+//! The core ([`ClientTrace`], [`Event`], [`EventKind`], [`Interest`],
+//! [`Traces`], and [`Phases`], the phase timings of a round trip computed
+//! from its events) knows no transport;
 //! [`reqwest`] (feature `reqwest`) is the transport for reqwest 0.13, and
 //! [`hyper`] (feature `hyper`) a full-fidelity transport for hyper-util's
 //! `Client`, whose sockets are ours to watch; both are on by default. Each
@@ -94,6 +101,7 @@ mod error;
 pub mod event;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+mod interest;
 mod phases;
 pub mod redirect;
 #[cfg(feature = "reqwest")]
@@ -103,5 +111,6 @@ mod trace;
 mod transport;
 
 pub use event::*;
+pub use interest::{EventKind, EventKinds, Interest};
 pub use phases::{Interval, Phase, Phases};
 pub use trace::{ClientTrace, MakeTrace, RequestInfo, Scoped, Traces, UrlTemplate, system_time};

@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use crate::event::*;
+use crate::interest::{EventKind, Interest};
 
 type Hook<T> = Option<Arc<dyn Fn(&T) + Send + Sync>>;
 
@@ -26,6 +27,8 @@ macro_rules! hooks {
         pub struct ClientTrace {
             $( $field: Hook<$ty>, )*
             any: Hook<Event>,
+            /// Which events `any` wants; `None`: all.
+            interest: Option<Interest>,
             request_headers: Option<Arc<dyn Fn(&RoundTripStart, &mut http::HeaderMap) + Send + Sync>>,
         }
 
@@ -38,14 +41,27 @@ macro_rules! hooks {
                 }
             )*
 
-            /// Calls the matching hook, then the catch-all hook.
+            /// Calls the matching hook, then the catch-all hook if its
+            /// [`Interest`] takes the event's kind.
             pub fn emit(&self, event: &Event) {
                 match event {
                     $( Event::$variant(e) => if let Some(h) = &self.$field { h(e) }, )*
                 }
-                if let Some(h) = &self.any {
+                if let Some(h) = &self.any
+                    && self.any_wants(event.kind())
+                {
                     h(event)
                 }
+            }
+
+            /// True when a hook of this trace would receive an event of
+            /// `kind`: its own hook is set, or the catch-all hook is and
+            /// its interest takes `kind`.
+            pub fn wants(&self, kind: EventKind) -> bool {
+                let own = match kind {
+                    $( EventKind::$variant => self.$field.is_some(), )*
+                };
+                own || (self.any.is_some() && self.any_wants(kind))
             }
         }
 
@@ -54,6 +70,7 @@ macro_rules! hooks {
                 let mut set = f.debug_set();
                 $( if self.$field.is_some() { set.entry(&stringify!($field)); } )*
                 if self.any.is_some() { set.entry(&"any"); }
+                if let Some(i) = &self.interest { set.entry(i); }
                 if self.request_headers.is_some() { set.entry(&"request_headers"); }
                 set.finish()
             }
@@ -111,6 +128,22 @@ impl ClientTrace {
     pub fn on_event(mut self, hook: impl Fn(&Event) + Send + Sync + 'static) -> Self {
         self.any = Some(Arc::new(hook));
         self
+    }
+
+    /// Limits the catch-all hook ([`on_event`](Self::on_event)) to the
+    /// kinds of events in `interest`, read as each event happens: the
+    /// hook's owner keeps a clone and changes it while the request runs,
+    /// and transports skip building events no hook wants. Without one the
+    /// catch-all hook receives every event.
+    pub fn event_interest(mut self, interest: Interest) -> Self {
+        self.interest = Some(interest);
+        self
+    }
+
+    fn any_wants(&self, kind: EventKind) -> bool {
+        self.interest
+            .as_ref()
+            .is_none_or(|i| i.get().contains(kind))
     }
 
     /// Sets a hook that may add headers to each round trip's request before it
@@ -181,6 +214,23 @@ impl Traces {
     /// Delivers `event` to every attached trace, newest first.
     pub fn emit(&self, event: Event) {
         self.emit_ref(&event);
+    }
+
+    /// True when an attached trace would receive an event of `kind`
+    /// ([`ClientTrace::wants`]): transports ask before building an event
+    /// that costs something to build.
+    pub fn wants(&self, kind: EventKind) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|traces| traces.iter().any(|t| t.wants(kind)))
+    }
+
+    /// Builds and delivers an event of `kind` only when an attached trace
+    /// wants it ([`Traces::wants`]).
+    pub fn emit_with(&self, kind: EventKind, event: impl FnOnce() -> Event) {
+        if self.wants(kind) {
+            self.emit_ref(&event());
+        }
     }
 
     /// [`emit`](Self::emit) for an event the transport keeps using.
@@ -356,6 +406,34 @@ mod tests {
             *log.lock().unwrap(),
             ["dns:example.test", "any:dns_start", "any:get_conn"]
         );
+    }
+
+    #[test]
+    fn interest_narrows_the_catch_all_hook_only() {
+        use crate::{EventKinds, Interest};
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (a, b) = (log.clone(), log.clone());
+        let interest = Interest::new(EventKinds::of(&[EventKind::GetConn]));
+        let traces = Traces::none().with(
+            ClientTrace::new()
+                .on_event(move |e| a.lock().unwrap().push(format!("any:{}", e.name())))
+                .on_dns_start(move |_| b.lock().unwrap().push("dns".to_string()))
+                .event_interest(interest.clone()),
+        );
+        assert!(traces.wants(EventKind::DnsStart), "its own hook is set");
+        assert!(traces.wants(EventKind::GetConn));
+        assert!(!traces.wants(EventKind::BodyDone));
+        traces.emit(dns_start());
+        let built = std::cell::Cell::new(false);
+        traces.emit_with(EventKind::BodyDone, || {
+            built.set(true);
+            dns_start()
+        });
+        assert!(!built.get(), "an event no hook wants is not built");
+        interest.set(EventKinds::ALL);
+        traces.emit(dns_start());
+        assert_eq!(*log.lock().unwrap(), ["dns", "dns", "any:dns_start"]);
+        assert!(!Traces::none().wants(EventKind::RoundTripStart));
     }
 
     #[tokio::test]

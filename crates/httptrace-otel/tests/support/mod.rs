@@ -37,8 +37,16 @@ pub struct Capture {
 
 impl Capture {
     pub fn new() -> Self {
+        Self::with_sampler(opentelemetry_sdk::trace::Sampler::ParentBased(Box::new(
+            opentelemetry_sdk::trace::Sampler::AlwaysOn,
+        )))
+    }
+
+    /// A capture whose tracer provider samples with `sampler`.
+    pub fn with_sampler(sampler: opentelemetry_sdk::trace::Sampler) -> Self {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
+            .with_sampler(sampler)
             .with_simple_exporter(exporter.clone())
             .build();
         let metric_exporter = InMemoryMetricExporter::default();

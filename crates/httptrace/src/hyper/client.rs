@@ -12,6 +12,7 @@ use super::connect::{Connector, ROUND_TRIP};
 use super::io::ConnExtra;
 use super::pending::{Captured, Pending, capture_connection};
 use crate::event::*;
+use crate::interest::EventKind;
 use crate::transport::body::{BodyEnd, ResponseBodyProbe as ResponseBody};
 use crate::transport::errors::{BoxError, classify_chain};
 use crate::transport::registry::ConnRegistry;
@@ -107,17 +108,22 @@ where
         traces.request_headers(&start, request.headers_mut());
         traces.emit(Event::RoundTripStart(start));
         let get_conn_at = Instant::now();
-        traces.emit(Event::GetConn(GetConn {
-            at: get_conn_at,
-            host_port: host_port(&url),
-        }));
+        traces.emit_with(EventKind::GetConn, || {
+            Event::GetConn(GetConn {
+                at: get_conn_at,
+                host_port: host_port(&url),
+            })
+        });
         let informational = traces.clone();
         hyper::ext::on_informational(&mut request, move |res| {
-            informational.emit(Event::Got1xxResponse(Got1xxResponse {
-                at: Instant::now(),
-                status: res.status(),
-                headers: res.headers().clone(),
-            }));
+            let at = Instant::now();
+            informational.emit_with(EventKind::Got1xxResponse, || {
+                Event::Got1xxResponse(Got1xxResponse {
+                    at,
+                    status: res.status(),
+                    headers: res.headers().clone(),
+                })
+            });
         });
         let sent_headers = request.headers().clone();
         let body_bytes = http_body::Body::size_hint(request.body())

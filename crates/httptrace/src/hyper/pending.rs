@@ -8,6 +8,7 @@ use hyper_util::client::legacy;
 
 use super::io::ConnExtra;
 use crate::event::*;
+use crate::interest::EventKind;
 use crate::transport::registry::ConnRegistry;
 use crate::transport::round_trip::{PendingRoundTrip, report_got_conn, report_written};
 
@@ -91,9 +92,9 @@ impl Drop for Pending<'_> {
                 (last_write, self.body_bytes, None),
             );
             if let Some(first_read) = after_start(exchange.first_read) {
-                traces.emit(Event::GotFirstResponseByte(GotFirstResponseByte {
-                    at: first_read,
-                }));
+                traces.emit_with(EventKind::GotFirstResponseByte, || {
+                    Event::GotFirstResponseByte(GotFirstResponseByte { at: first_read })
+                });
             }
         }
     }

@@ -11,6 +11,7 @@ use http::header::{HeaderMap, HeaderValue, LOCATION};
 
 use crate::Traces;
 use crate::event::*;
+use crate::interest::EventKind;
 use crate::redirect::RequestHead;
 use crate::transport::registry::ConnRegistry;
 use crate::transport::round_trip::{host_port, report_got_conn, report_written};
@@ -177,9 +178,9 @@ impl Hops {
             reuse.at,
             (reuse.at, body_bytes, None),
         );
-        traces.emit(Event::GotFirstResponseByte(GotFirstResponseByte {
-            at: now,
-        }));
+        traces.emit_with(EventKind::GotFirstResponseByte, || {
+            Event::GotFirstResponseByte(GotFirstResponseByte { at: now })
+        });
         traces.emit(Event::RoundTripDone(RoundTripDone {
             at: now,
             status: Some(status),
@@ -196,9 +197,18 @@ impl Hops {
             bytes: 0,
             outcome: BodyOutcome::Dropped,
         }));
-        let host_port = host_port(&start.url);
-        traces.emit(Event::RoundTripStart(start));
-        traces.emit(Event::GetConn(GetConn { at: now, host_port }));
+        // The next hop's trace may want other events than this one's.
+        let start = Event::RoundTripStart(start);
+        traces.emit_ref(&start);
+        let Event::RoundTripStart(start) = start else {
+            unreachable!("built as a round_trip_start above")
+        };
+        traces.emit_with(EventKind::GetConn, || {
+            Event::GetConn(GetConn {
+                at: now,
+                host_port: host_port(&start.url),
+            })
+        });
     }
 }
 

@@ -23,6 +23,7 @@ use super::hops::{HopInFlight, HopState, Hops, ROUND_TRIP, RoundTripCtx, registr
 use super::upload::{RequestBodyProbe, Upload};
 use crate::Traces;
 use crate::event::*;
+use crate::interest::EventKind;
 use crate::transport::body::{BodyEnd, ResponseBodyProbe};
 use crate::transport::round_trip::{Arrival, PendingRoundTrip, host_port, report_arrival};
 
@@ -77,7 +78,6 @@ where
     };
     traces.request_headers(&start, request.headers_mut());
     let started = start.at;
-    let host_port = host_port(request.url());
     // The event's URL goes on to the hop's state: one copy, not two.
     let start = Event::RoundTripStart(start);
     traces.emit_ref(&start);
@@ -85,10 +85,12 @@ where
         unreachable!("built as a round_trip_start above")
     };
     let get_conn_at = Instant::now();
-    traces.emit(Event::GetConn(GetConn {
-        at: get_conn_at,
-        host_port,
-    }));
+    traces.emit_with(EventKind::GetConn, || {
+        Event::GetConn(GetConn {
+            at: get_conn_at,
+            host_port: host_port(&url),
+        })
+    });
     let body_len = request
         .body()
         .map(|b| b.as_bytes().map(|bytes| bytes.len() as u64))

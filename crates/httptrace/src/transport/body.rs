@@ -12,6 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 
 use crate::Traces;
 use crate::event::*;
+use crate::interest::EventKind;
 use crate::transport::errors::classify_chain;
 use crate::transport::registry::ConnRegistry;
 
@@ -34,16 +35,19 @@ impl BodyEnd {
             self.registry.release(local, at);
         }
         let completed = matches!(outcome, BodyOutcome::Completed);
-        self.traces
-            .emit(Event::BodyDone(BodyDone { at, bytes, outcome }));
+        self.traces.emit_with(EventKind::BodyDone, || {
+            Event::BodyDone(BodyDone { at, bytes, outcome })
+        });
         // Like Go: HTTP/1 only, once the body is fully read.
         if let (true, Some(keep_alive)) = (completed, self.keep_alive) {
-            self.traces.emit(Event::PutIdleConn(PutIdleConn {
-                at,
-                error: keep_alive
-                    .err()
-                    .map(|why| HookError::new(ErrorKind::Other, why)),
-            }));
+            self.traces.emit_with(EventKind::PutIdleConn, || {
+                Event::PutIdleConn(PutIdleConn {
+                    at,
+                    error: keep_alive
+                        .err()
+                        .map(|why| HookError::new(ErrorKind::Other, why)),
+                })
+            });
         }
     }
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::Traces;
 use crate::event::*;
+use crate::interest::EventKind;
 use crate::transport::registry::Reuse;
 
 /// What a transport measured about a round trip whose response headers
@@ -39,16 +40,18 @@ pub(crate) fn report_arrival(traces: &Traces, a: Arrival<'_>) -> Option<Result<(
         a.wrote_headers,
         (a.wrote_request, a.body_bytes, a.write_error),
     );
-    traces.emit(Event::GotFirstResponseByte(GotFirstResponseByte {
-        at: a.first_byte,
-    }));
-    traces.emit(Event::RoundTripDone(RoundTripDone {
-        at: a.headers_at,
-        status: Some(a.status),
-        version: Some(a.version),
-        headers: Some(a.headers.clone()),
-        error: a.error,
-    }));
+    traces.emit_with(EventKind::GotFirstResponseByte, || {
+        Event::GotFirstResponseByte(GotFirstResponseByte { at: a.first_byte })
+    });
+    traces.emit_with(EventKind::RoundTripDone, || {
+        Event::RoundTripDone(RoundTripDone {
+            at: a.headers_at,
+            status: Some(a.status),
+            version: Some(a.version),
+            headers: Some(a.headers.clone()),
+            error: a.error,
+        })
+    });
     match a.version {
         http::Version::HTTP_2 | http::Version::HTTP_3 => None,
         _ if closes(a.headers) || closes(a.sent_headers) => Some(Err("connection: close")),
@@ -65,16 +68,18 @@ pub(crate) fn report_got_conn(
     remote_addr: Option<SocketAddr>,
     protocol: http::Version,
 ) {
-    traces.emit(Event::GotConn(GotConn {
-        at: reuse.at,
-        reused: reuse.reused,
-        was_idle: reuse.was_idle,
-        idle_time: reuse.idle_time,
-        local_addr,
-        remote_addr,
-        protocol,
-        proxied: reuse.proxied,
-    }));
+    traces.emit_with(EventKind::GotConn, || {
+        Event::GotConn(GotConn {
+            at: reuse.at,
+            reused: reuse.reused,
+            was_idle: reuse.was_idle,
+            idle_time: reuse.idle_time,
+            local_addr,
+            remote_addr,
+            protocol,
+            proxied: reuse.proxied,
+        })
+    });
 }
 
 /// Emits the request's header fields, `wrote_headers` and `wrote_request`
@@ -85,20 +90,28 @@ pub(crate) fn report_written(
     wrote_headers: Instant,
     request: (Instant, u64, Option<HookError>),
 ) {
-    for (name, values) in grouped(sent_headers) {
-        traces.emit(Event::WroteHeaderField(WroteHeaderField {
-            at: wrote_headers,
-            name,
-            values,
-        }));
+    // Each field's values are copied out (and sensitive ones redacted):
+    // only for a trace that reads them.
+    if traces.wants(EventKind::WroteHeaderField) {
+        for (name, values) in grouped(sent_headers) {
+            traces.emit(Event::WroteHeaderField(WroteHeaderField {
+                at: wrote_headers,
+                name,
+                values,
+            }));
+        }
     }
-    traces.emit(Event::WroteHeaders(WroteHeaders { at: wrote_headers }));
+    traces.emit_with(EventKind::WroteHeaders, || {
+        Event::WroteHeaders(WroteHeaders { at: wrote_headers })
+    });
     let (at, body_bytes, error) = request;
-    traces.emit(Event::WroteRequest(WroteRequest {
-        at,
-        body_bytes,
-        error,
-    }));
+    traces.emit_with(EventKind::WroteRequest, || {
+        Event::WroteRequest(WroteRequest {
+            at,
+            body_bytes,
+            error,
+        })
+    });
 }
 
 /// Reports a round trip whose future was dropped before its response
