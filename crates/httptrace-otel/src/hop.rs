@@ -22,7 +22,9 @@ pub(crate) struct HopSpan {
     /// The parent context with this hop's span: parent of the phase spans,
     /// and what is propagated.
     pub(crate) cx: Context,
-    pub(crate) url: url::Url,
+    /// The hop's URL, to scrub from messages and for events' attributes:
+    /// `None` when the span is not recorded (nothing reads it then).
+    pub(crate) url: Option<url::Url>,
     /// Shared by the span's attribute and the events' (one allocation).
     pub(crate) url_full: StringValue,
     pub(crate) method: &'static str,
@@ -74,11 +76,11 @@ impl HopSpan {
             return; // the status code already names the error
         }
         self.error_type = Some(Cow::Borrowed(err.kind().as_str()));
-        self.error_message = Some(scrub_message(
-            err.message(),
-            &self.url,
-            self.url_full.as_str(),
-        ));
+        // Only the span's status shows the message.
+        self.error_message = self
+            .url
+            .as_ref()
+            .map(|url| scrub_message(err.message(), url, self.url_full.as_str()));
     }
 
     pub(crate) fn phase_start(&mut self, name: &'static str, at: Instant, attrs: Vec<KeyValue>) {
@@ -163,7 +165,7 @@ impl HopSpan {
         p: PhaseSpan,
         hop_error: Option<Cow<'static, str>>,
     ) {
-        let (Some(start), Some(end)) = (p.start, p.end) else {
+        let (Some(start), Some(end), Some(url)) = (p.start, p.end, &self.url) else {
             return;
         };
         let cut_short = hop_error.map(|t| (t, self.error_message.clone().unwrap_or_default()));
@@ -172,7 +174,7 @@ impl HopSpan {
             &self.cx,
             p,
             (start, end),
-            &|m| scrub_message(m, &self.url, self.url_full.as_str()),
+            &|m| scrub_message(m, url, self.url_full.as_str()),
             cut_short,
         );
     }

@@ -3,6 +3,7 @@
 //! headers may be recorded at all ([`HeaderPolicy`]). Re-exported from
 //! [`crate::attrs`].
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
@@ -32,11 +33,11 @@ pub const NEVER_RECORDED_HEADERS: &[&str] = &[
 /// `REDACTED:REDACTED`, and the values of the listed query parameters
 /// (matched case-insensitively after percent-decoding the name) become
 /// `REDACTED`. The rest of the URL is kept byte for byte.
-pub fn redact_url(url: &url::Url, redacted_params: &HashSet<String>) -> String {
+pub fn redact_url<'u>(url: &'u url::Url, redacted_params: &HashSet<String>) -> Cow<'u, str> {
     let userinfo = !url.username().is_empty() || url.password().is_some();
     let query = url.query().and_then(|q| redact_query(q, redacted_params));
     if !userinfo && query.is_none() {
-        return url.as_str().to_owned(); // nothing to hide: no copy to edit
+        return Cow::Borrowed(url.as_str()); // nothing to hide
     }
     let mut u = url.clone();
     if userinfo {
@@ -47,7 +48,7 @@ pub fn redact_url(url: &url::Url, redacted_params: &HashSet<String>) -> String {
     if let Some(query) = query {
         u.set_query(Some(&query));
     }
-    u.to_string()
+    Cow::Owned(u.into())
 }
 
 /// The query with the listed parameters' values replaced by `REDACTED`, or
@@ -88,7 +89,7 @@ pub const URL_VALUED_HEADERS: &[&str] = &["location", "content-location", "refer
 /// parameters of any reference.
 pub fn redact_url_value(value: &str, redacted_params: &HashSet<String>) -> String {
     if let Ok(url) = url::Url::parse(value) {
-        return redact_url(&url, redacted_params);
+        return redact_url(&url, redacted_params).into_owned();
     }
     if let Some(rest) = value.strip_prefix("//") {
         // Scheme-relative: it has an authority, so it may carry userinfo.
@@ -251,6 +252,7 @@ mod tests {
             &url::Url::parse(url).unwrap(),
             &redacted_params(&["token".into()]),
         )
+        .into_owned()
     }
 
     #[test]

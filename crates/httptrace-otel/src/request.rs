@@ -132,10 +132,9 @@ impl RequestState {
 
     fn start_hop(&self, start: &RoundTripStart) -> HopSpan {
         let (method, original) = attrs::method(&start.method);
-        let url_full = StringValue::from(Arc::<str>::from(attrs::redact_url(
-            &start.url,
-            &self.settings.redacted_params,
-        )));
+        let url_full = StringValue::from(Arc::<str>::from(
+            attrs::redact_url(&start.url, &self.settings.redacted_params).as_ref(),
+        ));
         let server_address = start
             .url
             .host_str()
@@ -217,14 +216,19 @@ impl RequestState {
             span,
             recording,
             cx,
-            url: start.url.clone(),
+            url: recording.then(|| start.url.clone()),
             url_full,
             method,
             server_address,
             server_port,
             protocol: None,
             last_at: start.at,
-            events: Vec::with_capacity(16), // a hop on a pooled connection has about 11
+            // A hop on a pooled connection has about 11.
+            events: if recording && self.settings.hook_events {
+                Vec::with_capacity(16)
+            } else {
+                Vec::new()
+            },
             status: None,
             error_type: None,
             error_message: None,
@@ -303,10 +307,10 @@ impl RequestState {
     }
 
     fn record_event(&self, hop: &mut HopSpan, event: &Event) {
-        if !hop.recording || !self.settings.hook_events {
-            return;
-        }
-        let a = self.event_attributes(event, &hop.url, &hop.url_full);
+        let Some(url) = hop.url.as_ref().filter(|_| self.settings.hook_events) else {
+            return; // not recorded, or no events on it
+        };
+        let a = self.event_attributes(event, url, &hop.url_full);
         hop.events
             .push((event.at(), crate::conventions::event_name(event), a));
     }
@@ -326,7 +330,7 @@ impl RequestState {
                 if u == url {
                     url_full.clone()
                 } else {
-                    attrs::redact_url(u, redacted).into()
+                    attrs::redact_url(u, redacted).into_owned().into()
                 }
             },
             &|m| scrub_message(m, url, url_full.as_str()),
@@ -419,7 +423,7 @@ impl RequestState {
         // A dial still under way at a successful hop's end (the pool served
         // another connection) goes on; its last hooks are still to come.
         let failed = hop.error_type.is_some() && !hop_status_is_error(hop.status);
-        if hop.recording && cancelled_at.is_none() && !failed {
+        if let (Some(url), None, false) = (&hop.url, cancelled_at, failed) {
             let open: Vec<PhaseSpan> = hop
                 .phases
                 .extract_if(.., |p| {
@@ -436,7 +440,7 @@ impl RequestState {
                     events: Vec::new(),
                     outcome: None,
                     abandoned: None,
-                    url: hop.url.clone(),
+                    url: url.clone(),
                     url_full: hop.url_full.clone(),
                 });
             }

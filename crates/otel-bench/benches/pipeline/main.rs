@@ -84,6 +84,12 @@
 //!   - `plain-parent`: `plain`'s client under `httptrace-otel`'s pipeline
 //!     and subscriber: each request in the parent span, which is exported
 //!     (one span per request); the baseline for sampled runs.
+//!   - `middleware-parent`: `plain-parent`'s client behind
+//!     reqwest-middleware with no middleware: the floor of any tracing
+//!     done in a middleware.
+//!   - `instrumented-parent`: (c)'s client (`instrument()` +
+//!     `TraceMiddleware`) with no trace maker, under `plain-parent`'s
+//!     pipeline: the hooks' machinery without the adapter.
 //!   - `httptrace-otel-aggregates`: `httptrace-otel` with
 //!     `OptInMetric::PhaseDuration` and `OptInMetric::RoundTrips` on: the
 //!     same spans, and per hop its phase samples and its round trip

@@ -20,9 +20,17 @@ pub(crate) enum Variant {
     /// pipeline: the baseline of a service that traces its own spans but
     /// not its HTTP calls (what sampling is measured against).
     PlainParent,
+    /// Plain reqwest behind reqwest-middleware with no middleware, in the
+    /// parent span under (c)'s subscriber: what any middleware-based
+    /// tracing starts from.
+    MiddlewareParent,
+    /// (c)'s client (`instrument()` + `TraceMiddleware`) with no trace
+    /// maker, in the parent span under (c)'s subscriber: the hooks'
+    /// machinery with no adapter.
+    InstrumentedParent,
 }
 
-pub(crate) const VARIANTS: [Variant; 7] = [
+pub(crate) const VARIANTS: [Variant; 9] = [
     Variant::Plain,
     Variant::Traced,
     Variant::HttptraceOtel,
@@ -30,6 +38,8 @@ pub(crate) const VARIANTS: [Variant; 7] = [
     Variant::HttptraceOtelNoEvents,
     Variant::HttptraceOtelAggregates,
     Variant::PlainParent,
+    Variant::MiddlewareParent,
+    Variant::InstrumentedParent,
 ];
 
 impl Variant {
@@ -42,6 +52,8 @@ impl Variant {
             Variant::HttptraceOtelNoEvents => "httptrace-otel-no-events",
             Variant::HttptraceOtelAggregates => "httptrace-otel-aggregates",
             Variant::PlainParent => "plain-parent",
+            Variant::MiddlewareParent => "middleware-parent",
+            Variant::InstrumentedParent => "instrumented-parent",
         }
     }
 
@@ -54,6 +66,8 @@ impl Variant {
             Variant::HttptraceOtelNoEvents => "(e) (c) with hook_events(false)",
             Variant::HttptraceOtelAggregates => "(f) (c) with phase_duration + round_trips",
             Variant::PlainParent => "(g) plain reqwest in (c)'s parent span and subscriber",
+            Variant::MiddlewareParent => "(h) (g) behind reqwest-middleware, no middleware",
+            Variant::InstrumentedParent => "(i) (c)'s client and middleware, no trace maker",
         }
     }
 
@@ -68,7 +82,7 @@ impl Variant {
             // The parent span + reqwest-tracing's request span.
             Variant::ReqwestTracing => 2,
             // The parent span alone.
-            Variant::PlainParent => 1,
+            Variant::PlainParent | Variant::MiddlewareParent | Variant::InstrumentedParent => 1,
         }
     }
 }
@@ -150,7 +164,9 @@ impl Pipeline {
             Variant::HttptraceOtel
             | Variant::HttptraceOtelNoEvents
             | Variant::HttptraceOtelAggregates
-            | Variant::PlainParent => {
+            | Variant::PlainParent
+            | Variant::MiddlewareParent
+            | Variant::InstrumentedParent => {
                 let mut setup = httptrace_otel::Setup::with_env(|_| None);
                 if let Some(n) = max_queue {
                     setup = setup.max_queue_size(n);
@@ -260,6 +276,12 @@ impl Pipeline {
                         .enable_metric(httptrace_otel::OptInMetric::RoundTrips);
                 }
                 BenchClient::Middleware(traced_otel_client(&Config::new().make_trace(trace)))
+            }
+            Variant::MiddlewareParent => BenchClient::Middleware(
+                reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build(),
+            ),
+            Variant::InstrumentedParent => {
+                BenchClient::Middleware(traced_otel_client(&Config::new()))
             }
             Variant::ReqwestTracing => BenchClient::Middleware(
                 reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
