@@ -199,7 +199,10 @@
 //!    each hop (`round_trip_start`) and, in a task-local, the hop in
 //!    flight (`reqwest/hops.rs`); the request-headers hook starts the hop's
 //!    CLIENT span (`request.rs`) and injects its `traceparent`
-//!    (`inject.rs`).
+//!    (`inject.rs`); once the sampler has decided, the trace's
+//!    [`httptrace::Interest`] says which events this hop reads
+//!    (`hop_interest.rs`: all of them when its span is recorded, only what
+//!    the metrics read when not), and the transports build no others.
 //! 3. reqwest sends: the connector layer (`reqwest/connect.rs`) follows
 //!    the dial, with the resolver (`reqwest/dns.rs`) and the TLS observers
 //!    (`reqwest/tls.rs`) when DNS and TLS were handed to `Config`; a
