@@ -27,12 +27,10 @@ fn flaky_server() -> (TestServer, Arc<Mutex<Vec<String>>>) {
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen_in = seen.clone();
     let server = TestServer::http_with_handler(move |req| {
-        let traceparent = req
-            .headers()
-            .get("traceparent")
-            .map(|v| v.to_str().unwrap_or("").to_string())
-            .unwrap_or_default();
-        seen_in.lock().unwrap().push(traceparent);
+        seen_in
+            .lock()
+            .unwrap()
+            .push(support::e2e::traceparent(&req));
         let call = if req.uri().path() == "/flaky" {
             calls.fetch_add(1, Ordering::SeqCst)
         } else {

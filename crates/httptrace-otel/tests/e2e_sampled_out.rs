@@ -67,13 +67,10 @@ async fn run() {
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen_in = seen.clone();
     let server = TestServer::http_with_handler(move |req| {
-        let traceparent = req
-            .headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        seen_in.lock().unwrap().push(traceparent);
+        seen_in
+            .lock()
+            .unwrap()
+            .push(support::e2e::traceparent(&req));
         let status = if req.uri().path() == "/busy" {
             503
         } else {

@@ -93,6 +93,15 @@ pub async fn read_back(jaeger: &Jaeger, trace_id: &str, at_least: usize) -> Vec<
     spans(&trace)
 }
 
+/// The `traceparent` a test server received (empty when none).
+pub fn traceparent<B>(req: &http::Request<B>) -> String {
+    req.headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
 /// The CLIENT (hop) spans among `all`, by start time.
 pub fn hops(all: &[Span]) -> Vec<&Span> {
     let mut hops: Vec<&Span> = all.iter().filter(|s| s.is_client()).collect();
