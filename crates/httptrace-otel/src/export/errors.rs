@@ -143,6 +143,18 @@ impl fmt::Display for ExportError {
 
 impl std::error::Error for ExportError {}
 
+/// An error and its sources, joined with `: `.
+pub(crate) fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 /// `1s`, `1.5s`, `800ms`.
 pub(crate) fn human_duration(d: Duration) -> String {
     if d.as_millis() < 1000 {

@@ -11,7 +11,6 @@
 //! error texts.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::{BufMut as _, Bytes};
@@ -25,9 +24,10 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
 use super::config::{self, Lookup};
+use super::lifecycle::ExportLifecycle;
 use super::otlp_body;
 use super::retry::{Backoff, classify_grpc_status, retry_class_of, sdk_error};
-use crate::export::errors::Signal;
+use crate::export::errors::{Signal, source_chain};
 use crate::export::status::ExportStatus;
 
 /// The method every OTLP/gRPC traces export calls.
@@ -44,10 +44,8 @@ pub(crate) struct GrpcSpanExporter {
     /// The export runtime: the call, its retries and their waits run there,
     /// not on the SDK's batch thread (which has no runtime).
     runtime: tokio::runtime::Handle,
-    status: Arc<ExportStatus>,
     timeout: Duration,
-    resource: Resource,
-    shut_down: AtomicBool,
+    lifecycle: ExportLifecycle,
 }
 
 impl GrpcSpanExporter {
@@ -80,10 +78,8 @@ impl GrpcSpanExporter {
             metadata,
             runtime: tokio::runtime::Handle::try_current()
                 .map_err(|_| "the gRPC exporter needs the export runtime".to_string())?,
-            status,
             timeout,
-            resource: Resource::builder_empty().build(),
-            shut_down: AtomicBool::new(false),
+            lifecycle: ExportLifecycle::new(status),
         })
     }
 }
@@ -123,32 +119,18 @@ fn channel(endpoint: &str, source: &str, timeout: Duration) -> Result<Channel, S
     Ok(built.timeout(timeout).connect_lazy())
 }
 
-fn source_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
-}
-
 impl opentelemetry_sdk::trace::SpanExporter for GrpcSpanExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        if self.shut_down.load(Ordering::Acquire) {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
-        self.status.begin();
+        self.lifecycle.begin()?;
         // Encoded here, on the batch thread, as over HTTP; the batch goes.
-        let body = Bytes::from(otlp_body::encode_traces(&batch, &self.resource));
+        let body = Bytes::from(otlp_body::encode_traces(&batch, &self.lifecycle.resource));
         drop(batch);
         let call = send(
             self.client.clone(),
             self.metadata.clone(),
             body,
             self.timeout,
-            self.status.clone(),
+            self.lifecycle.status.clone(),
         );
         let result = match self.runtime.spawn(call).await {
             Ok(result) => result,
@@ -156,20 +138,16 @@ impl opentelemetry_sdk::trace::SpanExporter for GrpcSpanExporter {
                 "the export runtime dropped the export: {e}"
             ))),
         };
-        self.status.end(&result);
+        self.lifecycle.end(&result);
         result
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        if self.shut_down.swap(true, Ordering::AcqRel) {
-            Err(OTelSdkError::AlreadyShutdown)
-        } else {
-            Ok(())
-        }
+        self.lifecycle.shutdown()
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.clone();
+        self.lifecycle.resource = resource.clone();
     }
 }
 

@@ -14,7 +14,6 @@
 
 use std::io::{Read as _, Write as _};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,6 +26,7 @@ use prost::Message as _;
 
 use super::config::{self, Compression, Lookup};
 use super::grpc::partial_success;
+use super::lifecycle::ExportLifecycle;
 use super::otlp_body;
 use super::retry::{Backoff, Retry, http_retry_class};
 use crate::export::errors::Signal;
@@ -48,10 +48,8 @@ pub(crate) struct HttpSpanExporter {
     /// headers (which may replace either, as theirs may).
     headers: HeaderMap,
     compression: Option<Compression>,
-    status: Arc<ExportStatus>,
     timeout: Duration,
-    resource: Resource,
-    shut_down: AtomicBool,
+    lifecycle: ExportLifecycle,
 }
 
 impl HttpSpanExporter {
@@ -93,17 +91,15 @@ impl HttpSpanExporter {
             endpoint,
             headers,
             compression,
-            status,
             timeout,
-            resource: Resource::builder_empty().build(),
-            shut_down: AtomicBool::new(false),
+            lifecycle: ExportLifecycle::new(status),
         })
     }
 
     /// The request body of `batch`: encoded, compressed if asked, within
     /// the size limit before and after.
     fn body(&self, batch: &[SpanData]) -> Result<Bytes, String> {
-        let body = otlp_body::encode_traces(batch, &self.resource);
+        let body = otlp_body::encode_traces(batch, &self.lifecycle.resource);
         check_size(&body, "uncompressed")?;
         let body = match self.compression {
             Some(Compression::Gzip) => {
@@ -151,7 +147,7 @@ impl HttpSpanExporter {
             Err(e) => {
                 tracing::debug!(target: "httptrace_otel", error = %e, "OTLP/HTTP traces export attempt failed");
                 let (kind, detail) = classify_transport_error(&e, self.timeout);
-                self.status.attempt_failed(kind, detail);
+                self.lifecycle.status.attempt_failed(kind, detail);
                 return Err((
                     http_retry_class(None, None),
                     "HTTP export failed: network error".to_string(),
@@ -162,8 +158,8 @@ impl HttpSpanExporter {
         if !code.is_success() {
             // The answer's body stays unread: it may echo credentials.
             tracing::debug!(target: "httptrace_otel", status = code.as_u16(), "OTLP/HTTP traces export attempt failed");
-            let (kind, detail) = classify_status(code, self.status.signal());
-            self.status.attempt_failed(kind, detail);
+            let (kind, detail) = classify_status(code, self.lifecycle.status.signal());
+            self.lifecycle.status.attempt_failed(kind, detail);
             let retry_after = response
                 .headers()
                 .get(header::RETRY_AFTER)
@@ -224,29 +220,22 @@ pub(crate) fn blocking_client(timeout: Duration) -> Result<reqwest::blocking::Cl
 
 impl opentelemetry_sdk::trace::SpanExporter for HttpSpanExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        if self.shut_down.load(Ordering::Acquire) {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
-        self.status.begin();
+        self.lifecycle.begin()?;
         let body = self.body(&batch);
         // The spans are in the body: the batch goes before sending.
         drop(batch);
         let result = body
             .map_err(OTelSdkError::InternalFailure)
             .and_then(|body| self.send(body));
-        self.status.end(&result);
+        self.lifecycle.end(&result);
         result
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        if self.shut_down.swap(true, Ordering::AcqRel) {
-            Err(OTelSdkError::AlreadyShutdown)
-        } else {
-            Ok(())
-        }
+        self.lifecycle.shutdown()
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.clone();
+        self.lifecycle.resource = resource.clone();
     }
 }

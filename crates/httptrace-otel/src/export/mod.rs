@@ -6,7 +6,8 @@
 //! - `http`: the OTLP/HTTP span exporter, POSTing that request (gzipped if
 //!   asked) with reqwest's blocking client; `grpc`: the OTLP/gRPC one,
 //!   sending it through tonic. Each sends where it says so: `send` and
-//!   `attempt` in `http.rs`, `send` and `call` in `grpc.rs`.
+//!   `attempt` in `http.rs`, `send` and `call` in `grpc.rs`; `lifecycle`:
+//!   what both do around each export (shutdown, resource, its status).
 //! - `config`: the `OTEL_EXPORTER_OTLP_*` transport settings of both,
 //!   resolved as opentelemetry-otlp resolves them; `retry`: its retry
 //!   policy (both protocols) and gRPC failures in plain words.
@@ -19,6 +20,7 @@ pub(crate) mod config;
 pub mod errors;
 pub(crate) mod grpc;
 pub(crate) mod http;
+mod lifecycle;
 pub(crate) mod otlp_body;
 pub(crate) mod recording;
 mod retry;

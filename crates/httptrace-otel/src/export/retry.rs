@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tonic::Code;
 
-use crate::export::errors::{ExportErrorKind, Signal, human_duration};
+use crate::export::errors::{ExportErrorKind, Signal, human_duration, source_chain};
 use crate::export::status::classify_transport_error;
 
 /// opentelemetry-otlp's `RetryPolicy::recommended()`, the tonic default:
@@ -218,11 +218,9 @@ pub(crate) fn sdk_error(status: &tonic::Status) -> opentelemetry_sdk::error::OTe
         "OTLP/gRPC traces export failed with gRPC code: {:?}",
         status.code()
     );
-    let mut cause = status.source();
-    while let Some(e) = cause {
+    if let Some(cause) = status.source() {
         text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
+        text.push_str(&source_chain(cause));
     }
     opentelemetry_sdk::error::OTelSdkError::InternalFailure(text)
 }
