@@ -233,6 +233,17 @@ impl Traces {
         }
     }
 
+    /// Delivers a round trip's start and hands it back, so the transport
+    /// goes on with its URL without a copy of its own.
+    pub(crate) fn emit_round_trip_start(&self, start: RoundTripStart) -> RoundTripStart {
+        let event = Event::RoundTripStart(start);
+        self.emit_ref(&event);
+        let Event::RoundTripStart(start) = event else {
+            unreachable!("built as a round_trip_start above")
+        };
+        start
+    }
+
     /// [`emit`](Self::emit) for an event the transport keeps using.
     pub(crate) fn emit_ref(&self, event: &Event) {
         if let Some(traces) = &self.0 {

@@ -101,12 +101,12 @@ where
         let start = RoundTripStart {
             at: Instant::now(),
             method: request.method().clone(),
-            url: url.clone(),
+            url,
             resend_count: request.extensions().get::<ResendCount>().map_or(0, |r| r.0),
         };
         let started = start.at;
         traces.request_headers(&start, request.headers_mut());
-        traces.emit(Event::RoundTripStart(start));
+        let url = traces.emit_round_trip_start(start).url;
         let get_conn_at = Instant::now();
         traces.emit_with(EventKind::GetConn, || {
             Event::GetConn(GetConn {

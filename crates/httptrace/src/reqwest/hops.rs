@@ -198,11 +198,7 @@ impl Hops {
             outcome: BodyOutcome::Dropped,
         }));
         // The next hop's trace may want other events than this one's.
-        let start = Event::RoundTripStart(start);
-        traces.emit_ref(&start);
-        let Event::RoundTripStart(start) = start else {
-            unreachable!("built as a round_trip_start above")
-        };
+        let start = traces.emit_round_trip_start(start);
         traces.emit_with(EventKind::GetConn, || {
             Event::GetConn(GetConn {
                 at: now,

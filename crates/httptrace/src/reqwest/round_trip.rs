@@ -79,11 +79,7 @@ where
     traces.request_headers(&start, request.headers_mut());
     let started = start.at;
     // The event's URL goes on to the hop's state: one copy, not two.
-    let start = Event::RoundTripStart(start);
-    traces.emit_ref(&start);
-    let Event::RoundTripStart(RoundTripStart { url, .. }) = start else {
-        unreachable!("built as a round_trip_start above")
-    };
+    let url = traces.emit_round_trip_start(start).url;
     let get_conn_at = Instant::now();
     traces.emit_with(EventKind::GetConn, || {
         Event::GetConn(GetConn {
