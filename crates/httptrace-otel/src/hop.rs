@@ -59,6 +59,12 @@ pub(crate) struct HopSpan {
 }
 
 impl HopSpan {
+    /// Whether the hooks become events on this hop's span: it is recorded
+    /// and [`hook_events`](crate::OtelTrace::hook_events) is on.
+    pub(crate) fn records_events(&self, settings: &Settings) -> bool {
+        self.recording && settings.hook_events
+    }
+
     pub(crate) fn metric_base(&self) -> Vec<KeyValue> {
         base_attributes(self.method, self.server_address.as_ref(), self.server_port)
     }
@@ -389,8 +395,7 @@ impl HopSpan {
                 // delivered otherwise: `hop_interest`).
                 let put_idle_may_follow = matches!(e.outcome, BodyOutcome::Completed)
                     && hop.protocol.is_none_or(|v| v < http::Version::HTTP_2)
-                    && hop.recording
-                    && settings.hook_events;
+                    && hop.records_events(settings);
                 finish_now = !put_idle_may_follow;
             }
             _ => {}

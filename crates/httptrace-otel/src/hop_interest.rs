@@ -3,6 +3,7 @@
 
 use httptrace::{EventKind, EventKinds};
 
+use crate::hop::HopSpan;
 use crate::metrics::Instruments;
 use crate::settings::Settings;
 
@@ -35,14 +36,14 @@ const PHASES: EventKinds = ALWAYS
 /// else what the always-on duration metric (and the round-trip counter,
 /// which reads `got_conn`) needs.
 pub(crate) fn hop_interest(
-    recording: bool,
+    hop: &HopSpan,
     settings: &Settings,
     instruments: Option<&Instruments>,
 ) -> EventKinds {
-    if recording && settings.hook_events {
+    if hop.records_events(settings) {
         return EventKinds::ALL;
     }
-    if recording || instruments.is_some_and(|m| m.phase_duration.is_some()) {
+    if hop.recording || instruments.is_some_and(|m| m.phase_duration.is_some()) {
         return PHASES;
     }
     if instruments.is_some_and(|m| m.round_trips.is_some()) {

@@ -123,7 +123,7 @@ impl RequestState {
         }
         let hop = self.start_hop(start);
         self.interest.set(hop_interest(
-            hop.recording,
+            &hop,
             &self.settings,
             self.instruments.as_ref(),
         ));
@@ -223,12 +223,7 @@ impl RequestState {
             server_port,
             protocol: None,
             last_at: start.at,
-            // A hop on a pooled connection has about 11.
-            events: if recording && self.settings.hook_events {
-                Vec::with_capacity(16)
-            } else {
-                Vec::new()
-            },
+            events: Vec::new(),
             status: None,
             error_type: None,
             error_message: None,
@@ -243,6 +238,9 @@ impl RequestState {
             active_counted: false,
             duration_recorded: false,
         };
+        if hop.records_events(&self.settings) {
+            hop.events.reserve_exact(16); // a hop on a pooled connection has about 11
+        }
         if let Some(active) = self
             .instruments
             .as_ref()
@@ -307,9 +305,10 @@ impl RequestState {
     }
 
     fn record_event(&self, hop: &mut HopSpan, event: &Event) {
-        let Some(url) = hop.url.as_ref().filter(|_| self.settings.hook_events) else {
-            return; // not recorded, or no events on it
-        };
+        if !hop.records_events(&self.settings) {
+            return;
+        }
+        let Some(url) = &hop.url else { return };
         let a = self.event_attributes(event, url, &hop.url_full);
         hop.events
             .push((event.at(), crate::conventions::event_name(event), a));
@@ -423,7 +422,10 @@ impl RequestState {
         // A dial still under way at a successful hop's end (the pool served
         // another connection) goes on; its last hooks are still to come.
         let failed = hop.error_type.is_some() && !hop_status_is_error(hop.status);
-        if let (Some(url), None, false) = (&hop.url, cancelled_at, failed) {
+        if cancelled_at.is_none()
+            && !failed
+            && let Some(url) = &hop.url
+        {
             let open: Vec<PhaseSpan> = hop
                 .phases
                 .extract_if(.., |p| {
