@@ -235,6 +235,7 @@ impl Traces {
 
     /// Delivers a round trip's start and hands it back, so the transport
     /// goes on with its URL without a copy of its own.
+    #[cfg(feature = "__transport")]
     pub(crate) fn emit_round_trip_start(&self, start: RoundTripStart) -> RoundTripStart {
         let event = Event::RoundTripStart(start);
         self.emit_ref(&event);
